@@ -1,0 +1,10 @@
+from django.urls import path
+
+from zhengfeng.alerts import views
+
+app_name = "alerts"
+
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("<int:pk>/", views.detail, name="detail"),
+]

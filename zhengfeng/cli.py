@@ -1,0 +1,40 @@
+"""The `zhengfeng` console script: the project's manage.py."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+
+def _demo_secret(name: str, var_dir: Path) -> None:
+    """Give `zhengfeng demo` a stable generated secret under var/ unless one is configured."""
+    if os.environ.get(name):
+        return
+    path = var_dir / f"demo_{name.lower()}"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        path.chmod(0o600)
+    os.environ[name] = path.read_text(encoding="utf-8").strip()
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if len(argv) > 1 and argv[1] == "demo":
+        # The demo is the one place allowed to run with DEBUG off and no configured secrets.
+        var_dir = Path(__file__).resolve().parent.parent / "var"
+        os.environ["ZHENGFENG_DEMO"] = "1"
+        for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "SMS_WEBHOOK_SECRET"):
+            _demo_secret(name, var_dir)
+        os.environ.setdefault("HTTPS", "False")
+        os.environ.setdefault("SMS_BACKEND", "file")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Personas shared by all tests (after healthchecks' alice/bob/charlie).
+
+- `city`, `qingcheng`, `qingxin`: the city and two of its counties.
+- `unit_a`, `unit_b`: two city units; `county_unit`: a unit in 清城区, `other_county_unit` in 清新区.
+- `liaison_a` (unit A), `liaison_b` (unit B), `city_office`, `county_office` (清城区 正风办),
+  `inspector` (city 纪委监委), `admin_user`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from zhengfeng.org.models import DivisionLevel, Role
+from zhengfeng.testing.factories import DivisionFactory, UnitFactory, UserFactory
+
+
+@pytest.fixture
+def city(db):
+    return DivisionFactory(code="441800", name="清远市", level=DivisionLevel.CITY)
+
+
+@pytest.fixture
+def qingcheng(city):
+    return DivisionFactory(code="441802", name="清城区", level=DivisionLevel.COUNTY, parent=city)
+
+
+@pytest.fixture
+def qingxin(city):
+    return DivisionFactory(code="441803", name="清新区", level=DivisionLevel.COUNTY, parent=city)
+
+
+@pytest.fixture
+def unit_a(city):
+    return UnitFactory(code="441800-A", name="市甲局", division=city)
+
+
+@pytest.fixture
+def unit_b(city):
+    return UnitFactory(code="441800-B", name="市乙局", division=city)
+
+
+@pytest.fixture
+def county_unit(qingcheng):
+    return UnitFactory(code="441802-A", name="清城区甲局", division=qingcheng)
+
+
+@pytest.fixture
+def other_county_unit(qingxin):
+    return UnitFactory(code="441803-A", name="清新区甲局", division=qingxin)
+
+
+@pytest.fixture
+def liaison_a(unit_a):
+    return UserFactory(username="liaison_a", role=Role.LIAISON, unit=unit_a)
+
+
+@pytest.fixture
+def liaison_b(unit_b):
+    return UserFactory(username="liaison_b", role=Role.LIAISON, unit=unit_b)
+
+
+@pytest.fixture
+def city_office(city):
+    return UserFactory(username="city_office", role=Role.OFFICE, unit=UnitFactory(name="市正风办", division=city))
+
+
+@pytest.fixture
+def county_office(qingcheng):
+    return UserFactory(
+        username="county_office", role=Role.OFFICE, unit=UnitFactory(name="清城区正风办", division=qingcheng)
+    )
+
+
+@pytest.fixture
+def inspector(city):
+    return UserFactory(username="inspector", role=Role.INSPECTOR, unit=UnitFactory(name="市纪委监委", division=city))
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="admin", role=Role.ADMIN, unit=None, is_staff=True, is_superuser=True)

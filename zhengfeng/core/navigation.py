@@ -1,0 +1,30 @@
+"""The menu each role sees. Apps add their entries here as they land."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    roles: frozenset[str]
+
+
+ALL_STAFF = frozenset({"admin", "office", "inspector", "operator", "liaison", "handler", "head", "monitor"})
+
+NAV_ITEMS: list[NavItem] = [
+    NavItem("工作台", "workbench", ALL_STAFF),
+    NavItem("预警与督办", "alerts:inbox", ALL_STAFF),
+    NavItem("单位", "org:unit_list", frozenset({"admin", "office", "inspector", "operator"})),
+    NavItem("审计日志", "audit_log", frozenset({"admin", "inspector"})),
+]
+
+
+def navigation_for(user: Any) -> list[NavItem]:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    role = getattr(user, "role", "")
+    return [item for item in NAV_ITEMS if role in item.roles or user.is_superuser]

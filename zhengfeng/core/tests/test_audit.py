@@ -1,0 +1,59 @@
+import pytest
+from django.core.management import call_command
+
+from zhengfeng.core import audit
+from zhengfeng.core.models import AuditLog
+
+pytestmark = pytest.mark.django_db
+
+
+def test_record_chains_rows_in_order(unit_a):
+    first = audit.record("unit.updated", target=unit_a, data={"name": "市甲局"})
+    second = audit.record("unit.updated", target=unit_a, data={"name": "市甲局（新）"})
+
+    assert (first.seq, second.seq) == (1, 2)
+    assert first.prev_hash == audit.GENESIS_HASH
+    assert second.prev_hash == first.entry_hash
+    assert audit.verify_chain() == (2, None)
+
+
+def test_verify_detects_an_edited_row(unit_a):
+    audit.record("a", target=unit_a, data={"x": 1})
+    edited = audit.record("b", target=unit_a, data={"x": 2})
+    audit.record("c", target=unit_a, data={"x": 3})
+    AuditLog.objects.filter(pk=edited.pk).update(data={"x": 999})
+
+    checked, problem = audit.verify_chain()
+
+    assert checked == 1
+    assert problem == audit.ChainProblem(2, "记录内容与哈希不一致（记录被修改）")
+
+
+def test_verify_detects_a_deleted_row(unit_a):
+    for index in range(3):
+        audit.record("a", target=unit_a, data={"i": index})
+    AuditLog.objects.filter(seq=2).delete()
+
+    assert audit.verify_chain() == (1, audit.ChainProblem(2, "缺少第 2 条记录（可能被删除）"))
+
+
+def test_verify_detects_a_deleted_last_row(unit_a):
+    for index in range(3):
+        audit.record("a", target=unit_a, data={"i": index})
+    AuditLog.objects.filter(seq=3).delete()
+
+    checked, problem = audit.verify_chain()
+
+    assert (checked, problem.seq) == (2, 3)
+
+
+def test_audit_verify_command_exit_codes(unit_a, capsys):
+    audit.record("a", target=unit_a)
+    call_command("audit", "verify")
+    assert "完整" in capsys.readouterr().out
+
+    AuditLog.objects.update(action="tampered")
+    with pytest.raises(SystemExit) as exc:
+        call_command("audit", "verify")
+    assert exc.value.code == 1
+    assert "第 1 条" in capsys.readouterr().err

@@ -1,0 +1,63 @@
+"""Authentication for the JSON API: the UI's session, or an integration's Bearer API key."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.errors import HttpError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from zhengfeng.org.models import ApiKey
+from zhengfeng.org.services import hash_api_secret
+
+
+def key_from_token(token: str) -> ApiKey | None:
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != "zf":
+        return None
+    key = ApiKey.objects.filter(prefix=parts[1], revoked_at__isnull=True).first()
+    if key is None or not hmac.compare_digest(key.key_hash, hash_api_secret(parts[2])):
+        return None
+    return key
+
+
+class ApiKeyAuth(HttpBearer):
+    """`Authorization: Bearer zf_<prefix>_<secret>`; with `scope`, the key must carry it (else 403)."""
+
+    def __init__(self, scope: str | None = None) -> None:
+        self.scope = scope
+        super().__init__()
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
+        key = key_from_token(token)
+        if key is None:
+            return None
+        if self.scope is not None and self.scope not in key.scopes:
+            raise HttpError(403, f"接口密钥没有 {self.scope} 权限")
+        # Throttle the write: once a minute is precise enough for "last used".
+        now = timezone.now()
+        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        request.api_key = key  # type: ignore[attr-defined]
+        return key
+
+
+class SessionAuth(APIKeyCookie):
+    """Django's session login; unsafe methods also need the CSRF token, as in the UI."""
+
+    param_name = "sessionid"
+
+    def __init__(self, roles: frozenset[str] | None = None) -> None:
+        self.roles = roles
+        super().__init__(csrf=True)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        if self.roles is not None and not (user.is_superuser or user.role in self.roles):
+            raise HttpError(403, "当前角色无权访问")
+        return user

@@ -1,0 +1,108 @@
+"""Scoped reads. Every list of scoped data goes through `scope_filter` or a `*_for(user)` here.
+
+A user sees what belongs to its unit; office, inspector and hotline operator users see their
+division's whole subtree (by GB/T 2260 code prefix); the system administrator sees everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.db.models import Model, Q, QuerySet
+
+from zhengfeng.org.models import Division, Role, Unit, User
+
+M = TypeVar("M", bound=Model)
+
+
+@dataclass(frozen=True)
+class Scope:
+    everything: bool = False
+    division_prefix: str | None = None
+    unit_id: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.everything and self.division_prefix is None and self.unit_id is None
+
+
+def scope_of(user: Any) -> Scope:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Scope()
+    if user.is_superuser or user.role == Role.ADMIN:
+        return Scope(everything=True)
+    if user.unit_id is None:
+        return Scope()
+    if user.role in Role.DIVISION_SCOPED:
+        return Scope(division_prefix=user.unit.division.prefix)
+    return Scope(unit_id=user.unit_id)
+
+
+def scope_q(user: Any, *, unit_field: str | None = "unit", division_field: str | None = "division_code") -> Q:
+    """A Q object restricting rows to what `user` may see.
+
+    `division_field` names a column holding the row's GB/T 2260 code (or a path to it, such as
+    "unit__division_id"); `unit_field` names the FK to the owning unit. Either may be None when a
+    model lacks it; a unit-scoped user then sees nothing of a model without a unit field.
+    """
+    scope = scope_of(user)
+    if scope.everything:
+        return Q()
+    if scope.division_prefix is not None:
+        if division_field is None:
+            return Q(pk__in=[])
+        return Q(**{f"{division_field}__startswith": scope.division_prefix})
+    if scope.unit_id is not None and unit_field is not None:
+        return Q(**{f"{unit_field}_id" if "__" not in unit_field else unit_field: scope.unit_id})
+    return Q(pk__in=[])
+
+
+def scope_filter(
+    queryset: QuerySet[M],
+    user: Any,
+    *,
+    unit_field: str | None = "unit",
+    division_field: str | None = "division_code",
+) -> QuerySet[M]:
+    return queryset.filter(scope_q(user, unit_field=unit_field, division_field=division_field))
+
+
+def units_for(user: Any) -> QuerySet[Unit]:
+    scope = scope_of(user)
+    units = Unit.objects.select_related("division", "parent")
+    if scope.everything:
+        return units
+    if scope.division_prefix is not None:
+        return units.filter(division_id__startswith=scope.division_prefix)
+    if scope.unit_id is not None:
+        return units.filter(pk=scope.unit_id)
+    return units.none()
+
+
+def divisions_for(user: Any) -> QuerySet[Division]:
+    scope = scope_of(user)
+    if scope.everything:
+        return Division.objects.all()
+    if scope.division_prefix is not None:
+        return Division.objects.filter(code__startswith=scope.division_prefix)
+    if scope.unit_id is not None:
+        return Division.objects.filter(code=user.unit.division_id)
+    return Division.objects.none()
+
+
+def users_for(user: Any) -> QuerySet[User]:
+    return scope_filter(
+        User.objects.select_related("unit"), user, unit_field="unit", division_field="unit__division_id"
+    )
+
+
+def can_see_personal_data(user: Any) -> bool:
+    """Full (unmasked) personal data is for the discipline inspectors; each view is audited."""
+    return bool(
+        getattr(user, "is_authenticated", False) and (user.is_superuser or user.role in Role.PERSONAL_DATA_ROLES)
+    )
+
+
+def unit_by_code(code: str) -> Unit | None:
+    return Unit.objects.select_related("division").filter(code=code).first()
