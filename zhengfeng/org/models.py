@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import nonmember
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.db.models.functions import Now
 
@@ -69,7 +70,7 @@ class UnitQuerySet(models.QuerySet["Unit"]):
         return self.filter(is_active=True)
 
     def in_division(self, division: Division) -> UnitQuerySet:
-        return self.filter(division_id__startswith=division.prefix)
+        return self.filter(division__code__startswith=division.prefix)
 
 
 class Unit(models.Model):
@@ -163,6 +164,14 @@ class Role(models.TextChoices):
     PERSONAL_DATA_ROLES = nonmember(frozenset({"inspector"}))
 
 
+class UserManager(DjangoUserManager["User"]):
+    def create_superuser(self, username: str, email: str | None = None, password: str | None = None, **extra_fields):
+        # A superuser has no unit; the check constraint allows that only for the admin role, so
+        # `zhengfeng createsuperuser` must not fall back to the default role (handler).
+        extra_fields.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
     role = models.CharField("角色", max_length=20, choices=Role.choices, default=Role.HANDLER)
     unit = models.ForeignKey(
@@ -174,6 +183,8 @@ class User(AbstractUser):
     display_name = models.CharField("显示名称", max_length=60, blank=True)
     failed_logins = models.PositiveSmallIntegerField("连续登录失败次数", default=0, editable=False)
     locked_until = models.DateTimeField("锁定至", null=True, blank=True)
+
+    objects = UserManager()
 
     class Meta:
         verbose_name = "用户"

@@ -43,7 +43,7 @@ def scope_q(user: Any, *, unit_field: str | None = "unit", division_field: str |
     """A Q object restricting rows to what `user` may see.
 
     `division_field` names a column holding the row's GB/T 2260 code (or a path to it, such as
-    "unit__division_id"); `unit_field` names the FK to the owning unit. Either may be None when a
+    "unit__division__code"); `unit_field` names the FK to the owning unit. Either may be None when a
     model lacks it; a unit-scoped user then sees nothing of a model without a unit field.
     """
     scope = scope_of(user)
@@ -74,7 +74,7 @@ def units_for(user: Any) -> QuerySet[Unit]:
     if scope.everything:
         return units
     if scope.division_prefix is not None:
-        return units.filter(division_id__startswith=scope.division_prefix)
+        return units.filter(division__code__startswith=scope.division_prefix)
     if scope.unit_id is not None:
         return units.filter(pk=scope.unit_id)
     return units.none()
@@ -93,7 +93,7 @@ def divisions_for(user: Any) -> QuerySet[Division]:
 
 def users_for(user: Any) -> QuerySet[User]:
     return scope_filter(
-        User.objects.select_related("unit"), user, unit_field="unit", division_field="unit__division_id"
+        User.objects.select_related("unit"), user, unit_field="unit", division_field="unit__division__code"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 
@@ -11,23 +12,37 @@ USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 # Mainland mobile numbers: 11 digits starting 13–19 (MIIT numbering plan), optional +86/86 prefix.
-_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def uscc_check_character(first17: str) -> str:
+    """The GB 32100 check character for the first 17 characters (which must be in the alphabet)."""
     total = sum(USCC_ALPHABET.index(char) * weight for char, weight in zip(first17, USCC_WEIGHTS, strict=True))
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
+def normalise_uscc(value: str) -> str:
+    """Trimmed, upper case (people type lower case; the alphabet is upper case only)."""
+    return (value or "").strip().upper()
+
+
 def validate_uscc(value: str) -> None:
-    """统一社会信用代码: length, alphabet and the GB 32100 check character."""
-    code = value.strip().upper()
+    """统一社会信用代码: length, alphabet, the area code and the GB 32100 check character.
+
+    Letters are accepted in any case (the model stores what `normalise_uscc` returns).
+    """
+    code = normalise_uscc(value)
     if len(code) != 18:
         raise ValidationError(f"统一社会信用代码应为 18 位，当前为 {len(code)} 位：{value}", code="uscc_length")
     bad = sorted({char for char in code if char not in USCC_ALPHABET})
     if bad:
         raise ValidationError(
             f"统一社会信用代码含有不允许的字符 {''.join(bad)}（不使用 I、O、S、V、Z）：{value}", code="uscc_alphabet"
+        )
+    # Characters 3–8 are the registering authority's GB/T 2260 division code: always digits.
+    if not code[2:8].isdigit():
+        raise ValidationError(
+            f"统一社会信用代码第 3–8 位应为行政区划代码（6 位数字），实为 {code[2:8]}：{value}", code="uscc_area"
         )
     expected = uscc_check_character(code[:17])
     if code[17] != expected:
@@ -36,14 +51,17 @@ def validate_uscc(value: str) -> None:
 
 def normalise_mobile(value: str) -> str:
     """Return the 11-digit mainland mobile number, or raise ValidationError naming the problem."""
-    digits = re.sub(r"[\s\-()（）]", "", value or "")
+    # NFKC turns full-width digits and signs (１３８, ＋８６) typed with a Chinese IME into ASCII.
+    digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", value or ""))
     if digits.startswith("+86"):
         digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
     elif digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
     if not digits:
         raise ValidationError("手机号码不能为空", code="phone_empty")
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         raise ValidationError(f"手机号码只能包含数字：{value}", code="phone_chars")
     if len(digits) != 11:
         raise ValidationError(f"手机号码应为 11 位，当前为 {len(digits)} 位：{value}", code="phone_length")
@@ -53,5 +71,5 @@ def normalise_mobile(value: str) -> str:
 
 
 def validate_division_code(value: str) -> None:
-    if not re.fullmatch(r"\d{6}|\d{9}|\d{12}", value or ""):
+    if not re.fullmatch(r"[0-9]{6}|[0-9]{9}|[0-9]{12}", value or ""):
         raise ValidationError(f"行政区划代码应为 6、9 或 12 位数字（GB/T 2260）：{value}", code="division_code")

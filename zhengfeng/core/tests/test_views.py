@@ -1,0 +1,83 @@
+import pytest
+from django.urls import reverse
+
+from zhengfeng.core import audit
+from zhengfeng.testing.factories import UnitFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anonymous_is_sent_to_login(client):
+    response = client.get(reverse("workbench"))
+
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/workbench/"
+
+
+def test_login_page_is_chinese_and_serves_local_assets(client):
+    body = client.get(reverse("login")).content.decode()
+
+    assert "<h1>登录</h1>" in body
+    assert "/static/vendor/htmx.min.js" in body
+    assert "http://" not in body.replace('xmlns="http://www.w3.org', "")
+    assert "https://" not in body
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected_nav"),
+    [
+        ("liaison_a", ["工作台", "预警与督办"]),
+        ("city_office", ["工作台", "预警与督办", "单位"]),
+        ("inspector", ["工作台", "预警与督办", "单位", "审计日志"]),
+    ],
+)
+def test_navigation_depends_on_role(client, request, persona, expected_nav):
+    user = request.getfixturevalue(persona)
+    client.force_login(user)
+
+    response = client.get(reverse("workbench"))
+
+    assert response.status_code == 200
+    assert [item.label for item in response.context["nav"]] == expected_nav
+
+
+def test_audit_log_is_for_inspectors_and_admins(client, liaison_a, inspector, unit_a):
+    audit.record("unit.updated", target=unit_a, division_code="441800")
+
+    client.force_login(liaison_a)
+    assert client.get(reverse("audit_log")).status_code == 403
+
+    client.force_login(inspector)
+    response = client.get(reverse("audit_log"))
+    assert response.status_code == 200
+    assert [row.action for row in response.context["page"]] == ["unit.updated"]
+
+
+def test_unit_list_is_scoped(client, liaison_a, unit_a, unit_b):
+    client.force_login(liaison_a)
+
+    response = client.get(reverse("org:unit_list"))
+
+    assert [unit.code for unit in response.context["page"]] == ["441800-A"]
+
+
+def test_unit_list_htmx_returns_only_the_table(client, city_office, unit_a, unit_b):
+    client.force_login(city_office)
+
+    response = client.get(reverse("org:unit_list"), {"q": "乙"}, headers={"HX-Request": "true"})
+
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="unit-table">')
+    assert "市乙局" in body
+    assert "市甲局" not in body
+
+
+@pytest.mark.parametrize("item_count", [1, 3])
+def test_unit_list_query_count_does_not_grow(client, city_office, city, item_count, django_assert_num_queries):
+    for index in range(item_count):
+        UnitFactory(division=city, name=f"批量单位{index}")
+    client.force_login(city_office)
+
+    # session, user, user's unit, its division (scope), count, one page of units with division and parent
+    with django_assert_num_queries(6):
+        client.get(reverse("org:unit_list"))
