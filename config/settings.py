@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "zhengfeng.messaging",
     "zhengfeng.assessment",
     "zhengfeng.alerts",
+    "zhengfeng.ledger",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,7 @@ urlpatterns = [
     path("org/", include("zhengfeng.org.urls")),
     path("alerts/", include("zhengfeng.alerts.urls")),
     path("hooks/", include("zhengfeng.messaging.urls")),
+    path("ledger/", include("zhengfeng.ledger.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

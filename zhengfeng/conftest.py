@@ -61,7 +61,9 @@ def liaison_b(unit_b):
 
 @pytest.fixture
 def city_office(city):
-    return UserFactory(username="city_office", role=Role.OFFICE, unit=UnitFactory(name="市正风办", division=city))
+    return UserFactory(
+        username="city_office", role=Role.OFFICE, unit=UnitFactory(name="市正风办", division=city)
+    )
 
 
 @pytest.fixture
@@ -73,7 +75,9 @@ def county_office(qingcheng):
 
 @pytest.fixture
 def inspector(city):
-    return UserFactory(username="inspector", role=Role.INSPECTOR, unit=UnitFactory(name="市纪委监委", division=city))
+    return UserFactory(
+        username="inspector", role=Role.INSPECTOR, unit=UnitFactory(name="市纪委监委", division=city)
+    )
 
 
 @pytest.fixture

@@ -44,7 +44,9 @@ def _canonical(
         "division_code": division_code,
         "data": data,
     }
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return json.dumps(
+        payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
+    ).encode()
 
 
 def _entry_hash(prev_hash: str, canonical: bytes) -> str:
@@ -170,5 +172,7 @@ def verify_chain(*, batch_size: int = 5000) -> tuple[int, ChainProblem | None]:
             last_seq = row["seq"]
     head = AuditChainHead.objects.filter(id=1).first()
     if head is not None and head.last_seq != last_seq:
-        return checked, ChainProblem(last_seq + 1, f"链头记录到第 {head.last_seq} 条，但只找到 {last_seq} 条（末尾记录被删除）")
+        return checked, ChainProblem(
+            last_seq + 1, f"链头记录到第 {head.last_seq} 条，但只找到 {last_seq} 条（末尾记录被删除）"
+        )
     return checked, None

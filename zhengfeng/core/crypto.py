@@ -35,7 +35,9 @@ def sm3_hex(data: bytes) -> str:
 
 @functools.cache
 def _derived_key(secret: str, purpose: bytes, length: int) -> bytes:
-    return HKDF(algorithm=hashes.SM3(), length=length, salt=b"zhengfeng", info=purpose).derive(secret.encode())
+    return HKDF(algorithm=hashes.SM3(), length=length, salt=b"zhengfeng", info=purpose).derive(
+        secret.encode()
+    )
 
 
 def _encryption_key() -> bytes:

@@ -54,6 +54,9 @@ class AuditChainHead(models.Model):
         verbose_name = "审计链头"
         verbose_name_plural = "审计链头"
 
+    def __str__(self) -> str:
+        return f"#{self.last_seq} {self.last_hash[:12]}"
+
 
 class PeriodicJob(models.Model):
     """When each registered worker job is next due; claimed with a conditional update."""

@@ -37,7 +37,12 @@ class Division(models.Model):
     name = models.CharField("名称", max_length=60)
     level = models.PositiveSmallIntegerField("层级", choices=DivisionLevel.choices)
     parent = models.ForeignKey(
-        "self", verbose_name="上级区划", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name="上级区划",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
 
     class Meta:
@@ -78,9 +83,16 @@ class Unit(models.Model):
     name = models.CharField("单位名称", max_length=100)
     short_name = models.CharField("简称", max_length=40, blank=True)
     kind = models.CharField("类别", max_length=20, choices=UnitKind.choices, default=UnitKind.GOVERNMENT)
-    division = models.ForeignKey(Division, verbose_name="所属区划", on_delete=models.PROTECT, related_name="units")
+    division = models.ForeignKey(
+        Division, verbose_name="所属区划", on_delete=models.PROTECT, related_name="units"
+    )
     parent = models.ForeignKey(
-        "self", verbose_name="上级单位", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name="上级单位",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     uscc = models.CharField(
         "统一社会信用代码", max_length=18, null=True, blank=True, unique=True, validators=[validate_uscc]
@@ -123,7 +135,9 @@ class Person(models.Model):
 
 
 class Position(models.Model):
-    person = models.ForeignKey(Person, verbose_name="人员", on_delete=models.CASCADE, related_name="positions")
+    person = models.ForeignKey(
+        Person, verbose_name="人员", on_delete=models.CASCADE, related_name="positions"
+    )
     unit = models.ForeignKey(Unit, verbose_name="单位", on_delete=models.PROTECT, related_name="positions")
     title = models.CharField("职务", max_length=60)
     department = models.CharField("科室", max_length=60, blank=True)
@@ -165,7 +179,9 @@ class Role(models.TextChoices):
 
 
 class UserManager(DjangoUserManager["User"]):
-    def create_superuser(self, username: str, email: str | None = None, password: str | None = None, **extra_fields):
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra_fields
+    ):
         # A superuser has no unit; the check constraint allows that only for the admin role, so
         # `zhengfeng createsuperuser` must not fall back to the default role (handler).
         extra_fields.setdefault("role", Role.ADMIN)
@@ -178,7 +194,12 @@ class User(AbstractUser):
         Unit, verbose_name="所在单位", null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
     person = models.ForeignKey(
-        Person, verbose_name="对应人员", null=True, blank=True, on_delete=models.SET_NULL, related_name="users"
+        Person,
+        verbose_name="对应人员",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="users",
     )
     display_name = models.CharField("显示名称", max_length=60, blank=True)
     failed_logins = models.PositiveSmallIntegerField("连续登录失败次数", default=0, editable=False)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from django.db.models import Model, Q, QuerySet
 
-from zhengfeng.org.models import Division, Role, Unit, User
+from zhengfeng.org.models import Division, Person, Position, Role, Unit, User
 
 M = TypeVar("M", bound=Model)
 
@@ -44,14 +44,17 @@ def scope_q(user: Any, *, unit_field: str | None = "unit", division_field: str |
 
     `division_field` names a column holding the row's GB/T 2260 code (or a path to it, such as
     "unit__division__code"); `unit_field` names the FK to the owning unit. Either may be None when a
-    model lacks it; a unit-scoped user then sees nothing of a model without a unit field.
+    model lacks it; a unit-scoped user then sees nothing of a model without a unit field, and a
+    division-scoped user is matched through the unit's division when the model has no division column.
     """
     scope = scope_of(user)
     if scope.everything:
         return Q()
     if scope.division_prefix is not None:
         if division_field is None:
-            return Q(pk__in=[])
+            if unit_field is None:
+                return Q(pk__in=[])
+            division_field = f"{unit_field}__division_id"
         return Q(**{f"{division_field}__startswith": scope.division_prefix})
     if scope.unit_id is not None and unit_field is not None:
         return Q(**{f"{unit_field}_id" if "__" not in unit_field else unit_field: scope.unit_id})
@@ -97,10 +100,20 @@ def users_for(user: Any) -> QuerySet[User]:
     )
 
 
+def people_for(user: Any) -> QuerySet[Person]:
+    """People holding a current position in a unit `user` sees (everyone, for the administrator)."""
+    if scope_of(user).everything:
+        return Person.objects.all()
+    return Person.objects.filter(
+        pk__in=Position.objects.filter(ended_on__isnull=True, unit__in=units_for(user)).values("person_id")
+    )
+
+
 def can_see_personal_data(user: Any) -> bool:
     """Full (unmasked) personal data is for the discipline inspectors; each view is audited."""
     return bool(
-        getattr(user, "is_authenticated", False) and (user.is_superuser or user.role in Role.PERSONAL_DATA_ROLES)
+        getattr(user, "is_authenticated", False)
+        and (user.is_superuser or user.role in Role.PERSONAL_DATA_ROLES)
     )
 
 

@@ -17,7 +17,9 @@ _MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 
 def uscc_check_character(first17: str) -> str:
     """The GB 32100 check character for the first 17 characters (which must be in the alphabet)."""
-    total = sum(USCC_ALPHABET.index(char) * weight for char, weight in zip(first17, USCC_WEIGHTS, strict=True))
+    total = sum(
+        USCC_ALPHABET.index(char) * weight for char, weight in zip(first17, USCC_WEIGHTS, strict=True)
+    )
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
@@ -33,20 +35,26 @@ def validate_uscc(value: str) -> None:
     """
     code = normalise_uscc(value)
     if len(code) != 18:
-        raise ValidationError(f"统一社会信用代码应为 18 位，当前为 {len(code)} 位：{value}", code="uscc_length")
+        raise ValidationError(
+            f"统一社会信用代码应为 18 位，当前为 {len(code)} 位：{value}", code="uscc_length"
+        )
     bad = sorted({char for char in code if char not in USCC_ALPHABET})
     if bad:
         raise ValidationError(
-            f"统一社会信用代码含有不允许的字符 {''.join(bad)}（不使用 I、O、S、V、Z）：{value}", code="uscc_alphabet"
+            f"统一社会信用代码含有不允许的字符 {''.join(bad)}（不使用 I、O、S、V、Z）：{value}",
+            code="uscc_alphabet",
         )
     # Characters 3–8 are the registering authority's GB/T 2260 division code: always digits.
     if not code[2:8].isdigit():
         raise ValidationError(
-            f"统一社会信用代码第 3–8 位应为行政区划代码（6 位数字），实为 {code[2:8]}：{value}", code="uscc_area"
+            f"统一社会信用代码第 3–8 位应为行政区划代码（6 位数字），实为 {code[2:8]}：{value}",
+            code="uscc_area",
         )
     expected = uscc_check_character(code[:17])
     if code[17] != expected:
-        raise ValidationError(f"统一社会信用代码校验位错误：应为 {expected}，实为 {code[17]}：{value}", code="uscc_check")
+        raise ValidationError(
+            f"统一社会信用代码校验位错误：应为 {expected}，实为 {code[17]}：{value}", code="uscc_check"
+        )
 
 
 def normalise_mobile(value: str) -> str:
@@ -72,4 +80,6 @@ def normalise_mobile(value: str) -> str:
 
 def validate_division_code(value: str) -> None:
     if not re.fullmatch(r"[0-9]{6}|[0-9]{9}|[0-9]{12}", value or ""):
-        raise ValidationError(f"行政区划代码应为 6、9 或 12 位数字（GB/T 2260）：{value}", code="division_code")
+        raise ValidationError(
+            f"行政区划代码应为 6、9 或 12 位数字（GB/T 2260）：{value}", code="division_code"
+        )

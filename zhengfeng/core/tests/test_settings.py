@@ -11,7 +11,11 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def _load_settings(**env: str) -> subprocess.CompletedProcess:
-    clean = {key: value for key, value in os.environ.items() if key not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG"}}
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG"}
+    }
     clean.update(env)
     return subprocess.run(
         [sys.executable, "-c", "import config.settings"],

@@ -73,7 +73,9 @@ def test_unit_list_htmx_returns_only_the_table(client, city_office, unit_a, unit
 
 
 @pytest.mark.parametrize("item_count", [1, 3])
-def test_unit_list_query_count_does_not_grow(client, city_office, city, item_count, django_assert_num_queries):
+def test_unit_list_query_count_does_not_grow(
+    client, city_office, city, item_count, django_assert_num_queries
+):
     for index in range(item_count):
         UnitFactory(division=city, name=f"批量单位{index}")
     client.force_login(city_office)

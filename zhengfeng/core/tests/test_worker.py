@@ -54,7 +54,9 @@ def test_due_job_runs_once_per_interval(counting_job):
 
 def test_a_claimed_job_is_not_run_by_a_second_worker(counting_job):
     now = timezone.now()
-    PeriodicJob.objects.create(name=counting_job, next_run_at=now, locked_until=now + dt.timedelta(minutes=10))
+    PeriodicJob.objects.create(
+        name=counting_job, next_run_at=now, locked_until=now + dt.timedelta(minutes=10)
+    )
 
     results = worker.run_due_jobs(now)
 

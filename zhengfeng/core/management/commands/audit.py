@@ -21,5 +21,7 @@ class Command(BaseCommand):
         if problem is None:
             self.stdout.write(f"审计日志完整：共校验 {checked} 条记录。")
             return
-        self.stderr.write(f"审计日志异常：第 {problem.seq} 条记录 — {problem.reason}（此前 {checked} 条完好）")
+        self.stderr.write(
+            f"审计日志异常：第 {problem.seq} 条记录 — {problem.reason}（此前 {checked} 条完好）"
+        )
         sys.exit(1)

@@ -57,7 +57,7 @@ class Command(BaseCommand):
         self.stdout.write("== 启动 Web 服务（gunicorn）和后台任务进程")
         env = dict(os.environ)
         web = subprocess.Popen(gunicorn_argv(bind=bind, workers=2), env=env)  # noqa: S603 (our own argv)
-        worker = subprocess.Popen([sys.executable, "-m", "zhengfeng.cli", "worker"], env=env)  # noqa: S603
+        worker = subprocess.Popen([sys.executable, "-m", "zhengfeng.cli", "worker"], env=env)
         self._print_banner(bind, logins)
         try:
             while web.poll() is None and worker.poll() is None:

@@ -21,11 +21,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--once", action="store_true", help="执行一轮到期任务后退出（用于 cron 和测试）")
         parser.add_argument("--job", help="只执行指定任务（不论是否到期）")
-        parser.add_argument("--list", action="store_true", help="列出已注册的任务")
+        parser.add_argument("--list", dest="list_jobs", action="store_true", help="列出已注册的任务")
 
-    def handle(self, *args, once: bool, job: str | None, list: bool, **options) -> None:  # noqa: A002
+    def handle(self, *args, once: bool, job: str | None, list_jobs: bool, **options) -> None:
         jobs = registered_jobs()
-        if list:
+        if list_jobs:
             for name, spec in sorted(jobs.items()):
                 self.stdout.write(f"{name}\t每 {int(spec.every.total_seconds())} 秒")
             return

@@ -1,0 +1,28 @@
+from django.contrib import admin
+
+from zhengfeng.core.models import AuditLog, PeriodicJob
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(admin.ModelAdmin):
+    """Read-only: the audit log is append-only and written by services only."""
+
+    list_display = ("seq", "created_at", "actor_label", "action", "target_type", "target_id", "division_code")
+    list_filter = ("action",)
+    search_fields = ("action", "target_id", "actor_label")
+    ordering = ("-seq",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PeriodicJob)
+class PeriodicJobAdmin(admin.ModelAdmin):
+    list_display = ("name", "next_run_at", "last_finished_at", "runs", "locked_until")
+    readonly_fields = ("last_started_at", "last_finished_at", "last_error", "runs")
