@@ -15,6 +15,7 @@ urlpatterns = [
     path("alerts/", include("zhengfeng.alerts.urls")),
     path("hooks/", include("zhengfeng.messaging.urls")),
     path("ledger/", include("zhengfeng.ledger.urls")),
+    path("messages/", include("zhengfeng.messaging.inbox_urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -101,7 +101,9 @@ def build_docx(document: OfficialDocument) -> bytes:
     )
     header.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
     header.paragraph_format.space_after = Pt(28)
-    number = _paragraph(doc, document.doc_number, font=BODY_FONT, size=SIZE_BODY, align=WD_ALIGN_PARAGRAPH.CENTER)
+    number = _paragraph(
+        doc, document.doc_number, font=BODY_FONT, size=SIZE_BODY, align=WD_ALIGN_PARAGRAPH.CENTER
+    )
     _border(number, "bottom", color="E60012", size_eighths=12)
     _paragraph(doc, "", font=BODY_FONT, size=SIZE_BODY)
 

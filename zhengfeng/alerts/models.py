@@ -42,7 +42,10 @@ class AlertRule(models.Model):
     """How the ladder runs for one kind of clock (`Clock.kind`); kind "*" is the default for the rest."""
 
     kind = models.CharField(
-        "时限类别", max_length=40, unique=True, help_text="与时限的类别一致；“*”为默认规则，适用于其他所有类别"
+        "时限类别",
+        max_length=40,
+        unique=True,
+        help_text="与时限的类别一致；“*”为默认规则，适用于其他所有类别",
     )
     name = models.CharField("规则名称", max_length=80)
     is_active = models.BooleanField("启用", default=True, help_text="停用后该类别不再发出任何预警")
@@ -53,11 +56,15 @@ class AlertRule(models.Model):
     red_after_workdays = models.PositiveSmallIntegerField(
         "红牌（通报后再逾期工作日）", default=5, help_text="通报批评后再逾期多少个工作日，予以红牌并移送问责"
     )
-    dimension = models.CharField("计入考核项目", max_length=30, choices=Dimension.choices, default=Dimension.EFFICIENCY)
+    dimension = models.CharField(
+        "计入考核项目", max_length=30, choices=Dimension.choices, default=Dimension.EFFICIENCY
+    )
     yellow_points = models.DecimalField("黄牌扣分", max_digits=6, decimal_places=2, default=Decimal("0"))
     notice_points = models.DecimalField("通报批评扣分", max_digits=6, decimal_places=2, default=Decimal("-1"))
     red_points = models.DecimalField("红牌扣分", max_digits=6, decimal_places=2, default=Decimal("-2"))
-    sms_from_level = models.PositiveSmallIntegerField("短信通知", choices=SmsFrom.choices, default=SmsFrom.YELLOW)
+    sms_from_level = models.PositiveSmallIntegerField(
+        "短信通知", choices=SmsFrom.choices, default=SmsFrom.YELLOW
+    )
     updated_at = models.DateTimeField("修改时间", auto_now=True)
 
     class Meta:
@@ -98,17 +105,21 @@ class AlertRule(models.Model):
             AlertLevel.RED: self.red_points,
         }.get(level, Decimal("0"))
 
-    def sends_sms(self, level: int) -> bool:
-        return self.sms_from_level != SmsFrom.NEVER and level >= self.sms_from_level
-
 
 class Alert(models.Model):
     clock = models.ForeignKey("deadlines.Clock", on_delete=models.PROTECT, related_name="alerts")
     level = models.PositiveSmallIntegerField("级别", choices=AlertLevel.choices)
     rule = models.ForeignKey(
-        AlertRule, verbose_name="依据规则", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
+        AlertRule,
+        verbose_name="依据规则",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="alerts",
     )
-    unit = models.ForeignKey("org.Unit", verbose_name="责任单位", null=True, on_delete=models.PROTECT, related_name="alerts")
+    unit = models.ForeignKey(
+        "org.Unit", verbose_name="责任单位", null=True, on_delete=models.PROTECT, related_name="alerts"
+    )
     division_code = models.CharField("行政区划", max_length=12, db_index=True)
     title = models.CharField("标题", max_length=200)
     body = models.TextField("正文", blank=True)
@@ -126,6 +137,8 @@ class Alert(models.Model):
         on_delete=models.PROTECT,
         related_name="alerts",
     )
+    # Set when the unit's liaison/head were messaged about this step (`services.notify_units`).
+    notified_at = models.DateTimeField("通知时间", null=True, blank=True)
     acknowledged_at = models.DateTimeField("签收时间", null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -141,7 +154,12 @@ class Alert(models.Model):
         verbose_name_plural = "预警"
         ordering = ["-issued_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["clock", "level"], name="alert_one_per_clock_level")]
-        indexes = [models.Index(fields=["unit", "-issued_at"], name="alert_unit_issued_idx")]
+        indexes = [
+            models.Index(fields=["unit", "-issued_at"], name="alert_unit_issued_idx"),
+            models.Index(
+                fields=["unit"], name="alert_not_notified_idx", condition=models.Q(notified_at__isnull=True)
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

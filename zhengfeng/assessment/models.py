@@ -33,7 +33,9 @@ class ScoreEventQuerySet(models.QuerySet["ScoreEvent"]):
 
 
 class ScoreEvent(models.Model):
-    unit = models.ForeignKey("org.Unit", verbose_name="单位", on_delete=models.PROTECT, related_name="score_events")
+    unit = models.ForeignKey(
+        "org.Unit", verbose_name="单位", on_delete=models.PROTECT, related_name="score_events"
+    )
     division_code = models.CharField("行政区划", max_length=12, db_index=True)
     year = models.PositiveSmallIntegerField("考核年度")
     dimension = models.CharField("考核项目", max_length=30, choices=Dimension.choices)
@@ -78,7 +80,8 @@ class ScoreEvent(models.Model):
         constraints = [
             # Re-running a sweep or an import never counts the same fact twice.
             models.UniqueConstraint(
-                fields=["source_type", "source_id", "dimension", "reason_code"], name="score_event_unique_source"
+                fields=["source_type", "source_id", "dimension", "reason_code"],
+                name="score_event_unique_source",
             ),
             models.CheckConstraint(condition=~models.Q(points=0), name="score_event_points_not_zero"),
             models.CheckConstraint(

@@ -57,12 +57,19 @@ def record_score_event(
     if not reason:
         raise ValidationError("计分原因不能为空")
     if not reason_code or not source_type or not source:
-        raise ValidationError(f"计分来源不完整：原因代码 {reason_code!r}、来源类型 {source_type!r}、来源编号 {source!r}")
+        raise ValidationError(
+            f"计分来源不完整：原因代码 {reason_code!r}、来源类型 {source_type!r}、来源编号 {source!r}"
+        )
     if timezone.is_naive(occurred_at):
         raise ValidationError(f"发生时间 {occurred_at} 缺少时区")
     if year is None:
         year = timezone.localtime(occurred_at).year
-    key = {"source_type": source_type, "source_id": source, "dimension": dimension, "reason_code": reason_code}
+    key = {
+        "source_type": source_type,
+        "source_id": source,
+        "dimension": dimension,
+        "reason_code": reason_code,
+    }
     with transaction.atomic():
         existing = ScoreEvent.objects.filter(**key).first()
         if existing is not None:

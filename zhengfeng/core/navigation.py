@@ -18,6 +18,8 @@ ALL_STAFF = frozenset({"admin", "office", "inspector", "operator", "liaison", "h
 NAV_ITEMS: list[NavItem] = [
     NavItem("工作台", "workbench", ALL_STAFF),
     NavItem("预警与督办", "alerts:inbox", ALL_STAFF),
+    NavItem("站内消息", "inbox:list", ALL_STAFF),
+    NavItem("实施方案", "ledger:plan_list", frozenset({"admin", "office", "inspector"})),
     NavItem("单位", "org:unit_list", frozenset({"admin", "office", "inspector", "operator"})),
     NavItem("审计日志", "audit_log", frozenset({"admin", "inspector"})),
 ]

@@ -37,12 +37,14 @@ def _system_panel() -> dict[str, Any]:
 
 def workbench_context(user: Any) -> dict[str, Any]:
     from zhengfeng.alerts.queries import inbox_for
+    from zhengfeng.messaging.queries import unread_count
 
     role = getattr(user, "role", "")
     context: dict[str, Any] = {
         "role_label": user.get_role_display(),
         "alerts": list(inbox_for(user).filter(acknowledged_at__isnull=True)[:10]),
         "deadlines": _deadline_panel(user),
+        "unread_messages": unread_count(user),
     }
     if role == "admin" or user.is_superuser:
         context["system"] = _system_panel()

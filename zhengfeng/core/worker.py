@@ -17,7 +17,6 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import close_old_connections
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -85,7 +84,6 @@ def run_job(job: Job, now: dt.datetime) -> str | None:
 
 def run_due_jobs(now: dt.datetime | None = None, *, only: str | None = None) -> dict[str, str | None]:
     """One pass: run every due job (or just `only`, due or not). Returns {job name: error or None}."""
-    close_old_connections()
     now = now or timezone.now()
     results: dict[str, str | None] = {}
     for job in list(_registry.values()):

@@ -2,10 +2,114 @@
 
 from __future__ import annotations
 
-from django.conf import settings
+import uuid
 from enum import nonmember
 
+from django.conf import settings
 from django.db import models
+
+DEFAULT_CALENDAR_CODE = "CN"
+
+
+def _new_revision() -> str:
+    return uuid.uuid4().hex
+
+
+class WorkCalendar(models.Model):
+    """A working-day calendar: the Monday–Friday rule plus dated exceptions over a covered range.
+
+    Every change bumps `version` and renews `revision`; the in-process engine cache is keyed by
+    both, so a rolled-back or restored change can never be served from a stale index.
+    """
+
+    code = models.CharField("编码", max_length=20, unique=True)
+    name = models.CharField("名称", max_length=60)
+    tz = models.CharField("时区", max_length=40, default="Asia/Shanghai")
+    coverage_start = models.DateField("覆盖起始日")
+    coverage_end = models.DateField("覆盖截止日")
+    version = models.PositiveIntegerField("版本", default=1)
+    revision = models.CharField(max_length=32, default=_new_revision, editable=False)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "工作日历"
+        verbose_name_plural = "工作日历"
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(coverage_end__gte=models.F("coverage_start")), name="calendar_coverage_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code}）"
+
+
+class CalendarException(models.Model):
+    """One date that breaks the Monday–Friday rule: a weekday off, or a weekend working day (补班).
+
+    Weekends that merely adjoin a holiday are ordinary weekends and are not stored.
+    """
+
+    calendar = models.ForeignKey(WorkCalendar, on_delete=models.CASCADE, related_name="exceptions")
+    date = models.DateField("日期")
+    is_off_day = models.BooleanField("休息日", help_text="是：工作日放假；否：周末补班")
+    name = models.CharField("节日", max_length=60, blank=True)
+    notice_no = models.CharField("通知文号", max_length=60, blank=True)
+    notice_url = models.URLField("通知网址", max_length=300, blank=True)
+    provisional = models.BooleanField("暂定", default=False, help_text="尚未以国务院办公厅通知核对")
+
+    class Meta:
+        verbose_name = "节假日调整"
+        verbose_name_plural = "节假日调整"
+        ordering = ["calendar_id", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="calendar_exception_unique_date"),
+        ]
+
+    def __str__(self) -> str:
+        kind = "休息" if self.is_off_day else "补班"
+        return f"{self.date:%Y-%m-%d} {kind} {self.name}".strip()
+
+
+class WorkSchedule(models.Model):
+    """Working hours of every working day (补班 days included) within an optional date range.
+
+    A schedule with no dates is the default; a dated one (e.g. 夏季作息) wins on its dates, and of
+    several dated ones the latest `effective_from` wins.
+    """
+
+    calendar = models.ForeignKey(WorkCalendar, on_delete=models.CASCADE, related_name="schedules")
+    name = models.CharField("名称", max_length=60)
+    effective_from = models.DateField("生效日期", null=True, blank=True)
+    effective_to = models.DateField("失效日期", null=True, blank=True, help_text="含当日")
+
+    class Meta:
+        verbose_name = "作息时间"
+        verbose_name_plural = "作息时间"
+        ordering = ["calendar_id", "effective_from", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkInterval(models.Model):
+    """One working period of a day, such as 08:30–12:00; the lunch break is the gap between two."""
+
+    schedule = models.ForeignKey(WorkSchedule, on_delete=models.CASCADE, related_name="intervals")
+    start = models.TimeField("开始")
+    end = models.TimeField("结束")
+
+    class Meta:
+        verbose_name = "工作时段"
+        verbose_name_plural = "工作时段"
+        ordering = ["schedule_id", "start"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="work_interval_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}–{self.end:%H:%M}"
 
 
 class ClockState(models.TextChoices):

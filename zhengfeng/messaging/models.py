@@ -80,7 +80,9 @@ class OutboxMessage(models.Model):
     )
     subject = models.CharField("标题", max_length=200, blank=True)
     text = models.TextField("内容")
-    status = models.CharField("状态", max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    status = models.CharField(
+        "状态", max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
     attempts = models.PositiveSmallIntegerField("发送次数", default=0)
     next_attempt_at = models.DateTimeField("下次发送时间")
     # Set when a worker claims the row; a row `sending` for longer than the lease is taken back.
@@ -114,10 +116,16 @@ class OutboxMessage(models.Model):
                 name="outbox_pending_due_idx",
                 condition=models.Q(status="pending"),
             ),
-            models.Index(fields=["claimed_at"], name="outbox_sending_idx", condition=models.Q(status="sending")),
+            models.Index(
+                fields=["claimed_at"], name="outbox_sending_idx", condition=models.Q(status="sending")
+            ),
             # Opt-out cancels a number's pending SMS.
-            models.Index(fields=["phone_index"], name="outbox_phone_idx", condition=~models.Q(phone_index="")),
-            models.Index(fields=["user", "-sent_at"], name="outbox_inbox_idx", condition=models.Q(channel="inapp")),
+            models.Index(
+                fields=["phone_index"], name="outbox_phone_idx", condition=~models.Q(phone_index="")
+            ),
+            models.Index(
+                fields=["user", "-sent_at"], name="outbox_inbox_idx", condition=models.Q(channel="inapp")
+            ),
             models.Index(fields=["source_type", "source_id"], name="outbox_source_idx"),
         ]
         constraints = [

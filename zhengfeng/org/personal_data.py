@@ -15,7 +15,9 @@ from zhengfeng.core import audit
 from zhengfeng.org.queries import can_see_personal_data
 
 
-def reveal(obj: models.Model, fields: list[str], *, by: Any, purpose: str, division_code: str = "") -> dict[str, str]:
+def reveal(
+    obj: models.Model, fields: list[str], *, by: Any, purpose: str, division_code: str = ""
+) -> dict[str, str]:
     """Return the plaintext of `fields` of `obj` for `by`, auditing the view.
 
     Raises PermissionDenied for roles without access to personal data; `purpose` (why it is needed)

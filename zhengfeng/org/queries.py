@@ -54,7 +54,7 @@ def scope_q(user: Any, *, unit_field: str | None = "unit", division_field: str |
         if division_field is None:
             if unit_field is None:
                 return Q(pk__in=[])
-            division_field = f"{unit_field}__division_id"
+            division_field = f"{unit_field}__division__code"
         return Q(**{f"{division_field}__startswith": scope.division_prefix})
     if scope.unit_id is not None and unit_field is not None:
         return Q(**{f"{unit_field}_id" if "__" not in unit_field else unit_field: scope.unit_id})

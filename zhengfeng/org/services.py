@@ -143,13 +143,12 @@ def hash_api_secret(secret: str) -> str:
 # --- Divisions ---------------------------------------------------------------------------------
 
 
-def create_division(
-    *, code: str, name: str, level: int, parent: Division | None = None, by: Any = None
-) -> Division:
-    """Add a GB/T 2260 division under `parent`.
+def check_division(
+    *, code: str, name: str, level: int, parent: Division | None
+) -> tuple[str, str, DivisionLevel]:
+    """Validate a new division; returns the cleaned (code, name, level).
 
     The code must start with the parent's prefix, since scoping relies on code prefixes.
-    Side effects: audit row `division.created`.
     """
     code = str(code or "").strip()
     validate_division_code(code)
@@ -165,6 +164,17 @@ def create_division(
             raise ValidationError(f"上级区划 {parent} 的层级应高于 {name}（{code}）")
         if not code.startswith(parent.prefix) or code == parent.code:
             raise ValidationError(f"区划代码 {code} 不在上级区划 {parent} 之下（应以 {parent.prefix} 开头）")
+    return code, name, level
+
+
+def create_division(
+    *, code: str, name: str, level: int, parent: Division | None = None, by: Any = None
+) -> Division:
+    """Add a GB/T 2260 division under `parent` (checked by `check_division`).
+
+    Side effects: audit row `division.created`.
+    """
+    code, name, level = check_division(code=code, name=name, level=level, parent=parent)
     if Division.objects.filter(code=code).exists():
         raise ValidationError(f"区划代码 {code} 已存在")
     with transaction.atomic():
@@ -197,7 +207,8 @@ def _check_unit_uniqueness(
             raise ValidationError(f"统一社会信用代码 {uscc} 已被 {holder.name}（编码 {holder.code}）使用")
 
 
-def _check_parent(unit: Unit | None, parent: Unit | None) -> None:
+def check_unit_parent(unit: Unit | None, parent: Unit | None) -> None:
+    """A unit's parent may not be the unit itself or one of its descendants."""
     if parent is None or unit is None or unit.pk is None:
         return
     ancestor: Unit | None = parent
@@ -285,7 +296,7 @@ def update_unit(
     if division is not None:
         new["division"] = division
     if parent is not UNSET:
-        _check_parent(unit, parent)
+        check_unit_parent(unit, parent)
         new["parent"] = parent
     if uscc is not UNSET:
         new["uscc"] = clean_uscc(uscc)

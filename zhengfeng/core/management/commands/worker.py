@@ -11,6 +11,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import close_old_connections
 
 from zhengfeng.core.worker import registered_jobs, run_due_jobs
 
@@ -46,6 +47,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, on_signal)
         self.stdout.write(f"后台任务进程已启动，共 {len(jobs)} 个任务。")
         while not self.stopping:
+            # A long-running process must drop connections the database closed or that outlived CONN_MAX_AGE.
+            close_old_connections()
             results = run_due_jobs()
             self._report(results, quiet=True)
             # Sleep in short steps so a stop signal is honoured promptly.

@@ -1,0 +1,444 @@
+"""Writes for the alerts ladder: the sweep that issues steps, acknowledgement (签收), documents.
+
+Ladder (per `AlertRule`, see docs/alerts.md):
+
+    提醒       warn_at <= now <= due_at                     (if the rule has reminders on)
+    黄牌/催办   due_at < now                                 (first overdue working day)
+    通报批评    overdue at least N working days (default 3)
+    红牌       overdue at least N + M working days (default 3 + 5)
+
+A clock found several steps late at once gets every missing escalation step (黄牌, 通报, 红牌),
+all dated now, so the record shows the full ladder; it gets no 提醒 once it is already overdue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import CharField, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from zhengfeng.alerts import notify
+from zhengfeng.alerts.documents import OfficialDocument, build_docx, chinese_date
+from zhengfeng.alerts.models import DEFAULT_RULE_KIND, Alert, AlertLevel, AlertRule, DocumentSerial
+from zhengfeng.assessment.models import ScoreEvent
+from zhengfeng.assessment.services import record_score_events_in_bulk
+from zhengfeng.core import audit
+from zhengfeng.deadlines.models import Clock
+from zhengfeng.org.models import Division, Role, User
+
+logger = logging.getLogger(__name__)
+
+LADDER: tuple[int, ...] = (AlertLevel.REMINDER, AlertLevel.YELLOW, AlertLevel.NOTICE, AlertLevel.RED)
+LEVEL_CODES = {
+    AlertLevel.REMINDER: "reminder",
+    AlertLevel.YELLOW: "yellow",
+    AlertLevel.NOTICE: "notice",
+    AlertLevel.RED: "red",
+}
+# 发文字号 series: 督 for 催办/红牌 (督办), 通 for 通报.
+DOC_SERIES = {AlertLevel.YELLOW: "督", AlertLevel.NOTICE: "通", AlertLevel.RED: "督"}
+# Who in the responsible unit receives the ladder's messages and may sign for an alert.
+RECIPIENT_ROLES = (Role.LIAISON, Role.HEAD)
+# SQLite allows 32766 bound parameters; stay well below for id lists.
+CHUNK = 5000
+
+
+def overdue_cutoff(at: dt.datetime, workdays: int) -> dt.datetime:
+    """The deadlines engine's cutoff: due_at < cutoff ⇔ overdue at least `workdays` working days."""
+    try:
+        from zhengfeng.deadlines.queries import overdue_cutoff as engine_cutoff
+    except ImportError:  # TEMPORARY until the deadlines engine lands: Monday-Friday, no holidays.
+        moment = at
+        remaining = workdays
+        while remaining:
+            moment -= dt.timedelta(days=1)
+            if timezone.localtime(moment).weekday() < 5:
+                remaining -= 1
+        return moment
+    return engine_cutoff(at, workdays)
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def issuer_code(division_code: str) -> str:
+    """The office that issues documents for a division: towns and villages belong to their county."""
+    return division_code[:6].ljust(6, "0")
+
+
+def doc_abbreviation(code: str, name: str) -> str:
+    # City (and province) offices use one character (清正风督), counties two (清城正风督, 英德正风督).
+    return name[:1] if code[4:6] == "00" else name[:2]
+
+
+def _fmt(moment: dt.datetime | None) -> str:
+    if moment is None:
+        return "（未定）"
+    local = timezone.localtime(moment)
+    return f"{chinese_date(local.date())}{local:%H:%M}"
+
+
+# --- texts fixed at issue time ------------------------------------------------------------------
+
+
+@dataclass
+class _ClockRow:
+    id: int
+    unit_id: int | None
+    unit_name: str | None
+    division_code: str
+    label: str
+    due_at: dt.datetime | None
+
+
+def _alert_texts(level: int, row: _ClockRow, rule: AlertRule, now: dt.datetime) -> tuple[str, str]:
+    unit = row.unit_name or "有关单位"
+    label = row.label[:120]
+    due, at = _fmt(row.due_at), _fmt(now)
+    notice_days, red_days = rule.notice_after_workdays, rule.notice_after_workdays + rule.red_after_workdays
+    points = -rule.points_for(level)
+    deduction = f"并在年度作风建设考核中扣减 {points.normalize():f} 分，" if points else ""
+    if level == AlertLevel.REMINDER:
+        title = f"提醒：“{label}”将于{due}到期"
+        body = f"你单位承办的“{label}”办理时限将于{due}届满，请抓紧办理，按时办结。"
+    elif level == AlertLevel.YELLOW:
+        title = f"关于对{unit}“{label}”逾期未办结的催办通知"
+        body = (
+            f"你单位承办的“{label}”办理时限已于{due}届满，截至{at}仍未办结。"
+            f"根据“正风”行动工作要求，现予以催办（黄牌预警），{deduction}"
+            f"请接到本通知后立即办理，并将办理情况反馈“正风”办。\n"
+            f"逾期满 {notice_days} 个工作日仍未办结的，将予以通报批评。"
+        )
+    elif level == AlertLevel.NOTICE:
+        title = f"关于对{unit}“{label}”逾期未办结问题的通报"
+        body = (
+            f"你单位承办的“{label}”办理时限已于{due}届满，经催办后截至{at}已逾期 {notice_days} 个工作日以上仍未办结。"
+            f"经研究，决定对你单位予以通报批评，{deduction}"
+            f"请你单位认真剖析原因，立即办结，并向“正风”办书面说明情况。\n"
+            f"通报后再逾期满 {rule.red_after_workdays} 个工作日仍未办结的，将予以红牌警示并移送纪检监察机关问责。"
+        )
+    else:
+        title = f"关于对{unit}“{label}”逾期未办结予以红牌警示并移送问责的通知"
+        body = (
+            f"你单位承办的“{label}”办理时限已于{due}届满，经催办、通报批评后截至{at}已逾期 {red_days} 个工作日以上仍未办结。"
+            f"经研究，决定予以红牌警示，{deduction}"
+            f"并将有关情况移送纪检监察机关，依规依纪依法追究相关人员责任，约谈单位主要负责人。"
+        )
+    return title[:200], body
+
+
+# --- the sweep ------------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    counts: dict[int, int] = field(default_factory=lambda: dict.fromkeys(LADDER, 0))
+    score_events: int = 0
+
+
+class _Sweeper:
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+        self.year = timezone.localtime(now).year
+        self.result = SweepResult()
+        self._cutoffs: dict[int, dt.datetime] = {}
+        self._divisions: dict[str, str] = {}
+
+    def cutoff(self, workdays: int) -> dt.datetime:
+        if workdays not in self._cutoffs:
+            self._cutoffs[workdays] = overdue_cutoff(self.now, workdays)
+        return self._cutoffs[workdays]
+
+    def condition(self, rule: AlertRule, level: int) -> Q | None:
+        now = self.now
+        if level == AlertLevel.REMINDER:
+            return Q(warn_at__lte=now, due_at__gte=now) if rule.remind else None
+        if level == AlertLevel.YELLOW:
+            return Q(due_at__lt=now)
+        if level == AlertLevel.NOTICE:
+            return Q(due_at__lt=self.cutoff(rule.notice_after_workdays))
+        return Q(due_at__lt=self.cutoff(rule.notice_after_workdays + rule.red_after_workdays))
+
+    def division_name(self, code: str) -> str:
+        if code not in self._divisions:
+            self._divisions[code] = (
+                Division.objects.filter(code=code).values_list("name", flat=True).first() or ""
+            )
+        return self._divisions[code]
+
+    def claim(self, clocks: QuerySet[Clock], level: int) -> list[_ClockRow]:
+        """Take the clocks that reached `level` and raise their alert_level, so no other sweep can.
+
+        SKIP LOCKED (PostgreSQL) leaves rows another sweep is working on to that sweep; the conditional
+        update re-checks the level. SQLite serialises writers, so the second sweep sees the new level.
+        """
+        rows = [
+            _ClockRow(*values)
+            for values in clocks.filter(alert_level__lt=level)
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("id", "unit_id", "unit__name", "division_code", "label", "due_at")
+        ]
+        for chunk in _chunks([row.id for row in rows]):
+            Clock.objects.filter(id__in=chunk, alert_level__lt=level).update(alert_level=level)
+        return rows
+
+    def number_documents(self, level: int, alerts: list[Alert]) -> None:
+        series = DOC_SERIES[level]
+        by_issuer: dict[str, list[Alert]] = defaultdict(list)
+        for alert in alerts:
+            by_issuer[issuer_code(alert.division_code)].append(alert)
+        for code, group in sorted(by_issuer.items()):
+            serial, _ = DocumentSerial.objects.select_for_update().get_or_create(
+                issuer_code=code, series=series, year=self.year
+            )
+            DocumentSerial.objects.filter(pk=serial.pk).update(last_number=F("last_number") + len(group))
+            abbreviation = doc_abbreviation(code, self.division_name(code))
+            for number, alert in enumerate(group, start=serial.last_number + 1):
+                alert.doc_number = f"{abbreviation}正风{series}〔{self.year}〕{number}号"
+
+    def issue(self, rule: AlertRule, level: int, rows: list[_ClockRow]) -> None:
+        alerts = []
+        for row in rows:
+            title, body = _alert_texts(level, row, rule, self.now)
+            alerts.append(
+                Alert(
+                    clock_id=row.id,
+                    level=level,
+                    rule=rule,
+                    unit_id=row.unit_id,
+                    division_code=row.division_code,
+                    title=title,
+                    body=body,
+                    due_at=row.due_at,
+                    issued_at=self.now,
+                )
+            )
+        if level in AlertLevel.WITH_DOCUMENT:
+            self.number_documents(level, alerts)
+        # A clock whose level was lowered by hand may meet its old alert again: the first one stands.
+        Alert.objects.bulk_create(alerts, batch_size=2000, ignore_conflicts=True)
+        self.result.counts[level] += len(alerts)
+        points = rule.points_for(level)
+        if points:
+            for chunk in _chunks([row.id for row in rows]):
+                self.score(rule, level, points, chunk)
+
+    def score(self, rule: AlertRule, level: int, points: Decimal, clock_ids: Sequence[int]) -> None:
+        """One score event per new alert (source = the alert), then link each alert to its event."""
+        reason_code = f"alert.{LEVEL_CODES[level]}"
+        new = Alert.objects.filter(
+            clock_id__in=clock_ids, level=level, score_event__isnull=True, unit__isnull=False
+        )
+        events = [
+            ScoreEvent(
+                unit_id=unit_id,
+                division_code=division_code,
+                year=self.year,
+                dimension=rule.dimension,
+                points=points,
+                reason_code=reason_code,
+                reason=f"{AlertLevel(level).label}：{title}"[:300],
+                source_type="alerts.alert",
+                source_id=str(alert_id),
+                occurred_at=self.now,
+            )
+            for alert_id, unit_id, division_code, title in new.values_list(
+                "id", "unit_id", "division_code", "title"
+            )
+        ]
+        record_score_events_in_bulk(events)
+        self.result.score_events += len(events)
+        event_of_alert = ScoreEvent.objects.filter(
+            source_type="alerts.alert",
+            source_id=Cast(OuterRef("pk"), output_field=CharField()),
+            dimension=rule.dimension,
+            reason_code=reason_code,
+        ).values("pk")[:1]
+        new.update(score_event=Subquery(event_of_alert))
+
+
+def sweep(now: dt.datetime | None = None) -> dict[int, int]:
+    """Issue every ladder step that running clocks have reached by `now`; return new alerts per level.
+
+    Set-based: per rule and level one indexed select of the clocks that crossed the cutoff and are
+    below that level, one conditional update of their alert_level, bulk inserts of the alerts and
+    their score events. Running it again changes nothing.
+    Side effects: Alert rows (with 发文字号 for documented steps), Clock.alert_level raised,
+    ScoreEvent rows for steps with points, and one audit row `alerts.swept` with the counts (only
+    when something was issued). Messages are `notify_units`' job, in its own transaction, so this
+    one stays short however many people must be told.
+    """
+    now = now or timezone.now()
+    if timezone.is_naive(now):
+        raise ValidationError(f"扫描时间 {now} 缺少时区")
+    sweeper = _Sweeper(now)
+    with transaction.atomic():
+        rules = list(AlertRule.objects.order_by("kind"))
+        specific_kinds = [rule.kind for rule in rules if rule.kind != DEFAULT_RULE_KIND]
+        for rule in rules:
+            if not rule.is_active:
+                continue
+            clocks = Clock.objects.running()
+            if rule.kind == DEFAULT_RULE_KIND:
+                clocks = clocks.exclude(kind__in=specific_kinds)
+            else:
+                clocks = clocks.filter(kind=rule.kind)
+            # Lowest step first, so a clock found far overdue collects every missing step in order.
+            for level in LADDER:
+                condition = sweeper.condition(rule, level)
+                if condition is None:
+                    continue
+                rows = sweeper.claim(clocks.filter(condition), level)
+                if rows:
+                    sweeper.issue(rule, level, rows)
+        result = sweeper.result
+        if any(result.counts.values()):
+            audit.record(
+                "alerts.swept",
+                by=None,
+                target=None,
+                data={
+                    "at": now.isoformat(),
+                    "counts": {LEVEL_CODES[level]: n for level, n in result.counts.items()},
+                    "score_events": result.score_events,
+                },
+            )
+    return dict(result.counts)
+
+
+def notify_units(now: dt.datetime | None = None) -> int:
+    """Tell each responsible unit's liaison and head about its alerts not yet notified; return messages.
+
+    One in-app message per recipient per run summing the new steps by level, plus an SMS where the
+    rule of any of those steps asks for one. The alerts are claimed first (notified_at set with a
+    conditional update), so two workers never message twice; alerts of units without recipients are
+    marked too (nobody to tell). Side effects: Alert.notified_at; messaging's outbox rows (each with
+    messaging's own audit row).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        pending = Alert.objects.filter(notified_at__isnull=True)
+        ids = list(pending.select_for_update(skip_locked=True).values_list("id", flat=True))
+        if not ids:
+            return 0
+        per_unit: dict[int, Counter] = defaultdict(Counter)
+        sms_units: set[int] = set()
+        for chunk in _chunks(ids):
+            Alert.objects.filter(id__in=chunk, notified_at__isnull=True).update(notified_at=now)
+            rows = Alert.objects.filter(id__in=chunk, unit__isnull=False).values_list(
+                "unit_id", "level", "rule__sms_from_level"
+            )
+            for unit_id, level, sms_from in rows:
+                per_unit[unit_id][level] += 1
+                if sms_from and level >= sms_from:
+                    sms_units.add(unit_id)
+        recipients = (
+            User.objects.filter(unit_id__in=list(per_unit), role__in=RECIPIENT_ROLES, is_active=True)
+            .select_related("unit", "person")
+            .order_by("unit_id", "id")
+        )
+        messages = 0
+        for user in recipients:
+            levels = per_unit[user.unit_id]
+            summary = "、".join(f"{AlertLevel(level).label} {levels[level]} 条" for level in sorted(levels))
+            text = f"{user.unit.name}有新的预警督办：{summary}。请登录正风平台查看并签收。"
+            division = user.unit.division_id
+            notify.queue_inapp(user=user, subject="预警督办", text=text, division_code=division, now=now)
+            messages += 1
+            phone = user.person.phone if user.person_id else ""
+            if user.unit_id in sms_units and phone:
+                messages += notify.queue_sms(to=phone, text=text, division_code=division, now=now)
+    return messages
+
+
+# --- acknowledgement and documents ------------------------------------------------------------
+
+
+def can_acknowledge(user: Any, alert: Alert) -> bool:
+    """The responsible unit's liaison or head signs for its alerts (the office does not sign for them)."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and alert.unit_id is not None
+        and user.unit_id == alert.unit_id
+        and user.role in RECIPIENT_ROLES
+    )
+
+
+def acknowledge_alert(alert: Alert, *, by: Any) -> Alert:
+    """签收: record who signed for the alert and when.
+
+    Side effects: acknowledged_at/by set; one audit row `alert.acknowledged`.
+    """
+    if not can_acknowledge(by, alert):
+        unit = alert.unit.name if alert.unit_id else "（无责任单位）"
+        raise ValidationError(f"只有责任单位（{unit}）的联络员或单位负责人可以签收预警 #{alert.pk}")
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
+            acknowledged_at=now, acknowledged_by=by
+        )
+        alert.refresh_from_db(fields=["acknowledged_at", "acknowledged_by"])
+        if changed != 1:
+            raise ValidationError(f"预警 #{alert.pk} 已于 {_fmt(alert.acknowledged_at)} 签收，无需重复签收")
+        audit.record(
+            "alert.acknowledged",
+            by=by,
+            target=alert,
+            division_code=alert.division_code,
+            data={"level": alert.level, "unit": alert.unit_id},
+        )
+    return alert
+
+
+def official_document(alert: Alert) -> OfficialDocument:
+    code = issuer_code(alert.division_code)
+    place = Division.objects.filter(code=code).values_list("name", flat=True).first() or ""
+    office = f"{place}“正风”办公室"
+    header = f"{office}督办通知" if alert.level == AlertLevel.YELLOW else f"{office}文件"
+    copy_to = f"{place}纪委监委" if alert.level >= AlertLevel.NOTICE else ""
+    return OfficialDocument(
+        header=header,
+        doc_number=alert.doc_number,
+        title=alert.title,
+        addressee=alert.unit.name if alert.unit_id else "有关单位",
+        paragraphs=[line for line in alert.body.splitlines() if line.strip()],
+        issuer=office,
+        issued_on=timezone.localtime(alert.issued_at).date(),
+        copy_to=copy_to,
+    )
+
+
+def ensure_document(alert: Alert) -> Alert:
+    """Build and store the alert's DOCX on first use; later calls return the stored file.
+
+    The text was fixed at issue time, so building late gives the same document. Two concurrent
+    first downloads may both build; the conditional update keeps one and the other file is removed.
+    """
+    if not alert.has_document:
+        raise ValidationError(f"{alert.get_level_display()}没有文书")
+    if alert.document:
+        return alert
+    content = build_docx(official_document(alert))
+    local = timezone.localtime(alert.issued_at)
+    name = f"alert-{alert.pk}-{LEVEL_CODES[alert.level]}.docx"
+    storage = alert.document.storage
+    stored = storage.save(f"alerts/{local:%Y}/{local:%m}/{name}", ContentFile(content))
+    with transaction.atomic():
+        won = Alert.objects.filter(pk=alert.pk, document="").update(document=stored)
+    if not won:
+        storage.delete(stored)
+    alert.refresh_from_db(fields=["document"])
+    return alert

@@ -1,0 +1,209 @@
+"""Campaign plans (实施方案): sections, tasks, the units responsible for each task, version history,
+and the alias table that maps the plan's wording of a unit ("纪检监察机关") to org units."""
+
+from __future__ import annotations
+
+from enum import nonmember
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+
+from zhengfeng.org.models import Division, Unit
+
+
+class Level(models.TextChoices):
+    """Where a responsibility sits relative to the plan's issuing division.
+
+    `city` is the issuing division itself (本级, the city for a city plan); `county` is each of its
+    county-level divisions, which the plan addresses with "市、各县(市、区)…".
+    """
+
+    CITY = "city", "市级"
+    COUNTY = "county", "县级"
+
+
+class AliasLevel(models.TextChoices):
+    ANY = "any", "各级"
+    CITY = "city", "市级"
+    COUNTY = "county", "县级"
+
+
+class ResponsibilityRole(models.TextChoices):
+    LEAD = "lead", "牵头"
+    RESPONSIBLE = "responsible", "负责"
+    SUPPORT = "support", "协助配合"
+
+    # Display and export order: lead units first, supporting units last.
+    ORDER = nonmember({"lead": 0, "responsible": 1, "support": 2})
+
+
+class Plan(models.Model):
+    """One year's campaign plan issued by one division (normally the city)."""
+
+    division = models.ForeignKey(
+        Division, verbose_name="发文区划", on_delete=models.PROTECT, related_name="campaign_plans"
+    )
+    year = models.PositiveSmallIntegerField("年度")
+    title = models.CharField("标题", max_length=200)
+    preamble = models.TextField("引言", blank=True)
+    goals = models.TextField("工作目标", blank=True)
+    requirements = models.TextField("有关要求", blank=True)
+    # The file as last imported, kept so an import can be explained and repeated.
+    source_text = models.TextField("导入原文", blank=True)
+    version = models.PositiveIntegerField("版本号", default=0)
+    created_at = models.DateTimeField("创建时间", db_default=Now())
+    updated_at = models.DateTimeField("更新时间", db_default=Now())
+
+    class Meta:
+        verbose_name = "实施方案"
+        verbose_name_plural = "实施方案"
+        ordering = ["-year", "division_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["division", "year"], name="plan_one_per_division_year"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Section(models.Model):
+    """A task group such as "(一)围绕贯彻落实中央八项规定精神…"."""
+
+    plan = models.ForeignKey(Plan, verbose_name="实施方案", on_delete=models.CASCADE, related_name="sections")
+    number = models.CharField("序号", max_length=10, help_text="中文序号，如 一、二")
+    title = models.CharField("标题", max_length=300)
+    order = models.PositiveSmallIntegerField("排序")
+
+    class Meta:
+        verbose_name = "任务分组"
+        verbose_name_plural = "任务分组"
+        ordering = ["plan_id", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="section_number_unique_in_plan"),
+        ]
+
+    def __str__(self) -> str:
+        return f"（{self.number}）{self.title}"
+
+
+class Task(models.Model):
+    plan = models.ForeignKey(Plan, verbose_name="实施方案", on_delete=models.CASCADE, related_name="tasks")
+    section = models.ForeignKey(Section, verbose_name="分组", on_delete=models.PROTECT, related_name="tasks")
+    number = models.PositiveSmallIntegerField("任务序号")
+    title = models.CharField("任务名称", max_length=200)
+    body = models.TextField("任务内容", blank=True)
+    clause = models.TextField("责任分工原文", blank=True, help_text="如：由市编办牵头，市法制局协助……")
+    # Parties the plan names without naming a unit ("各相关部门按职责分工配合落实"): kept as text, one
+    # per line with the role in brackets, because no unit can be held to them.
+    open_parties = models.TextField("其他责任方", blank=True)
+
+    class Meta:
+        verbose_name = "任务"
+        verbose_name_plural = "任务"
+        ordering = ["plan_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="task_number_unique_in_plan"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.title}"
+
+    @property
+    def open_party_lines(self) -> list[str]:
+        return [line for line in self.open_parties.splitlines() if line.strip()]
+
+
+class ResponsibilityQuerySet(models.QuerySet["Responsibility"]):
+    def in_display_order(self) -> ResponsibilityQuerySet:
+        role_order = models.Case(
+            *(models.When(role=role, then=rank) for role, rank in ResponsibilityRole.ORDER.items()),
+            output_field=models.IntegerField(),
+        )
+        return self.alias(role_rank=role_order).order_by("role_rank", "unit__code")
+
+
+class Responsibility(models.Model):
+    task = models.ForeignKey(
+        Task, verbose_name="任务", on_delete=models.CASCADE, related_name="responsibilities"
+    )
+    unit = models.ForeignKey(Unit, verbose_name="单位", on_delete=models.PROTECT, related_name="+")
+    role = models.CharField("职责", max_length=12, choices=ResponsibilityRole.choices)
+    level = models.CharField("层级", max_length=8, choices=Level.choices)
+    # The unit's division, copied so scoping and distribution by division need no join.
+    division_code = models.CharField("行政区划", max_length=12, db_index=True)
+
+    objects = ResponsibilityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "责任分工"
+        verbose_name_plural = "责任分工"
+        ordering = ["task_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "unit"], name="responsibility_unit_once_per_task"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task.number} {self.unit} {self.get_role_display()}"
+
+
+class PlanVersion(models.Model):
+    """A snapshot of the whole plan after each change made through the services."""
+
+    plan = models.ForeignKey(Plan, verbose_name="实施方案", on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField("版本号")
+    action = models.CharField("操作", max_length=40)
+    summary = models.CharField("说明", max_length=300, blank=True)
+    snapshot = models.JSONField("快照")
+    created_at = models.DateTimeField("时间", db_default=Now())
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "方案版本"
+        verbose_name_plural = "方案版本"
+        ordering = ["plan_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="plan_version_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} v{self.number}"
+
+
+class UnitAlias(models.Model):
+    """How a plan names a kind of unit, and how to find that unit in a division.
+
+    The importer looks a phrase up here ("纪检监察机关", "党委办公室", "行政(综合)服务中心"), then picks
+    the active unit of the division whose name ends with one of `name_suffixes` ("纪委监委|纪委"),
+    trying the suffixes in order. Offices keep this table in the admin as unit names change.
+    """
+
+    phrase = models.CharField("方案用语", max_length=60)
+    level = models.CharField("适用层级", max_length=8, choices=AliasLevel.choices, default=AliasLevel.ANY)
+    name_suffixes = models.CharField(
+        "单位名称结尾", max_length=200, help_text="用 | 分隔多个候选，按顺序匹配，如：纪委监委|纪委"
+    )
+    note = models.CharField("备注", max_length=200, blank=True)
+    is_active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = "单位别名"
+        verbose_name_plural = "单位别名"
+        ordering = ["phrase", "level"]
+        constraints = [
+            models.UniqueConstraint(fields=["phrase", "level"], name="unit_alias_phrase_level_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phrase}（{self.get_level_display()}）→ {self.name_suffixes}"
+
+    @property
+    def suffixes(self) -> list[str]:
+        return [part.strip() for part in self.name_suffixes.split("|") if part.strip()]

@@ -1,0 +1,81 @@
+"""Fixtures for plan tests: a small organisation, a synthetic plan text and the real seed plan.
+
+`small_org` gives the city and two counties (清城区, 清新区) the units the synthetic plan names, reusing
+the personas' units (市纪委监委 of `inspector`, the offices) so names stay unique per division.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from zhengfeng.ledger.demo import SEED_PLAN, ensure_plan_units
+from zhengfeng.org.models import Division, Unit, UnitKind
+from zhengfeng.testing.factories import UnitFactory
+
+SMALL_PLAN = """清远市2030年“正风”行动实施方案
+为检验导入功能，制定本方案。
+一、工作目标
+目标一句话。
+二、主要任务
+(一)第一组任务
+1.任务甲。内容甲。〔由市、各县(市、区)纪检监察机关牵头，财政部门按职责分工负责落实〕
+2.任务乙。内容乙。(由市编办牵头，市法制局协助，各相关部门按职责分工负责落实)
+（二）第二组任务
+3.任务丙。内容丙。〔由市、各县（市、区）党委、政府办公室负责落实〕
+三、有关要求
+要求一句话。
+"""
+
+
+@pytest.fixture
+def small_org(city, qingcheng, qingxin, inspector, city_office, county_office):
+    """{name: unit} for every unit the synthetic plan names, with stable codes."""
+    Unit.objects.filter(pk=inspector.unit_id).update(code="441800-JWJW", kind=UnitKind.DISCIPLINE)
+    Unit.objects.filter(pk=city_office.unit_id).update(code="441800-ZFB", kind=UnitKind.CAMPAIGN_OFFICE)
+    Unit.objects.filter(pk=county_office.unit_id).update(code="441802-ZFB", kind=UnitKind.CAMPAIGN_OFFICE)
+    specs = [
+        (city, "441800-SWBGS", "市委办公室"),
+        (city, "441800-ZFBGS", "市政府办公室"),
+        (city, "441800-CZJ", "市财政局"),
+        (city, "441800-BB", "市编办"),
+        (city, "441800-FZJ", "市法制局"),
+        (city, "441800-XZFWZX", "市行政服务中心"),
+    ]
+    for county in (qingcheng, qingxin):
+        specs += [
+            (county, f"{county.code}-DWB", f"{county.name}委办公室"),
+            (county, f"{county.code}-ZFBGS", f"{county.name}政府办公室"),
+            (county, f"{county.code}-CZJ", f"{county.name}财政局"),
+        ]
+    specs.append((qingxin, "441803-JWJW", "清新区纪委监委"))
+    specs.append((qingcheng, "441802-JWJW", "清城区纪委监委"))
+    for division, code, name in specs:
+        UnitFactory(division=division, code=code, name=name)
+    return {unit.name: unit for unit in Unit.objects.all()}
+
+
+@pytest.fixture
+def small_plan_file(tmp_path) -> Path:
+    path = tmp_path / "plan.txt"
+    path.write_text(SMALL_PLAN, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def seed_text() -> str:
+    if not SEED_PLAN.exists():
+        pytest.skip("未找到 ../shared/seed 下的 2015 年方案原文")
+    return SEED_PLAN.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def demo_org(db):
+    """The org demo (city, 8 counties, their units and users) plus the units the plan adds."""
+    from zhengfeng.org.demo import load_demo
+
+    load_demo()
+    city = Division.objects.get(code="441800")
+    ensure_plan_units(city)
+    return city

@@ -1,0 +1,51 @@
+"""Reads of messaging that other modules and the UI reuse."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import QuerySet
+
+from zhengfeng.messaging.models import Channel, InboundSms, OutboxMessage
+from zhengfeng.org.queries import scope_filter
+
+
+def inapp_for(user: Any) -> QuerySet[OutboxMessage]:
+    """The user's inbox: in-app messages delivered to them, newest first."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return OutboxMessage.objects.none()
+    return OutboxMessage.objects.inbox().filter(user_id=user.pk).order_by("-sent_at", "-id")
+
+
+def unread_count(user: Any) -> int:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return 0
+    return OutboxMessage.objects.unread().filter(user_id=user.pk).count()
+
+
+def outbox_for(user: Any, *, channel: str | None = None) -> QuerySet[OutboxMessage]:
+    """Outgoing messages in the user's division subtree (office, inspector, admin), newest first."""
+    messages = scope_filter(
+        OutboxMessage.objects.select_related("user"), user, unit_field=None, division_field="division_code"
+    )
+    if channel is not None:
+        messages = messages.filter(channel=channel)
+    return messages.order_by("-id")
+
+
+def unmatched_inbound(after: dt.datetime | None = None) -> QuerySet[InboundSms]:
+    """Inbound SMS no module has handled yet, oldest first (optionally only those received after `after`).
+
+    System-wide on purpose: the matching jobs run without a user; they call
+    `services.mark_inbound_handled()` for each reply they take.
+    """
+    rows = InboundSms.objects.filter(handled_at__isnull=True)
+    if after is not None:
+        rows = rows.filter(received_at__gt=after)
+    return rows.order_by("received_at", "id")
+
+
+def sms_to_phone(phone_index: str) -> QuerySet[OutboxMessage]:
+    """Every SMS to one number (by blind index), newest first: what was sent to a citizen who replies."""
+    return OutboxMessage.objects.filter(channel=Channel.SMS, phone_index=phone_index).order_by("-id")
