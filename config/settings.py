@@ -218,11 +218,14 @@ SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
 SILENCED_SYSTEM_CHECKS = [
     # HSTS and the HTTPS redirect are the proxy's job on the intranet; both stay configurable.
     "security.W004",
     "security.W008",
+    # Intranet host names are never on the public HSTS preload list.
+    "security.W021",
 ]
 
 # Personal data (names, phone and ID numbers) are encrypted with SM4-GCM under a key derived from

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import CharField, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -34,6 +34,7 @@ from zhengfeng.alerts.models import DEFAULT_RULE_KIND, Alert, AlertLevel, AlertR
 from zhengfeng.assessment.models import ScoreEvent
 from zhengfeng.assessment.services import record_score_events_in_bulk
 from zhengfeng.core import audit
+from zhengfeng.deadlines import queries as deadline_queries
 from zhengfeng.deadlines.models import Clock
 from zhengfeng.org.models import Division, Role, User
 
@@ -56,17 +57,7 @@ CHUNK = 5000
 
 def overdue_cutoff(at: dt.datetime, workdays: int) -> dt.datetime:
     """The deadlines engine's cutoff: due_at < cutoff ⇔ overdue at least `workdays` working days."""
-    try:
-        from zhengfeng.deadlines.queries import overdue_cutoff as engine_cutoff
-    except ImportError:  # TEMPORARY until the deadlines engine lands: Monday-Friday, no holidays.
-        moment = at
-        remaining = workdays
-        while remaining:
-            moment -= dt.timedelta(days=1)
-            if timezone.localtime(moment).weekday() < 5:
-                remaining -= 1
-        return moment
-    return engine_cutoff(at, workdays)
+    return deadline_queries.overdue_cutoff(at, workdays)
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -149,6 +140,59 @@ class SweepResult:
     score_events: int = 0
 
 
+_ALERT_COLUMNS = (
+    "clock_id",
+    "level",
+    "rule_id",
+    "unit_id",
+    "division_code",
+    "title",
+    "body",
+    "due_at",
+    "issued_at",
+    "doc_number",
+    "document",
+)
+
+
+def _insert_alerts(alerts: list[Alert]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING, many rows per statement.
+
+    Same effect as bulk_create(ignore_conflicts=True) at a fraction of the CPU: bulk_create prepares
+    every value through its field, which dominated the sweep at 10,000 alerts. Values here are plain
+    ints and strings; datetimes are adapted once by the backend.
+    """
+    if not alerts:
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    table = connection.ops.quote_name(Alert._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(column) for column in _ALERT_COLUMNS)
+    row_sql = "(" + ", ".join(["%s"] * len(_ALERT_COLUMNS)) + ")"
+    issued_at = adapt(alerts[0].issued_at)
+    values = [
+        (
+            a.clock_id,
+            a.level,
+            a.rule_id,
+            a.unit_id,
+            a.division_code,
+            a.title,
+            a.body,
+            adapt(a.due_at) if a.due_at is not None else None,
+            issued_at,
+            a.doc_number,
+            "",
+        )
+        for a in alerts
+    ]
+    # 11 parameters a row: 500 rows stay far below SQLite's 32766 bound-parameter limit.
+    with connection.cursor() as cursor:
+        for chunk in _chunks(values, 500):
+            # Only quoted identifiers and placeholders are interpolated; every value is a parameter.
+            sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} ON CONFLICT DO NOTHING"  # noqa: S608
+            cursor.execute(sql, [value for row in chunk for value in row])
+
+
 class _Sweeper:
     def __init__(self, now: dt.datetime) -> None:
         self.now = now
@@ -229,7 +273,7 @@ class _Sweeper:
         if level in AlertLevel.WITH_DOCUMENT:
             self.number_documents(level, alerts)
         # A clock whose level was lowered by hand may meet its old alert again: the first one stands.
-        Alert.objects.bulk_create(alerts, batch_size=2000, ignore_conflicts=True)
+        _insert_alerts(alerts)
         self.result.counts[level] += len(alerts)
         points = rule.points_for(level)
         if points:

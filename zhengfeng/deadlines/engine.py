@@ -71,7 +71,9 @@ class Schedule:
         previous_end = -1
         for start, end in self.intervals:
             if not 0 <= start < end <= 24 * 60 or start < previous_end:
-                raise ValueError(f"作息时间 {self.name or ''} 的时段 {start}–{end} 无效：须在一天之内、按顺序且不重叠")
+                raise ValueError(
+                    f"作息时间 {self.name or ''} 的时段 {start}–{end} 无效：须在一天之内、按顺序且不重叠"
+                )
             previous_end = end
         if not self.intervals:
             raise ValueError(f"作息时间 {self.name or ''} 没有工作时段")
@@ -148,8 +150,16 @@ class CalendarIndex:
         self._schedules: list[tuple[tuple[int, int], ...]] = [s.intervals for s in ordered]
         sched_of_day = np.zeros(n, dtype=np.int64)
         for k, schedule in enumerate(ordered):
-            a = 0 if schedule.effective_from is None else max(schedule.effective_from.toordinal() - self._base, 0)
-            b = n - 1 if schedule.effective_to is None else min(schedule.effective_to.toordinal() - self._base, n - 1)
+            a = (
+                0
+                if schedule.effective_from is None
+                else max(schedule.effective_from.toordinal() - self._base, 0)
+            )
+            b = (
+                n - 1
+                if schedule.effective_to is None
+                else min(schedule.effective_to.toordinal() - self._base, n - 1)
+            )
             if a <= b:
                 sched_of_day[a : b + 1] = k
         totals = np.array([sum(e - s for s, e in ivs) for ivs in self._schedules], dtype=np.int64)
@@ -339,7 +349,9 @@ class CalendarIndex:
         )
 
     def elapsed_work_minutes(self, t1: dt.datetime, t2: dt.datetime, *, provisional: bool = False) -> int:
-        return self.business_ordinal(t2, provisional=provisional) - self.business_ordinal(t1, provisional=provisional)
+        return self.business_ordinal(t2, provisional=provisional) - self.business_ordinal(
+            t1, provisional=provisional
+        )
 
     def day_of_ordinal(self, x: int) -> dt.date:
         """The working day whose business contains minute x, i.e. C[d] < x <= C[d + 1]."""
@@ -379,7 +391,9 @@ class CalendarIndex:
         self._check_batch(i, provisional=provisional)
         return self.is_work_array[i]
 
-    def add_workdays_batch(self, dates: np.ndarray, n: np.ndarray | int, *, provisional: bool = False) -> np.ndarray:
+    def add_workdays_batch(
+        self, dates: np.ndarray, n: np.ndarray | int, *, provisional: bool = False
+    ) -> np.ndarray:
         i = self._day_indices(dates)
         self._check_batch(i, provisional=True)
         n = np.broadcast_to(np.asarray(n, dtype=np.int64), i.shape)
@@ -433,7 +447,9 @@ class CalendarIndex:
         self, local_starts: np.ndarray, minutes: np.ndarray | int, *, provisional: bool = False
     ) -> np.ndarray:
         b = self.business_ordinal_batch(local_starts, provisional=provisional)
-        return self.from_business_ordinal_batch(b + np.asarray(minutes, dtype=np.int64), provisional=provisional)
+        return self.from_business_ordinal_batch(
+            b + np.asarray(minutes, dtype=np.int64), provisional=provisional
+        )
 
 
 def first_difference(old: CalendarIndex, new: CalendarIndex) -> dt.date | None:
@@ -445,7 +461,10 @@ def first_difference(old: CalendarIndex, new: CalendarIndex) -> dt.date | None:
     differs = (
         (old.is_work_array[oa : oa + length] != new.is_work_array[na : na + length])
         | (old.minutes_array[oa : oa + length] != new.minutes_array[na : na + length])
-        | (np.diff(old._provisional_cum[oa : oa + length + 1]) != np.diff(new._provisional_cum[na : na + length + 1]))
+        | (
+            np.diff(old._provisional_cum[oa : oa + length + 1])
+            != np.diff(new._provisional_cum[na : na + length + 1])
+        )
     )
     hits = np.flatnonzero(differs)
     if hits.size:

@@ -101,7 +101,11 @@ def _collect(items: list[tuple[str, dict[str, Any]]]) -> list[DayException]:
 def parse_csv(text: str) -> list[DayException]:
     """Header row with at least `date` and `kind`; lines starting with # are comments."""
     lines = text.lstrip("\ufeff").splitlines()
-    numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip() and not line.lstrip().startswith("#")]
+    numbered = [
+        (n, line)
+        for n, line in enumerate(lines, start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     if not numbered:
         raise CalendarFileError(["文件为空"])
     header_no, header = numbered[0]
@@ -110,7 +114,9 @@ def parse_csv(text: str) -> list[DayException]:
     unknown = [c for c in columns if c not in COLUMNS]
     if missing or unknown:
         raise CalendarFileError(
-            [f"第 {header_no} 行：表头应含 {', '.join(COLUMNS)}（date、kind 必填）；缺少 {missing}，无法识别 {unknown}"]
+            [
+                f"第 {header_no} 行：表头应含 {', '.join(COLUMNS)}（date、kind 必填）；缺少 {missing}，无法识别 {unknown}"
+            ]
         )
     items: list[tuple[str, dict[str, Any]]] = []
     problems: list[str] = []
@@ -132,7 +138,7 @@ def parse_json(text: str) -> list[DayException]:
     except json.JSONDecodeError as exc:
         raise CalendarFileError([f"第 {exc.lineno} 行：JSON 格式错误（{exc.msg}）"]) from exc
     if not isinstance(data, list):
-        raise CalendarFileError(["JSON 文件应为对象数组：[{\"date\": …, \"kind\": …}, …]"])
+        raise CalendarFileError(['JSON 文件应为对象数组：[{"date": …, "kind": …}, …]'])
     items: list[tuple[str, dict[str, Any]]] = []
     problems: list[str] = []
     for n, item in enumerate(data, start=1):

@@ -37,7 +37,8 @@ class WorkCalendar(models.Model):
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(coverage_end__gte=models.F("coverage_start")), name="calendar_coverage_ordered"
+                condition=models.Q(coverage_end__gte=models.F("coverage_start")),
+                name="calendar_coverage_ordered",
             ),
         ]
 
@@ -105,7 +106,9 @@ class WorkInterval(models.Model):
         verbose_name_plural = "工作时段"
         ordering = ["schedule_id", "start"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="work_interval_ordered"),
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")), name="work_interval_ordered"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -149,7 +152,12 @@ class Clock(models.Model):
     kind = models.CharField("时限类别", max_length=40)
     label = models.CharField("事项", max_length=200)
     unit = models.ForeignKey(
-        "org.Unit", verbose_name="责任单位", null=True, blank=True, on_delete=models.PROTECT, related_name="clocks"
+        "org.Unit",
+        verbose_name="责任单位",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="clocks",
     )
     division_code = models.CharField("行政区划", max_length=12, db_index=True)
     budget_unit = models.CharField("时限单位", max_length=20, choices=BudgetUnit.choices)
@@ -178,14 +186,20 @@ class Clock(models.Model):
         indexes = [
             models.Index(fields=["source_type", "source_id"], name="clock_source_idx"),
             models.Index(
-                fields=["due_at", "alert_level"], name="clock_running_due_idx", condition=models.Q(state="running")
+                fields=["due_at", "alert_level"],
+                name="clock_running_due_idx",
+                condition=models.Q(state="running"),
             ),
             models.Index(
-                fields=["warn_at", "alert_level"], name="clock_running_warn_idx", condition=models.Q(state="running")
+                fields=["warn_at", "alert_level"],
+                name="clock_running_warn_idx",
+                condition=models.Q(state="running"),
             ),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["source_type", "source_id", "kind"], name="clock_unique_per_source_kind"),
+            models.UniqueConstraint(
+                fields=["source_type", "source_id", "kind"], name="clock_unique_per_source_kind"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -214,7 +228,9 @@ class ClockEvent(models.Model):
     # EXTEND: {"amount": n} in the clock's unit; EXCLUDE: {"from": iso, "to": iso}; RESTART: {"budget": n}.
     data = models.JSONField(default=dict, blank=True)
     reason = models.CharField("原因", max_length=200, blank=True)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = "时限事件"

@@ -13,7 +13,13 @@ from typing import Any
 from django.db.models import QuerySet
 
 from zhengfeng.deadlines.engine import CalendarIndex, DayException, Schedule
-from zhengfeng.deadlines.models import DEFAULT_CALENDAR_CODE, CalendarException, Clock, WorkCalendar, WorkSchedule
+from zhengfeng.deadlines.models import (
+    DEFAULT_CALENDAR_CODE,
+    CalendarException,
+    Clock,
+    WorkCalendar,
+    WorkSchedule,
+)
 from zhengfeng.org.queries import scope_filter
 
 _CACHE: dict[tuple[int, int, str], CalendarIndex] = {}
@@ -97,7 +103,9 @@ def due_soon(at: dt.datetime) -> QuerySet[Clock]:
 
 
 def clocks_for(user: Any) -> QuerySet[Clock]:
-    return scope_filter(Clock.objects.select_related("unit"), user, unit_field="unit", division_field="division_code")
+    return scope_filter(
+        Clock.objects.select_related("unit"), user, unit_field="unit", division_field="division_code"
+    )
 
 
 def clocks_of(source_type: str, source_id: str | int) -> QuerySet[Clock]:

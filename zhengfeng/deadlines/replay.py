@@ -86,10 +86,11 @@ class _Replay:
         self.warn_before = warn_before
         self.state = ""
         self.budget = 0
-        self.anchor_at: dt.datetime | None = None
+        # Placeholders until START sets them; every event but START is refused before that.
+        self.anchor_at = dt.datetime.min.replace(tzinfo=dt.UTC)
         self.anchor_b = 0
         self.due_b = 0  # work days / minutes, while running
-        self.nominal: dt.date | None = None  # natural days, while running (before rolling to a working day)
+        self.nominal = dt.date.min  # natural days, while running (before rolling to a working day)
         self.remaining = 0  # minutes (work days / minutes) or days (natural days), while paused
         self.pending_days = 0  # work days granted while paused, applied at resume
         self.breaks: list[tuple[dt.datetime, dt.datetime | None, str]] = []
@@ -101,6 +102,9 @@ class _Replay:
     def B(self, t: dt.datetime, *, ceil: bool = False) -> int:  # noqa: N802 - the B ordinal of the design
         return self.ix.business_ordinal(t, ceil=ceil, provisional=True)
 
+    def fmt(self, t: dt.datetime | None) -> str:
+        return t.astimezone(self.ix.tz).strftime("%Y-%m-%d %H:%M") if t else ""
+
     def local_date(self, t: dt.datetime) -> dt.date:
         return t.astimezone(self.ix.tz).date()
 
@@ -108,7 +112,6 @@ class _Replay:
         return self.ix.close_of_business_ordinal(self.ix.day_of_ordinal(x), provisional=True)
 
     def natural_due_day(self) -> dt.date:
-        assert self.nominal is not None
         return self.ix.add_natural_days(self.nominal, 0, provisional=True)
 
     def start(self, at: dt.datetime, budget: int) -> None:
@@ -132,9 +135,9 @@ class _Replay:
     def check_break(self, start: dt.datetime, end: dt.datetime | None, what: str) -> None:
         for other_start, other_end, other_what in self.breaks:
             if (other_end is None or start < other_end) and (end is None or other_start < end):
-                shown_end = f"{other_end:%Y-%m-%d %H:%M}" if other_end else "恢复前"
+                shown_end = f"{self.fmt(other_end)}" if other_end else "恢复前"
                 raise ClockEventError(
-                    f"{what}与已有的{other_what}（{other_start:%Y-%m-%d %H:%M} 至 {shown_end}）重叠，时间不能重复扣除"
+                    f"{what}与已有的{other_what}（{self.fmt(other_start)} 至 {shown_end}）重叠，时间不能重复扣除"
                 )
 
     # -- events
@@ -145,7 +148,7 @@ class _Replay:
         label = ClockEventKind(kind).label if kind in ClockEventKind.values else kind
         if self.last_at is not None and at < self.last_at:
             raise ClockEventError(
-                f"{label}时间 {at:%Y-%m-%d %H:%M} 早于上一事件（{self.last_at:%Y-%m-%d %H:%M}），事件须按时间顺序登记"
+                f"{label}时间 {self.fmt(at)} 早于上一事件（{self.fmt(self.last_at)}），事件须按时间顺序登记"
             )
         if kind == ClockEventKind.START:
             if self.state:
@@ -154,7 +157,7 @@ class _Replay:
         elif not self.state:
             raise ClockEventError("时限尚未开始")
         elif self.state == ClockState.STOPPED:
-            raise ClockEventError(f"时限已于 {self.stopped_at:%Y-%m-%d %H:%M} 停止，不能再{label}")
+            raise ClockEventError(f"时限已于 {self.fmt(self.stopped_at)} 停止，不能再{label}")
         elif kind == ClockEventKind.PAUSE:
             self.pause(at)
         elif kind == ClockEventKind.RESUME:
@@ -180,7 +183,6 @@ class _Replay:
         if self.state != ClockState.RUNNING:
             raise ClockEventError("时限已中止，不能重复中止")
         if self.unit == BudgetUnit.NATURAL_DAYS:
-            assert self.nominal is not None
             self.remaining = (self.nominal - self.local_date(at)).days
         else:
             # May be negative: a clock paused when already overdue stays overdue by as much after resuming.
@@ -207,7 +209,9 @@ class _Replay:
 
     def extend_workdays(self, n: int) -> None:
         due_day = self.ix.day_of_ordinal(self.due_b)
-        self.due_b = self.ix.close_of_business_ordinal(self.ix.add_workdays(due_day, n, provisional=True), provisional=True)
+        self.due_b = self.ix.close_of_business_ordinal(
+            self.ix.add_workdays(due_day, n, provisional=True), provisional=True
+        )
 
     def extend(self, n: int) -> None:
         paused = self.state == ClockState.PAUSED
@@ -229,12 +233,9 @@ class _Replay:
 
     def exclude(self, start: dt.datetime, end: dt.datetime) -> None:
         if end <= start:
-            raise ClockEventError(f"扣除区间 {start:%Y-%m-%d %H:%M} 至 {end:%Y-%m-%d %H:%M} 无效：结束须晚于开始")
-        assert self.anchor_at is not None
+            raise ClockEventError(f"扣除区间 {self.fmt(start)} 至 {self.fmt(end)} 无效：结束须晚于开始")
         if end <= self.anchor_at:
-            raise ClockEventError(
-                f"扣除区间在计时开始（{self.anchor_at:%Y-%m-%d %H:%M}）之前结束，对时限没有影响"
-            )
+            raise ClockEventError(f"扣除区间在计时开始（{self.fmt(self.anchor_at)}）之前结束，对时限没有影响")
         start = max(start, self.anchor_at)
         self.check_break(start, end, "扣除区间")
         self.breaks.append((start, end, "扣除区间"))
@@ -244,7 +245,6 @@ class _Replay:
             if paused:
                 self.remaining += days
             else:
-                assert self.nominal is not None
                 self.nominal += dt.timedelta(days=days)
             return
         amount = self.B(end) - self.B(start)
@@ -260,10 +260,13 @@ class _Replay:
     def outcome(self) -> ClockOutcome:
         if not self.state:
             raise ClockEventError("时限没有开始事件")
-        assert self.anchor_at is not None
         anchor_day = self.local_date(self.anchor_at)
-        if self.state == ClockState.PAUSED or (self.state == ClockState.STOPPED and self.remaining_if_paused()):
-            remaining = self.remaining * DAY_MINUTES if self.unit == BudgetUnit.NATURAL_DAYS else self.remaining
+        if self.state == ClockState.PAUSED or (
+            self.state == ClockState.STOPPED and self.remaining_if_paused()
+        ):
+            remaining = (
+                self.remaining * DAY_MINUTES if self.unit == BudgetUnit.NATURAL_DAYS else self.remaining
+            )
             last = self.breaks[-1][0]
             return ClockOutcome(
                 state=self.state,

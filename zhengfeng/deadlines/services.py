@@ -32,7 +32,14 @@ from zhengfeng.deadlines.models import (
     _new_revision,
 )
 from zhengfeng.deadlines.queries import build_index, calendar_index
-from zhengfeng.deadlines.replay import ClockEventError, ClockOutcome, EventSpec, parse_instant, positive_int, replay
+from zhengfeng.deadlines.replay import (
+    ClockEventError,
+    ClockOutcome,
+    EventSpec,
+    parse_instant,
+    positive_int,
+    replay,
+)
 
 RECOMPUTE_CHUNK = 10_000
 _OUTCOME_FIELDS = [
@@ -141,7 +148,9 @@ def start_clock(
         )
         _apply_outcome(clock, outcome, index.version)
         clock.save()
-        ClockEvent.objects.create(clock=clock, kind=ClockEventKind.START, at=started_at, data=dict(start.data), by=by)
+        ClockEvent.objects.create(
+            clock=clock, kind=ClockEventKind.START, at=started_at, data=dict(start.data), by=by
+        )
         audit.record(
             "clock.started",
             by=by,
@@ -191,7 +200,10 @@ def apply_clock_event(
         locked = Clock.objects.select_for_update().get(pk=clock.pk)
         event = EventSpec(kind, at, payload)
         outcome = replay(
-            index, budget_unit=locked.budget_unit, warn_before=locked.warn_before, events=[*_events_of(locked.pk), event]
+            index,
+            budget_unit=locked.budget_unit,
+            warn_before=locked.warn_before,
+            events=[*_events_of(locked.pk), event],
         )
         ClockEvent.objects.create(clock=locked, kind=kind, at=at, data=payload, reason=reason[:200], by=by)
         _apply_outcome(locked, outcome, index.version)
@@ -208,7 +220,9 @@ def apply_clock_event(
     return locked
 
 
-def recompute_clocks(*, since: dt.date | None = None, index: CalendarIndex | None = None, chunk_size: int = RECOMPUTE_CHUNK) -> int:
+def recompute_clocks(
+    *, since: dt.date | None = None, index: CalendarIndex | None = None, chunk_size: int = RECOMPUTE_CHUNK
+) -> int:
     """Replay the live clocks a calendar change can touch; return how many rows were rewritten.
 
     Touched: running clocks due on or after 00:00 of `since` (None: all), every paused clock, and
@@ -260,7 +274,9 @@ class CalendarImportResult:
     recomputed: int
 
 
-def _commit_calendar_change(calendar: WorkCalendar, old: CalendarIndex) -> tuple[CalendarIndex, dt.date | None, int]:
+def _commit_calendar_change(
+    calendar: WorkCalendar, old: CalendarIndex
+) -> tuple[CalendarIndex, dt.date | None, int]:
     calendar.version += 1
     calendar.revision = _new_revision()
     calendar.save()
@@ -292,7 +308,11 @@ def import_calendar(
     if not rows:
         raise CalendarImportError("没有可导入的节假日调整记录")
     if year is not None:
-        stray = [r.date for r in rows if r.date.year != year and not (r.date.year == year - 1 and r.date.month == 12)]
+        stray = [
+            r.date
+            for r in rows
+            if r.date.year != year and not (r.date.year == year - 1 and r.date.month == 12)
+        ]
         if stray:
             raise CalendarImportError(
                 f"日期 {stray[0]} 不属于 {year} 年的安排：只能是 {year} 年或 {year - 1} 年 12 月的日期"
@@ -314,7 +334,9 @@ def import_calendar(
             )
         replaced = CalendarException.objects.filter(calendar=calendar, date__year__in=years)
         outside = [r.date for r in rows if r.date.year not in years]
-        removed = replaced.count() + CalendarException.objects.filter(calendar=calendar, date__in=outside).count()
+        removed = (
+            replaced.count() + CalendarException.objects.filter(calendar=calendar, date__in=outside).count()
+        )
         replaced.delete()
         CalendarException.objects.filter(calendar=calendar, date__in=outside).delete()
         CalendarException.objects.bulk_create(
@@ -381,7 +403,9 @@ def set_work_schedule(
     if effective_from and effective_to and effective_to < effective_from:
         raise ValueError(f"作息时间 {name} 的失效日期 {effective_to} 早于生效日期 {effective_from}")
     spans = tuple(sorted((s.hour * 60 + s.minute, e.hour * 60 + e.minute) for s, e in intervals))
-    Schedule(intervals=spans, effective_from=effective_from, effective_to=effective_to, name=name)  # validates
+    Schedule(
+        intervals=spans, effective_from=effective_from, effective_to=effective_to, name=name
+    )  # validates
     with transaction.atomic():
         calendar = WorkCalendar.objects.select_for_update().get(code=calendar_code)
         old = calendar_index(calendar_code)

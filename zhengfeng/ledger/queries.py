@@ -42,6 +42,7 @@ def plan_list_for(user: Any) -> QuerySet[Plan]:
     return (
         plans_for(user)
         .select_related("division")
+        .defer("preamble", "goals", "requirements", "source_text")
         .annotate(task_count=Count("tasks", distinct=True))
         .order_by("-year", "division_id")
     )

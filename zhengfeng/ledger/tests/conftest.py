@@ -29,6 +29,12 @@ SMALL_PLAN = """清远市2030年“正风”行动实施方案
 """
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Personas and demo users get passwords; these tests never log in with them.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def small_org(city, qingcheng, qingxin, inspector, city_office, county_office):
     """{name: unit} for every unit the synthetic plan names, with stable codes."""

@@ -47,7 +47,10 @@ def test_city_prefix_marks_city_level_and_assist_is_support(known):
 
 
 def test_etc_related_departments_is_open_ended(known):
-    assert parties("由市、各县(市、区)财政局、审计局、纪检监察机关、行政(综合)服务中心等相关部门按职责分工负责落实", known) == [
+    assert parties(
+        "由市、各县(市、区)财政局、审计局、纪检监察机关、行政(综合)服务中心等相关部门按职责分工负责落实",
+        known,
+    ) == [
         ("财政局", "responsible", BOTH, False),
         ("审计局", "responsible", BOTH, False),
         ("纪检监察机关", "responsible", BOTH, False),
@@ -114,8 +117,14 @@ def test_bad_clause_is_refused_with_its_text(known, clause, message):
 
 
 def test_extract_clause_from_each_bracket_style():
-    assert extract_clause("1.甲。内容(来信、来访)。〔由市财政局负责落实〕") == ("1.甲。内容(来信、来访)。", "由市财政局负责落实")
-    assert extract_clause("2.乙。内容。(由市编办牵头，市法制局协助)") == ("2.乙。内容。", "由市编办牵头，市法制局协助")
+    assert extract_clause("1.甲。内容(来信、来访)。〔由市财政局负责落实〕") == (
+        "1.甲。内容(来信、来访)。",
+        "由市财政局负责落实",
+    )
+    assert extract_clause("2.乙。内容。(由市编办牵头，市法制局协助)") == (
+        "2.乙。内容。",
+        "由市编办牵头，市法制局协助",
+    )
     assert extract_clause("3.丙。内容。（由市编办负责落实）") == ("3.丙。内容。", "由市编办负责落实")
     assert extract_clause("4.丁。没有分工。") == ("4.丁。没有分工。", "")
 

@@ -99,7 +99,9 @@ def test_reimport_updates_in_place(demo_org, seed_file):
     row_ids = sorted(Responsibility.objects.values_list("id", flat=True))
     code, out, _err = run("import", str(seed_file), "--year", "2015")
     assert code == 0
-    assert out.splitlines()[0] == "2015 年度实施方案《清远市2015年“正风”行动实施方案》（清远市）：无变化，版本 1"
+    assert (
+        out.splitlines()[0] == "2015 年度实施方案《清远市2015年“正风”行动实施方案》（清远市）：无变化，版本 1"
+    )
     assert counts() == before
     assert list(Task.objects.order_by("number").values_list("id", flat=True)) == task_ids
     assert sorted(Responsibility.objects.values_list("id", flat=True)) == row_ids
@@ -115,7 +117,10 @@ def test_changed_file_updates_tasks_and_adds_a_version(small_org, small_plan_fil
     small_plan_file.write_text(text, encoding="utf-8")
     code, out, _err = run("import", str(small_plan_file), "--year", "2030")
     assert code == 0
-    assert out.splitlines()[1] == "任务分组 1 个；任务 2 项（新增 0，更新 1，删除 1）；责任单位 8 个；未匹配名称 0 个"
+    assert (
+        out.splitlines()[1]
+        == "任务分组 1 个；任务 2 项（新增 0，更新 1，删除 1）；责任单位 8 个；未匹配名称 0 个"
+    )
     assert Task.objects.get(number=1).pk == task_one.pk
     assert list(Task.objects.values_list("number", flat=True)) == [1, 2]
     assert list(Section.objects.values_list("number", flat=True)) == ["一"]
@@ -135,7 +140,7 @@ def test_unmatched_names_exit_1_and_write_nothing(small_org, small_plan_file):
     assert out == ""
     assert err.splitlines() == [
         "未匹配的单位名称 1 个：",
-        "  清远市（441800）：“体育局” — 没有名称以此结尾的在用单位（任务 2）",
+        "  清远市（441800）：“市体育局” — 没有名称以此结尾的在用单位（任务 2）",
         "未导入任何内容。请在单位别名中补充这些名称，或使用 --allow-unmatched 跳过。",
     ]
     assert counts() == (0, 0, 0, 0, 0)
@@ -148,10 +153,13 @@ def test_allow_unmatched_imports_the_rest(small_org, small_plan_file):
     )
     code, out, _err = run("import", str(small_plan_file), "--year", "2030", "--allow-unmatched")
     assert code == 0
-    assert out.splitlines()[-1] == "任务分组 2 个；任务 3 项（新增 3，更新 0，删除 0）；责任单位 13 个；未匹配名称 1 个"
+    assert (
+        out.splitlines()[-1]
+        == "任务分组 2 个；任务 3 项（新增 3，更新 0，删除 0）；责任单位 13 个；未匹配名称 1 个"
+    )
     assert roles(2, "support", year=2030) == []
     assert AuditLog.objects.filter(action="plan.imported").get().data["unmatched"] == [
-        "清远市（441800）：“体育局” — 没有名称以此结尾的在用单位（任务 2）"
+        "清远市（441800）：“市体育局” — 没有名称以此结尾的在用单位（任务 2）"
     ]
 
 
@@ -229,9 +237,17 @@ def test_show_json_exact_shape(small_org, small_plan_file):
                             {"unit_code": "441800-SWBGS", "unit_name": "市委办公室", "role": "responsible"},
                             {"unit_code": "441800-ZFBGS", "unit_name": "市政府办公室", "role": "responsible"},
                             {"unit_code": "441802-DWB", "unit_name": "清城区委办公室", "role": "responsible"},
-                            {"unit_code": "441802-ZFBGS", "unit_name": "清城区政府办公室", "role": "responsible"},
+                            {
+                                "unit_code": "441802-ZFBGS",
+                                "unit_name": "清城区政府办公室",
+                                "role": "responsible",
+                            },
                             {"unit_code": "441803-DWB", "unit_name": "清新区委办公室", "role": "responsible"},
-                            {"unit_code": "441803-ZFBGS", "unit_name": "清新区政府办公室", "role": "responsible"},
+                            {
+                                "unit_code": "441803-ZFBGS",
+                                "unit_name": "清新区政府办公室",
+                                "role": "responsible",
+                            },
                         ],
                     }
                 ],
@@ -253,7 +269,11 @@ def test_show_text(small_org, small_plan_file):
         "      负责：市财政局、清城区财政局、清新区财政局",
         "  2. 任务乙",
     ]
-    assert out.splitlines()[6:9] == ["      牵头：市编办", "      协助配合：市法制局", "      其他：各相关部门（负责）"]
+    assert out.splitlines()[6:9] == [
+        "      牵头：市编办",
+        "      协助配合：市法制局",
+        "      其他：各相关部门（负责）",
+    ]
 
 
 @pytest.mark.parametrize(

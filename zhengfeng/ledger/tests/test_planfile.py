@@ -28,7 +28,9 @@ def test_small_plan_parts():
 
 
 def test_tasks_straight_under_a_heading_form_a_group_and_may_span_lines():
-    plan = parse_plan_text("一、主要任务\n1.任务甲。内容\n续行。〔由市财政局负责落实〕\n2．任务乙。内容乙。\n")
+    plan = parse_plan_text(
+        "一、主要任务\n1.任务甲。内容\n续行。〔由市财政局负责落实〕\n2．任务乙。内容乙。\n"
+    )
     assert plan.title == ""
     assert [(s.number, s.title) for s in plan.sections] == [("一", "主要任务")]
     assert [(t.number, t.body, t.clause) for t in plan.tasks] == [
@@ -50,7 +52,10 @@ def test_seed_layout(seed_text):
 @pytest.mark.parametrize(
     ("text", "errors"),
     [
-        ("一、主要任务\n前言\n", ["文件中没有找到任何任务（形如“1.任务名称。任务内容〔由…负责落实〕”的段落）"]),
+        (
+            "一、主要任务\n前言\n",
+            ["文件中没有找到任何任务（形如“1.任务名称。任务内容〔由…负责落实〕”的段落）"],
+        ),
         ("1.任务甲。内容。\n", ["第 1 行：任务“1.任务甲。内容。”出现在任何一级标题（一、二、…）之前"]),
         (
             "一、主要任务\n1.任务甲。内容。\n1.任务乙。内容。\n",

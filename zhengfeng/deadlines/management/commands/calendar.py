@@ -23,7 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("--calendar", default=DEFAULT_CALENDAR_CODE, help="工作日历编码（默认 CN）")
         sub = parser.add_subparsers(dest="action", required=True, parser_class=type(parser))
         cmd = parser.called_from_command_line
-        imp = sub.add_parser("import", help="导入文件，替换其中各年份的全部调整", called_from_command_line=cmd)
+        imp = sub.add_parser(
+            "import", help="导入文件，替换其中各年份的全部调整", called_from_command_line=cmd
+        )
         imp.add_argument("file")
         imp.add_argument("--year", type=int, help="按通知年份替换（文件还可含上一年 12 月的日期）")
         show = sub.add_parser("show", help="列出某年的节假日调整", called_from_command_line=cmd)

@@ -34,21 +34,35 @@ def parse_int(text: str) -> int:
 
 
 class Command(BaseCommand):
-    help = "工作日计算：add 日期 N（第 N 个工作日，不含当日）、count 起 止（起日之后至止日的工作日数）、is 日期"
+    help = (
+        "工作日计算：add 日期 N（第 N 个工作日，不含当日）、count 起 止（起日之后至止日的工作日数）、is 日期"
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--calendar", default=DEFAULT_CALENDAR_CODE, help="工作日历编码（默认 CN）")
         parser.add_argument(
-            "--provisional", action="store_true", help="超出已公布范围时按周一至周五暂定计算，并在结果后标注 provisional"
+            "--provisional",
+            action="store_true",
+            help="超出已公布范围时按周一至周五暂定计算，并在结果后标注 provisional",
         )
         sub = parser.add_subparsers(dest="action", required=True, parser_class=type(parser))
-        add = sub.add_parser("add", help="DATE 之后第 N 个工作日（N 为负数时向前）", called_from_command_line=parser.called_from_command_line)
+        add = sub.add_parser(
+            "add",
+            help="DATE 之后第 N 个工作日（N 为负数时向前）",
+            called_from_command_line=parser.called_from_command_line,
+        )
         add.add_argument("date")
         add.add_argument("n")
-        count = sub.add_parser("count", help="A 之后至 B（含）之间的工作日数", called_from_command_line=parser.called_from_command_line)
+        count = sub.add_parser(
+            "count",
+            help="A 之后至 B（含）之间的工作日数",
+            called_from_command_line=parser.called_from_command_line,
+        )
         count.add_argument("start")
         count.add_argument("end")
-        is_ = sub.add_parser("is", help="DATE 是否工作日", called_from_command_line=parser.called_from_command_line)
+        is_ = sub.add_parser(
+            "is", help="DATE 是否工作日", called_from_command_line=parser.called_from_command_line
+        )
         is_.add_argument("date")
         for subparser in (add, count, is_):
             subparser.add_argument("--provisional", action="store_true", dest="provisional_sub")

@@ -1,0 +1,42 @@
+"""The demo loads the 2015 plan on top of the org demo, idempotently."""
+
+from __future__ import annotations
+
+import io
+
+from zhengfeng.core.models import AuditLog
+from zhengfeng.ledger import demo
+from zhengfeng.ledger.models import Plan, Responsibility, Task
+from zhengfeng.org.models import Unit
+
+
+def test_demo_loads_the_seed_plan_once(demo_org, seed_text):
+    out = io.StringIO()
+    assert demo.load_demo(stdout=out) == {"created": {"units": 0, "plan": 1}}
+    plan = Plan.objects.get(year=2015, division_id="441800")
+    assert (plan.sections.count(), plan.tasks.count(), plan.version) == (6, 20, 1)
+    assert Unit.objects.filter(code__endswith="-GBDST").count() == 9
+    counts = (Task.objects.count(), Responsibility.objects.count(), AuditLog.objects.count())
+    assert demo.load_demo(stdout=io.StringIO()) == {"created": {"units": 0, "plan": 0}}
+    assert (Task.objects.count(), Responsibility.objects.count(), AuditLog.objects.count()) == counts
+
+
+def test_demo_adds_the_county_broadcasters(db):
+    from zhengfeng.org.demo import load_demo as load_org
+
+    load_org()
+    from zhengfeng.org.models import Division
+
+    assert demo.ensure_plan_units(Division.objects.get(code="441800")) == 8
+    assert Unit.objects.get(code="441823-GBDST").name == "阳山县广播电视台"
+    assert demo.ensure_plan_units(Division.objects.get(code="441800")) == 0
+
+
+def test_demo_without_the_seed_says_so(demo_org, monkeypatch, tmp_path):
+    monkeypatch.setattr(demo, "SEED_PLAN", tmp_path / "missing.txt")
+    out = io.StringIO()
+    assert demo.load_demo(stdout=out) == {"created": {"units": 0}}
+    assert (
+        out.getvalue() == "实施方案：未找到 2015 年方案原文（missing.txt，应在 ../shared/seed/ 下），跳过。"
+    )
+    assert Plan.objects.count() == 0
