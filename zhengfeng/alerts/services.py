@@ -95,10 +95,11 @@ class _ClockRow:
     due_at: dt.datetime | None
 
 
-def _alert_texts(level: int, row: _ClockRow, rule: AlertRule, now: dt.datetime) -> tuple[str, str]:
+def _alert_texts(level: int, row: _ClockRow, rule: AlertRule, at: str) -> tuple[str, str]:
+    """Title and body of a step; `at` is the sweep's instant, formatted once per sweep."""
     unit = row.unit_name or "有关单位"
     label = row.label[:120]
-    due, at = _fmt(row.due_at), _fmt(now)
+    due = _fmt(row.due_at)
     notice_days, red_days = rule.notice_after_workdays, rule.notice_after_workdays + rule.red_after_workdays
     points = -rule.points_for(level)
     deduction = f"并在年度作风建设考核中扣减 {points.normalize():f} 分，" if points else ""
@@ -197,6 +198,7 @@ class _Sweeper:
     def __init__(self, now: dt.datetime) -> None:
         self.now = now
         self.year = timezone.localtime(now).year
+        self.now_text = _fmt(now)
         self.result = SweepResult()
         self._cutoffs: dict[int, dt.datetime] = {}
         self._divisions: dict[str, str] = {}
@@ -256,7 +258,7 @@ class _Sweeper:
     def issue(self, rule: AlertRule, level: int, rows: list[_ClockRow]) -> None:
         alerts = []
         for row in rows:
-            title, body = _alert_texts(level, row, rule, self.now)
+            title, body = _alert_texts(level, row, rule, self.now_text)
             alerts.append(
                 Alert(
                     clock_id=row.id,

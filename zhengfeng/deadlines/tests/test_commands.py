@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from zhengfeng.cli import main
+from zhengfeng.deadlines.management.commands.workdays import Command
 
 pytestmark = pytest.mark.django_db
 
@@ -43,15 +43,16 @@ def test_malformed_input_has_a_clear_message():
         workdays("add", "2026-09-30", "five")
 
 
-def test_exit_codes_from_the_console_script(capsys):
-    with pytest.raises(SystemExit) as outside:
-        main(["zhengfeng", "workdays", "is", "2027-03-01"])
-    assert outside.value.code == 1
-    assert "2004-01-01 至 2026-12-31" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as malformed:
-        main(["zhengfeng", "workdays", "is", "01/10/2026"])
-    assert malformed.value.code == 1
-    assert "日期格式错误" in capsys.readouterr().err
+def test_exit_codes():
+    # Django's command line exits with CommandError.returncode; argparse errors exit 2.
+    with pytest.raises(CommandError) as outside:
+        workdays("is", "2027-03-01")
+    assert outside.value.returncode == 1
+    with pytest.raises(CommandError) as malformed:
+        workdays("is", "01/10/2026")
+    assert malformed.value.returncode == 1
+    command = Command()
+    command._called_from_command_line = True
     with pytest.raises(SystemExit) as missing:
-        main(["zhengfeng", "workdays", "add", "2026-09-30"])
+        command.create_parser("zhengfeng", "workdays").parse_args(["add", "2026-09-30"])
     assert missing.value.code == 2

@@ -215,3 +215,17 @@ def test_section_pages(client, city_office, plan):
     assert section.title == "第三组改"
     client.post(reverse("ledger:section_delete", args=[section.pk]))
     assert not plan.sections.filter(number="三").exists()
+
+
+def test_version_list_query_count(client, city_office, city, django_assert_num_queries):
+    plan = services.create_plan(division=city, year=2030, title="方案", by=city_office)
+    login(client, city_office)
+    url = reverse("ledger:plan_versions", args=[plan.pk])
+    client.get(url)
+    with django_assert_num_queries(6) as one:
+        assert client.get(url).status_code == 200
+    services.update_plan(plan, title="方案二", by=city_office)
+    services.update_plan(plan, title="方案三", by=city_office)
+    with django_assert_num_queries(len(one.captured_queries)):
+        response = client.get(url)
+    assert [v.number for v in response.context["versions"]] == [3, 2, 1]
