@@ -46,11 +46,12 @@ def main() -> int:
     days = [d.astype(dt.date) for d in starts]
     steps = [int(n) for n in ns]
 
+    one_day = dt.timedelta(days=1)
+
     def ours_find_workday(n: int, day: dt.date) -> dt.date:
-        # find_workday semantics: roll a non-working start forward first, then add n.
-        if not index.is_workday(day):
-            day = index.add_workdays(day, 1)
-        return index.add_workdays(day, n)
+        # find_workday rolls a non-working start forward, then adds n: in both cases that is the
+        # (n + 1)-th working day strictly after the day before.
+        return index.add_workdays(day - one_day, n + 1)
 
     # 1. Correctness gate.
     ours = [ours_find_workday(n, d) for n, d in zip(steps, days, strict=True)]

@@ -94,6 +94,8 @@ class _Replay:
         self.remaining = 0  # minutes (work days / minutes) or days (natural days), while paused
         self.pending_days = 0  # work days granted while paused, applied at resume
         self.breaks: list[tuple[dt.datetime, dt.datetime | None, str]] = []
+        self.pause_started: dt.datetime | None = None  # the open pause, while paused
+        self.stopped_while_paused = False
         self.stopped_at: dt.datetime | None = None
         self.last_at: dt.datetime | None = None
 
@@ -120,6 +122,7 @@ class _Replay:
         self.anchor_at = at
         self.anchor_b = self.B(at, ceil=True)
         self.breaks = []
+        self.pause_started = None
         self.pending_days = 0
         if self.unit == BudgetUnit.WORK_MINUTES:
             self.due_b = self.anchor_b + budget
@@ -133,7 +136,10 @@ class _Replay:
             self.nominal = self.local_date(at) + dt.timedelta(days=budget)
 
     def check_break(self, start: dt.datetime, end: dt.datetime | None, what: str) -> None:
-        for other_start, other_end, other_what in self.breaks:
+        breaks = list(self.breaks)
+        if self.pause_started is not None:
+            breaks.append((self.pause_started, None, "中止期间"))
+        for other_start, other_end, other_what in breaks:
             if (other_end is None or start < other_end) and (end is None or other_start < end):
                 shown_end = f"{self.fmt(other_end)}" if other_end else "恢复前"
                 raise ClockEventError(
@@ -173,6 +179,7 @@ class _Replay:
             budget = event.data.get("budget")
             self.start(at, self.budget if budget is None else positive_int(budget, what="时限"))
         elif kind == ClockEventKind.STOP:
+            self.stopped_while_paused = self.state == ClockState.PAUSED
             self.state = ClockState.STOPPED
             self.stopped_at = at
         else:
@@ -188,14 +195,14 @@ class _Replay:
             # May be negative: a clock paused when already overdue stays overdue by as much after resuming.
             self.remaining = self.due_b - max(self.B(at), self.anchor_b)
         self.check_break(at, None, "中止")
-        self.breaks.append((at, None, "中止期间"))
+        self.pause_started = at
         self.state = ClockState.PAUSED
 
     def resume(self, at: dt.datetime) -> None:
         if self.state != ClockState.PAUSED:
             raise ClockEventError("时限未中止，无需恢复")
-        start, _, what = self.breaks[-1]
-        self.breaks[-1] = (start, at, what)
+        self.breaks.append((self.pause_started or at, at, "中止期间"))
+        self.pause_started = None
         if self.unit == BudgetUnit.NATURAL_DAYS:
             self.nominal = self.local_date(at) + dt.timedelta(days=self.remaining)
         elif self.unit == BudgetUnit.WORK_MINUTES:
@@ -261,13 +268,11 @@ class _Replay:
         if not self.state:
             raise ClockEventError("时限没有开始事件")
         anchor_day = self.local_date(self.anchor_at)
-        if self.state == ClockState.PAUSED or (
-            self.state == ClockState.STOPPED and self.remaining_if_paused()
-        ):
+        if self.state == ClockState.PAUSED or self.stopped_while_paused:
             remaining = (
                 self.remaining * DAY_MINUTES if self.unit == BudgetUnit.NATURAL_DAYS else self.remaining
             )
-            last = self.breaks[-1][0]
+            last = self.pause_started or self.anchor_at
             return ClockOutcome(
                 state=self.state,
                 due_b=None,
@@ -310,10 +315,6 @@ class _Replay:
             provisional=not ix.is_settled(anchor_day, due_day),
             stopped_at=self.stopped_at,
         )
-
-    def remaining_if_paused(self) -> bool:
-        # A clock stopped while paused has no deadline (it was not running when it stopped).
-        return bool(self.breaks) and self.breaks[-1][1] is None and self.breaks[-1][2] == "中止期间"
 
 
 def replay(

@@ -1,8 +1,10 @@
 """Campaign plans (实施方案): sections, tasks, the units responsible for each task, version history,
-and the alias table that maps the plan's wording of a unit ("纪检监察机关") to org units."""
+and the alias table that maps the plan's wording of a unit ("纪检监察机关") to org units; and the
+units' work ledgers (台帐): goals, measures, steps with deadline clocks, progress with attachments."""
 
 from __future__ import annotations
 
+import uuid
 from enum import nonmember
 
 from django.conf import settings
@@ -207,3 +209,165 @@ class UnitAlias(models.Model):
     @property
     def suffixes(self) -> list[str]:
         return [part.strip() for part in self.name_suffixes.split("|") if part.strip()]
+
+
+# --- Work ledgers (台帐) -------------------------------------------------------------------------
+
+# Attachments to progress entries: what offices exchange (documents, sheets, photos, archives).
+ATTACHMENT_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "jpg", "jpeg", "png", "zip")
+ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
+
+
+class LedgerStatus(models.TextChoices):
+    """Stored states of a ledger. "Overdue" is not a state: it is read from the steps' clocks."""
+
+    NOT_STARTED = "not_started", "未开始"
+    IN_PROGRESS = "in_progress", "推进中"
+    DONE = "done", "已完成"
+
+    OPEN_STATES = nonmember(("not_started", "in_progress"))
+
+
+class StepStatus(models.TextChoices):
+    OPEN = "open", "未完成"
+    DONE = "done", "已完成"
+
+
+class Ledger(models.Model):
+    """One responsible unit's work ledger for one task of a plan (per unit and task)."""
+
+    task = models.ForeignKey(Task, verbose_name="任务", on_delete=models.PROTECT, related_name="ledgers")
+    unit = models.ForeignKey(Unit, verbose_name="责任单位", on_delete=models.PROTECT, related_name="+")
+    # The unit's division, copied so scoping and distribution by division need no join.
+    division_code = models.CharField("行政区划", max_length=12, db_index=True)
+    goals = models.TextField("工作目标", blank=True)
+    measures = models.TextField("工作措施", blank=True)
+    time_requirements = models.TextField("时间要求", blank=True)
+    responsible_persons = models.CharField("责任人", max_length=200, blank=True)
+    responsible_person = models.ForeignKey(
+        "org.Person",
+        verbose_name="责任人（人员库）",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    status = models.CharField(
+        "状态", max_length=12, choices=LedgerStatus.choices, default=LedgerStatus.NOT_STARTED
+    )
+    completed_at = models.DateTimeField("完成时间", null=True, blank=True)
+    created_at = models.DateTimeField("建立时间", db_default=Now())
+    updated_at = models.DateTimeField("更新时间", db_default=Now())
+
+    class Meta:
+        verbose_name = "工作台帐"
+        verbose_name_plural = "工作台帐"
+        ordering = ["task_id", "unit_id"]
+        indexes = [models.Index(fields=["unit", "status"], name="ledger_unit_status_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "unit"], name="ledger_one_per_task_unit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} · 任务 {self.task.number}"
+
+    @property
+    def persons_label(self) -> str:
+        """责任人 as shown and exported: the text, or the chosen person's name."""
+        if self.responsible_persons:
+            return self.responsible_persons
+        return self.responsible_person.name if self.responsible_person_id else ""
+
+
+class LedgerStep(models.Model):
+    """A step (工作步骤) of a ledger. A step with a due date owns a deadline clock."""
+
+    ledger = models.ForeignKey(Ledger, verbose_name="台帐", on_delete=models.CASCADE, related_name="steps")
+    division_code = models.CharField("行政区划", max_length=12, db_index=True)
+    order = models.PositiveSmallIntegerField("排序")
+    text = models.CharField("工作步骤", max_length=500)
+    due_on = models.DateField("完成时限", null=True, blank=True)
+    status = models.CharField("状态", max_length=8, choices=StepStatus.choices, default=StepStatus.OPEN)
+    completed_at = models.DateTimeField("完成时间", null=True, blank=True)
+    clock = models.OneToOneField(
+        "deadlines.Clock",
+        verbose_name="时限",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "工作步骤"
+        verbose_name_plural = "工作步骤"
+        ordering = ["ledger_id", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ledger", "text"], name="ledger_step_text_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ProgressEntry(models.Model):
+    """A dated note of what was done (进展), optionally about one step, with attachments."""
+
+    ledger = models.ForeignKey(
+        Ledger, verbose_name="台帐", on_delete=models.CASCADE, related_name="progress_entries"
+    )
+    step = models.ForeignKey(
+        LedgerStep,
+        verbose_name="工作步骤",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="progress_entries",
+    )
+    division_code = models.CharField("行政区划", max_length=12, db_index=True)
+    noted_on = models.DateField("日期")
+    text = models.TextField("进展情况")
+    # Who wrote it, as a name: an imported sheet names people who may have no account.
+    author_name = models.CharField("填报人", max_length=60, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="录入人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("录入时间", db_default=Now())
+
+    class Meta:
+        verbose_name = "工作进展"
+        verbose_name_plural = "工作进展"
+        ordering = ["ledger_id", "-noted_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.noted_on:%Y-%m-%d} {self.text[:30]}"
+
+
+def attachment_path(instance: ProgressAttachment, filename: str) -> str:
+    # Stored under a random name: the original name is kept in the row, never trusted as a path.
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    entry = instance.entry
+    return f"ledger/{entry.division_code}/{entry.ledger_id}/{uuid.uuid4().hex}.{extension}"
+
+
+class ProgressAttachment(models.Model):
+    entry = models.ForeignKey(
+        ProgressEntry, verbose_name="工作进展", on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField("文件", upload_to=attachment_path, max_length=200)
+    name = models.CharField("文件名", max_length=200)
+    size = models.PositiveBigIntegerField("大小（字节）")
+    created_at = models.DateTimeField("上传时间", db_default=Now())
+
+    class Meta:
+        verbose_name = "进展附件"
+        verbose_name_plural = "进展附件"
+        ordering = ["entry_id", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -263,3 +263,28 @@ def test_workdays_overdue_and_cutoff_agree(unit_a):
     assert queries.overdue_cutoff(local(2026, 3, 12, 8, 0), 3) == local(2026, 3, 9, 0, 0)
     with pytest.raises(ValueError, match="不能为负数"):
         queries.overdue_cutoff(local(2026, 3, 12, 8, 0), -1)
+
+
+def test_exclusion_recorded_while_paused_then_resume(unit_a):
+    clock = make_clock(unit_a, budget=5, started_at=local(2026, 3, 2, 9, 0))
+    apply_clock_event(clock, "pause", at=local(2026, 3, 5, 8, 30))
+    # 03-03 and 03-04 (a test before the pause) do not count: 780 more minutes remain.
+    apply_clock_event(
+        clock, "exclude", at=local(2026, 3, 5, 9, 0),
+        data={"from": local(2026, 3, 3, 8, 30), "to": local(2026, 3, 5, 8, 30)},
+    )  # fmt: skip
+    assert clock.remaining_minutes == 3 * 390 + 780
+    with pytest.raises(ClockEventError, match="重叠"):
+        apply_clock_event(
+            clock, "exclude", at=local(2026, 3, 6, 9, 0),
+            data={"from": local(2026, 3, 5, 14, 30), "to": local(2026, 3, 6, 8, 30)},
+        )  # fmt: skip
+    apply_clock_event(clock, "resume", at=local(2026, 3, 9, 8, 30))
+    assert clock.due_at == local(2026, 3, 13, 17, 30)
+
+
+def test_stopped_while_paused_has_no_deadline_and_is_not_late(unit_a):
+    clock = make_clock(unit_a, budget=1, started_at=local(2026, 3, 2, 9, 0))
+    apply_clock_event(clock, "pause", at=local(2026, 3, 2, 10, 0))
+    apply_clock_event(clock, "stop", at=local(2026, 3, 20, 10, 0), reason="撤回")
+    assert (clock.state, clock.due_at, clock.is_late) == (ClockState.STOPPED, None, False)

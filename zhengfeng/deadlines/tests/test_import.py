@@ -11,12 +11,13 @@ from django.core.management import CommandError, call_command
 
 from zhengfeng.core.models import AuditLog
 from zhengfeng.deadlines.engine import DayException
-from zhengfeng.deadlines.models import BudgetUnit, CalendarException, WorkCalendar
+from zhengfeng.deadlines.models import BudgetUnit, CalendarException, Clock, WorkCalendar
 from zhengfeng.deadlines.queries import calendar_index
 from zhengfeng.deadlines.services import (
     CalendarImportError,
     apply_clock_event,
     import_calendar,
+    recompute_clocks,
     set_work_schedule,
 )
 from zhengfeng.deadlines.tests.helpers import SEED_ROWS, local
@@ -198,3 +199,10 @@ def test_summer_schedule_recomputes_minute_clocks(unit_a):
         set_work_schedule(
             name="错误", intervals=[(dt.time(8, 0), dt.time(12, 0)), (dt.time(11, 0), dt.time(18, 0))]
         )
+
+
+def test_recompute_works_in_chunks(unit_a):
+    for n in range(5):
+        make_clock(unit_a, source_id=f"c{n}", budget=3, started_at=local(2026, 12, 28, 9, 0))
+    assert recompute_clocks(since=dt.date(2026, 12, 1), chunk_size=2) == 5
+    assert set(Clock.objects.values_list("due_at", "provisional")) == {(local(2026, 12, 31, 17, 30), False)}
