@@ -2,6 +2,8 @@
 
 from ninja import NinjaAPI
 
+from zhengfeng.evaluation.api import router as evaluation_router
+from zhengfeng.hotline.api import router as hotline_router
 from zhengfeng.org.api import router as org_router
 from zhengfeng.org.auth import ApiKeyAuth, SessionAuth
 
@@ -15,3 +17,5 @@ api = NinjaAPI(
 )
 
 api.add_router("/org/", org_router)
+api.add_router("/hotline/", hotline_router)
+api.add_router("/evaluation/", evaluation_router)

@@ -109,6 +109,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Ninja serves its Swagger UI from its own static files only when installed as an app (no CDN).
+    "ninja",
     "django_htmx",
     "template_partials",
     "zhengfeng.core",
@@ -118,6 +120,9 @@ INSTALLED_APPS = [
     "zhengfeng.assessment",
     "zhengfeng.alerts",
     "zhengfeng.ledger",
+    "zhengfeng.hotline",
+    "zhengfeng.evaluation",
+    "zhengfeng.portal",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,10 @@ urlpatterns = [
     path("hooks/", include("zhengfeng.messaging.urls")),
     path("ledger/", include("zhengfeng.ledger.urls")),
     path("messages/", include("zhengfeng.messaging.inbox_urls")),
+    path("hotline/", include("zhengfeng.hotline.urls")),
+    path("evaluation/", include("zhengfeng.evaluation.urls")),
+    path("portal/", include("zhengfeng.portal.urls")),
+    path("open311/", include("zhengfeng.hotline.open311_urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

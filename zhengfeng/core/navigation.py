@@ -20,6 +20,8 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("预警与督办", "alerts:inbox", ALL_STAFF),
     NavItem("站内消息", "inbox:list", ALL_STAFF),
     NavItem("实施方案", "ledger:plan_list", frozenset({"admin", "office", "inspector"})),
+    NavItem("我的台帐", "ledger:my_ledgers", frozenset({"liaison", "handler", "head"})),
+    NavItem("工作台帐", "ledger:ledger_list", frozenset({"admin", "office", "inspector"})),
     NavItem("单位", "org:unit_list", frozenset({"admin", "office", "inspector", "operator"})),
     NavItem("审计日志", "audit_log", frozenset({"admin", "inspector"})),
 ]

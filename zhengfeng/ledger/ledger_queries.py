@@ -28,7 +28,9 @@ from zhengfeng.ledger.models import (
 from zhengfeng.org.models import Role, Unit
 from zhengfeng.org.queries import scope_filter, scope_of
 
-LEDGER_READER_ROLES = frozenset({Role.ADMIN, Role.OFFICE, Role.INSPECTOR, Role.LIAISON, Role.HANDLER, Role.HEAD})
+LEDGER_READER_ROLES = frozenset(
+    {Role.ADMIN, Role.OFFICE, Role.INSPECTOR, Role.LIAISON, Role.HANDLER, Role.HEAD}
+)
 UNIT_ROLES = frozenset({Role.LIAISON, Role.HANDLER, Role.HEAD})
 KEEPER_ROLES = frozenset({Role.LIAISON, Role.HEAD})
 
@@ -103,7 +105,7 @@ def filtered_ledgers(
     task_number: int | None = None,
     status: str = "",
 ) -> QuerySet[Ledger]:
-    """The office list: ledgers in scope with their figures, filtered, by task then unit."""
+    """Ledgers in scope, filtered as the office list and the export filter them."""
     ledgers = ledgers_for(user)
     if plan_id is not None:
         ledgers = ledgers.filter(task__plan_id=plan_id)
@@ -116,14 +118,37 @@ def filtered_ledgers(
         ledgers = ledgers.filter(Exists(overdue))
     elif status in LedgerStatus.values:
         ledgers = ledgers.filter(status=status)
+    return ledgers
+
+
+def ledger_list(ledgers: QuerySet[Ledger], *, now: dt.datetime) -> QuerySet[Ledger]:
+    """The office list's rows: with task, plan, unit and step figures, by task then unit."""
     return with_step_figures(
         ledgers.select_related("task__plan", "unit", "responsible_person"), now=now
     ).order_by("-task__plan__year", "task__number", "unit__division_id", "unit__code")
 
 
+def step_state(step: LedgerStep, now: dt.datetime) -> tuple[str, str]:
+    """(badge class, label) of a step's deadline: overdue, due soon, running, done (late or not)."""
+    clock = step.clock if step.clock_id else None
+    if step.status == StepStatus.DONE:
+        if clock is not None and clock.is_late:
+            return "level-3", "逾期完成"
+        return "", "已完成"
+    if clock is None:
+        return "", "未设时限"
+    if clock.state == "running" and clock.due_at is not None and clock.due_at < now:
+        return "level-4", "已逾期"
+    if clock.state == "running" and clock.warn_at is not None and clock.warn_at <= now:
+        return "level-2", "即将到期"
+    return "level-1", "计时中"
+
+
 def plans_with_ledgers_for(user: Any) -> QuerySet[Plan]:
     """Plans that have ledgers `user` may read, newest first (the office list's plan filter)."""
-    return Plan.objects.filter(pk__in=ledgers_for(user).values("task__plan_id")).order_by("-year", "division_id")
+    return Plan.objects.filter(pk__in=ledgers_for(user).values("task__plan_id")).order_by(
+        "-year", "division_id"
+    )
 
 
 def units_with_ledgers_for(user: Any, plan_id: int | None) -> QuerySet[Unit]:
@@ -181,7 +206,12 @@ def unit_task_rows(unit_id: int, plan: Plan, *, now: dt.datetime) -> list[UnitTa
 
 
 def ledger_for(user: Any, pk: int) -> Ledger | None:
-    return ledgers_for(user).select_related("task__plan", "task__section", "unit", "responsible_person").filter(pk=pk).first()
+    return (
+        ledgers_for(user)
+        .select_related("task__plan", "task__section", "unit", "responsible_person")
+        .filter(pk=pk)
+        .first()
+    )
 
 
 def steps_of(ledger: Ledger) -> QuerySet[LedgerStep]:
@@ -199,7 +229,11 @@ def progress_of(ledger: Ledger) -> QuerySet[ProgressEntry]:
 
 def attachment_for(user: Any, pk: int) -> ProgressAttachment | None:
     readable = ledgers_for(user).values("pk")
-    return ProgressAttachment.objects.select_related("entry").filter(pk=pk, entry__ledger_id__in=readable).first()
+    return (
+        ProgressAttachment.objects.select_related("entry")
+        .filter(pk=pk, entry__ledger_id__in=readable)
+        .first()
+    )
 
 
 def export_ledgers(ledgers: QuerySet[Ledger]) -> list[Ledger]:

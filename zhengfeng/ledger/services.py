@@ -14,6 +14,7 @@ from django.utils import timezone
 from zhengfeng.core import audit
 from zhengfeng.ledger.importing import PreparedImport
 from zhengfeng.ledger.models import (
+    Ledger,
     Level,
     Plan,
     PlanVersion,
@@ -348,8 +349,19 @@ def update_task(
     return changed
 
 
+def _refuse_if_ledgers(tasks: Any) -> None:
+    """Tasks that units already keep ledgers for are records and cannot be removed."""
+    kept = sorted(set(Ledger.objects.filter(task__in=tasks).values_list("task__number", flat=True)))
+    if kept:
+        numbers = "、".join(str(number) for number in kept)
+        raise ValidationError(f"任务 {numbers} 已有单位建立工作台帐，不能删除")
+
+
 def delete_task(task: Task, *, by: Any = None) -> None:
-    """Remove a task and its responsibilities. Side effects: new version, audit row `plan.task_deleted`."""
+    """Remove a task and its responsibilities (refused once a unit keeps a ledger for it).
+
+    Side effects: new version, audit row `plan.task_deleted`."""
+    _refuse_if_ledgers([task])
     plan = task.plan
     data = {"number": task.number, "title": task.title}
     with transaction.atomic():
@@ -443,7 +455,8 @@ def import_plan(
     """Write a prepared plan: create it, or update the year's plan in place (sections by number,
     tasks by number, responsibilities by unit), so ids stay stable and nothing is duplicated.
 
-    Tasks and sections the file no longer has are removed. Raises UnmatchedNamesError (nothing
+    Tasks and sections the file no longer has are removed (refused, with nothing written, when a
+    unit keeps a ledger for one of them). Raises UnmatchedNamesError (nothing
     written) when names were not matched, unless `allow_unmatched`.
     Side effects: a new version when the content changed, audit row `plan.imported`.
     """
@@ -491,6 +504,7 @@ def import_plan(
         tasks = {task.number: task for task in plan.tasks.all()}
         wanted_numbers = {item.parsed.number for item in prepared.tasks}
         deleted = [number for number in tasks if number not in wanted_numbers]
+        _refuse_if_ledgers([tasks[number] for number in deleted])
         Task.objects.filter(plan=plan, number__in=deleted).delete()
         created_count = updated_count = 0
         for item in prepared.tasks:

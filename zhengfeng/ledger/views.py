@@ -280,7 +280,11 @@ def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def task_delete(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_object_or_404(Task, pk=pk)
     plan = _editable_plan(request, task.plan_id)
-    services.delete_task(task, by=request.user)
+    try:
+        services.delete_task(task, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+        return redirect("ledger:task_edit", pk=task.pk)
     messages.success(request, f"已删除任务 {task.number}")
     return redirect("ledger:plan_detail", pk=plan.pk)
 

@@ -6,9 +6,12 @@ the personas' units (市纪委监委 of `inspector`, the offices) so names stay 
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from zhengfeng.ledger.demo import SEED_PLAN, ensure_plan_units
 from zhengfeng.org.models import Division, Unit, UnitKind
@@ -85,3 +88,47 @@ def demo_org(db):
     city = Division.objects.get(code="441800")
     ensure_plan_units(city)
     return city
+
+
+# --- Work ledgers ---------------------------------------------------------------------------------
+
+# A Monday morning in Qingyuan, inside the seeded calendar; ledger tests run at this instant.
+LEDGER_NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(LEDGER_NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def ledger_plan(frozen, city, qingcheng, qingxin, unit_a, unit_b, county_unit, other_county_unit):
+    """A 2026 plan: task 1 carried by units A and B and one unit in each county; task 2 by A only."""
+    from zhengfeng.ledger import services as plan_services
+
+    plan = plan_services.create_plan(division=city, year=2026, title="清远市2026年“正风”行动实施方案")
+    section = plan_services.create_section(plan, number="一", title="正风肃纪")
+    first = plan_services.create_task(plan, section=section, number=1, title="持续正风肃纪")
+    second = plan_services.create_task(plan, section=section, number=2, title="优化政务服务")
+    plan_services.set_responsibility(first, unit=unit_a, role="lead")
+    for unit in (unit_b, county_unit, other_county_unit):
+        plan_services.set_responsibility(first, unit=unit, role="responsible")
+    plan_services.set_responsibility(second, unit=unit_a, role="support")
+    return plan
+
+
+@pytest.fixture
+def task_one(ledger_plan):
+    return ledger_plan.tasks.get(number=1)
+
+
+@pytest.fixture
+def task_two(ledger_plan):
+    return ledger_plan.tasks.get(number=2)

@@ -1,0 +1,406 @@
+"""Ledger pages: 我的台帐 for a unit's liaison, handler and head; the office list of ledgers in
+scope (filters, htmx partial); ledger detail with steps, clocks and the progress timeline; forms;
+Excel export and import. Reads go through `ledger_queries`, writes through `ledger_services`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from zhengfeng.ledger import ledger_services as services
+from zhengfeng.ledger.ledger_excel import LedgerImportError, export_title, export_workbook, import_ledgers
+from zhengfeng.ledger.ledger_forms import ImportForm, LedgerForm, LedgerStatusForm, ProgressForm, StepForm
+from zhengfeng.ledger.ledger_queries import (
+    STATUS_FILTERS,
+    attachment_for,
+    can_keep,
+    can_keep_unit,
+    can_read_ledgers,
+    export_ledgers,
+    filtered_ledgers,
+    is_unit_user,
+    ledger_for,
+    ledger_list,
+    office_scope_label,
+    plans_for_unit,
+    plans_with_ledgers_for,
+    progress_of,
+    step_state,
+    steps_of,
+    unit_task_rows,
+    units_with_ledgers_for,
+)
+from zhengfeng.ledger.models import Ledger, LedgerStep, Plan, StepStatus, Task
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _require_reader(request: HttpRequest) -> None:
+    if not can_read_ledgers(request.user):
+        raise PermissionDenied("您的角色不能查看工作台帐")
+
+
+def _readable(request: HttpRequest, pk: int) -> Ledger:
+    _require_reader(request)
+    ledger = ledger_for(request.user, pk)
+    if ledger is None:
+        raise Http404("台帐不存在或不在您的范围内")
+    return ledger
+
+
+def _kept(request: HttpRequest, pk: int) -> Ledger:
+    ledger = _readable(request, pk)
+    if not can_keep(request.user, ledger):
+        raise PermissionDenied("只有本单位的联络员和单位负责人可以修改台帐")
+    return ledger
+
+
+def _step(request: HttpRequest, pk: int) -> LedgerStep:
+    step = get_object_or_404(LedgerStep.objects.select_related("clock"), pk=pk)
+    step.ledger = _kept(request, step.ledger_id)
+    return step
+
+
+def _errors(request: HttpRequest, exc: ValidationError) -> None:
+    messages.error(request, "；".join(exc.messages))
+
+
+def _pick_plan(plans: list[Plan], value: Any) -> Plan | None:
+    wanted = _int(value)
+    return next((plan for plan in plans if plan.pk == wanted), plans[0] if plans else None)
+
+
+# --- Lists -------------------------------------------------------------------------------------
+
+
+@login_required
+def my_ledgers(request: HttpRequest) -> HttpResponse:
+    """我的台帐: the unit's tasks in the chosen (default: latest) plan, each with its ledger."""
+    user = request.user
+    if not is_unit_user(user):
+        _require_reader(request)
+        return redirect("ledger:ledger_list")
+    plans = list(plans_for_unit(user.unit_id).select_related("division"))
+    plan = _pick_plan(plans, request.GET.get("plan"))
+    now = timezone.now()
+    rows = unit_task_rows(user.unit_id, plan, now=now) if plan else []
+    context = {
+        "plans": plans,
+        "plan": plan,
+        "rows": rows,
+        "unit": user.unit,
+        "can_keep": can_keep_unit(user, user.unit_id),
+    }
+    return render(request, "ledger/ledger_mine.html", context)
+
+
+def _list_filters(request: HttpRequest, plans: list[Plan]) -> dict[str, Any]:
+    plan = _pick_plan(plans, request.GET.get("plan"))
+    status = request.GET.get("status", "")
+    return {
+        "plan": plan,
+        "unit_id": _int(request.GET.get("unit")),
+        "task_number": _int(request.GET.get("task")),
+        "status": status if status in dict(STATUS_FILTERS) else "",
+    }
+
+
+@login_required
+def ledger_list(request: HttpRequest) -> HttpResponse:
+    """Every ledger in the user's scope, filtered by plan, unit, task and status."""
+    _require_reader(request)
+    user = request.user
+    now = timezone.now()
+    plans = list(plans_with_ledgers_for(user))
+    filters = _list_filters(request, plans)
+    plan = filters["plan"]
+    ledgers = filtered_ledgers(
+        user,
+        now=now,
+        plan_id=plan.pk if plan else None,
+        unit_id=filters["unit_id"],
+        task_number=filters["task_number"],
+        status=filters["status"],
+    )
+    page = Paginator(ledger_list(ledgers, now=now), 50).get_page(request.GET.get("page"))
+    context = {"page": page, "now": now, **filters}
+    if request.htmx:
+        return render(request, "ledger/ledger_list.html#ledger-table", context)
+    context |= {
+        "plans": plans,
+        "units": units_with_ledgers_for(user, plan.pk if plan else None),
+        "tasks": Task.objects.filter(plan=plan).order_by("number").only("number", "title") if plan else [],
+        "statuses": STATUS_FILTERS,
+        "scope_label": office_scope_label(user),
+    }
+    return render(request, "ledger/ledger_list.html", context)
+
+
+# --- One ledger --------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def ledger_create(request: HttpRequest, task_pk: int) -> HttpResponse:
+    user = request.user
+    if not can_keep_unit(user, user.unit_id):
+        raise PermissionDenied("只有本单位的联络员和单位负责人可以建立台帐")
+    task = get_object_or_404(Task, pk=task_pk)
+    try:
+        ledger = services.create_ledger(task=task, unit=user.unit, by=user)
+    except ValidationError as exc:
+        _errors(request, exc)
+        return redirect("ledger:my_ledgers")
+    messages.success(request, f"已建立任务 {task.number} 的工作台帐，请填写工作目标和措施")
+    return redirect("ledger:ledger_edit", pk=ledger.pk)
+
+
+@login_required
+def ledger_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    ledger = _readable(request, pk)
+    now = timezone.now()
+    steps = list(steps_of(ledger))
+    keeper = can_keep(request.user, ledger)
+    context = {
+        "ledger": ledger,
+        "steps": [(step, *step_state(step, now)) for step in steps],
+        "entries": progress_of(ledger),
+        "can_keep": keeper,
+        "unit_user": is_unit_user(request.user),
+    }
+    if keeper:
+        context |= {
+            "step_form": StepForm(),
+            "progress_form": ProgressForm(ledger=ledger),
+            "status_form": LedgerStatusForm(initial={"status": ledger.status}),
+        }
+    return render(request, "ledger/ledger_detail.html", context)
+
+
+@login_required
+def ledger_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    ledger = _kept(request, pk)
+    initial = {
+        name: getattr(ledger, name)
+        for name in ("goals", "measures", "time_requirements", "responsible_persons", "responsible_person")
+    }
+    form = LedgerForm(request.POST or None, initial=initial, unit=ledger.unit)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.update_ledger(ledger, **form.cleaned_data, by=request.user)
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, "已保存台帐" if changed else "没有修改")
+            return redirect("ledger:ledger_detail", pk=ledger.pk)
+    heading = f"{ledger.unit.name} · 任务 {ledger.task.number} 工作台帐"
+    return render(request, "ledger/ledger_form.html", {"form": form, "heading": heading, "ledger": ledger})
+
+
+@login_required
+@require_POST
+def ledger_status(request: HttpRequest, pk: int) -> HttpResponse:
+    ledger = _kept(request, pk)
+    form = LedgerStatusForm(request.POST)
+    if form.is_valid():
+        try:
+            services.set_ledger_status(
+                ledger, form.cleaned_data["status"], by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            _errors(request, exc)
+        else:
+            messages.success(request, f"台帐状态：{ledger.get_status_display()}")
+    else:
+        messages.error(request, "请选择台帐状态")
+    return redirect("ledger:ledger_detail", pk=ledger.pk)
+
+
+# --- Steps and progress ------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def step_add(request: HttpRequest, pk: int) -> HttpResponse:
+    ledger = _kept(request, pk)
+    form = StepForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_step(ledger, **form.cleaned_data, by=request.user)
+        except ValidationError as exc:
+            _errors(request, exc)
+        else:
+            messages.success(request, "已新增工作步骤")
+    else:
+        messages.error(request, "；".join(f"{form.fields[k].label}：{' '.join(v)}" for k, v in form.errors.items()))
+    return redirect("ledger:ledger_detail", pk=ledger.pk)
+
+
+@login_required
+def step_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    step = _step(request, pk)
+    form = StepForm(request.POST or None, initial={"text": step.text, "due_on": step.due_on})
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.update_step(step, **form.cleaned_data, by=request.user)
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, "已保存工作步骤" if changed else "没有修改")
+            return redirect("ledger:ledger_detail", pk=step.ledger_id)
+    return render(
+        request,
+        "ledger/ledger_form.html",
+        {"form": form, "heading": f"修改工作步骤：{step.text}", "ledger": step.ledger, "step": step},
+    )
+
+
+@login_required
+@require_POST
+def step_done(request: HttpRequest, pk: int) -> HttpResponse:
+    step = _step(request, pk)
+    try:
+        services.set_step_status(step, StepStatus.DONE, by=request.user)
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, f"工作步骤“{step.text}”已完成")
+    return redirect("ledger:ledger_detail", pk=step.ledger_id)
+
+
+@login_required
+@require_POST
+def step_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    step = _step(request, pk)
+    try:
+        services.remove_step(step, by=request.user)
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, f"已删除工作步骤“{step.text}”")
+    return redirect("ledger:ledger_detail", pk=step.ledger_id)
+
+
+@login_required
+@require_POST
+def progress_add(request: HttpRequest, pk: int) -> HttpResponse:
+    ledger = _kept(request, pk)
+    form = ProgressForm(request.POST, request.FILES, ledger=ledger)
+    if form.is_valid():
+        try:
+            services.add_progress(ledger, **form.cleaned_data, by=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "已记录工作进展")
+            return redirect("ledger:ledger_detail", pk=ledger.pk)
+    now = timezone.now()
+    context = {
+        "ledger": ledger,
+        "steps": [(step, *step_state(step, now)) for step in steps_of(ledger)],
+        "entries": progress_of(ledger),
+        "can_keep": True,
+        "unit_user": True,
+        "step_form": StepForm(),
+        "progress_form": form,
+        "status_form": LedgerStatusForm(initial={"status": ledger.status}),
+    }
+    return render(request, "ledger/ledger_detail.html", context, status=400)
+
+
+@login_required
+def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
+    _require_reader(request)
+    attachment = attachment_for(request.user, pk)
+    if attachment is None:
+        raise Http404("附件不存在或不在您的范围内")
+    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name)
+
+
+# --- Excel -------------------------------------------------------------------------------------
+
+
+@login_required
+def ledger_export(request: HttpRequest) -> HttpResponse:
+    """The filtered list (office) or the unit's ledgers of a plan (unit users) as XLSX."""
+    _require_reader(request)
+    user = request.user
+    now = timezone.now()
+    if is_unit_user(user):
+        plans = list(plans_for_unit(user.unit_id))
+        plan = _pick_plan(plans, request.GET.get("plan"))
+        filters = {"plan": plan, "unit_id": user.unit_id, "task_number": None, "status": ""}
+    else:
+        filters = _list_filters(request, list(plans_with_ledgers_for(user)))
+    plan = filters["plan"]
+    ledgers = filtered_ledgers(
+        user,
+        now=now,
+        plan_id=plan.pk if plan else None,
+        unit_id=filters["unit_id"],
+        task_number=filters["task_number"],
+        status=filters["status"],
+    )
+    rows = export_ledgers(ledgers)
+    unit = rows[0].unit if rows and filters["unit_id"] else (user.unit if is_unit_user(user) else None)
+    title = export_title(unit=unit, plan=plan, scope_label=office_scope_label(user))
+    content = export_workbook(rows, title=title)
+    name = f"工作台帐_{unit.code if unit else 'all'}_{plan.year if plan else ''}.xlsx"
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
+
+
+@login_required
+def ledger_import(request: HttpRequest) -> HttpResponse:
+    """Upload a sheet for the user's unit; every row error is listed and nothing is written then."""
+    user = request.user
+    if not can_keep_unit(user, user.unit_id):
+        raise PermissionDenied("只有本单位的联络员和单位负责人可以导入台帐")
+    plans = list(plans_for_unit(user.unit_id))
+    plan = _pick_plan(plans, request.GET.get("plan") or request.POST.get("plan"))
+    form = ImportForm(request.POST or None, request.FILES or None)
+    errors: list[str] = []
+    result = None
+    if plan is None:
+        errors = [f"{user.unit.name}在实施方案中没有承担任务，无法导入台帐"]
+    elif request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            result = import_ledgers(
+                upload.read(),
+                unit=user.unit,
+                plan=plan,
+                dry_run=form.cleaned_data["dry_run"],
+                by=user,
+                file_name=upload.name,
+            )
+        except LedgerImportError as exc:
+            errors = exc.errors
+        else:
+            if not result.dry_run:
+                messages.success(request, result.line())
+                return redirect(f"{reverse('ledger:my_ledgers')}?plan={plan.pk}")
+    status = 400 if errors and request.method == "POST" else 200
+    context = {"form": form, "plan": plan, "plans": plans, "errors": errors, "result": result, "unit": user.unit}
+    return render(request, "ledger/ledger_import.html", context, status=status)
