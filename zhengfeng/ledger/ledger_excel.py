@@ -369,7 +369,7 @@ class _Checker:
         self.unit = unit
         self.plan = plan
         self.today = today
-        self.errors: list[str] = []
+        self._errors: list[tuple[int, str]] = []
         tasks = list(Task.objects.filter(plan=plan))
         self.tasks_by_number = {task.number: task for task in tasks}
         self.tasks_by_title = {task.title: task for task in tasks}
@@ -397,7 +397,12 @@ class _Checker:
             self.entry_texts.setdefault(ledger_id, set()).add(text)
 
     def error(self, row: int, message: str) -> None:
-        self.errors.append(f"第 {row} 行：{message}")
+        self._errors.append((row, f"第 {row} 行：{message}"))
+
+    @property
+    def errors(self) -> list[str]:
+        """Every error, in row order (a sort by row keeps each row's errors in the order found)."""
+        return [message for _row, message in sorted(self._errors, key=lambda item: item[0])]
 
     def check(self, rows: list[SheetRow]) -> list[LedgerChange]:
         grouped: dict[int, list[tuple[SheetRow, Task]]] = {}

@@ -82,7 +82,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(f"正风演示环境已启动：http://{bind}/")
         self.stdout.write(f"演示账号（密码均为 {DEMO_PASSWORD}，仅供演示）：")
-        labels = dict(Role.choices)
+        labels = {**dict(Role.choices), "county_office": "区县正风办"}
         for role, username in logins.items():
             self.stdout.write(f"  {labels.get(role, role):<8} {username}")
         self.stdout.write("按 Ctrl-C 停止。")
