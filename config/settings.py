@@ -279,6 +279,10 @@ OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 6, minimum=1)
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "zhengfeng@localhost")
 
+# --- Evaluation (公述民评) ----------------------------------------------------------------------
+# Minutes between recording an enforcement action and its invitation SMS (quiet hours still apply).
+EVALUATION_SMS_DELAY_MINUTES = env_int("EVALUATION_SMS_DELAY_MINUTES", 30, minimum=0)
+
 # --- Worker -----------------------------------------------------------------------------------
 WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 5, minimum=1)
 

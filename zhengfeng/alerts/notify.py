@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from django.core.exceptions import ValidationError
 
 from zhengfeng.messaging import services as messaging
+from zhengfeng.messaging.services import InappItem
+
+__all__ = ["InappItem", "queue_inapp_many", "queue_sms"]
 
 logger = logging.getLogger(__name__)
 
@@ -17,10 +19,8 @@ def _source(now: dt.datetime) -> tuple[str, str]:
     return "alerts.sweep", now.isoformat()
 
 
-def queue_inapp(*, user: Any, subject: str, text: str, division_code: str, now: dt.datetime) -> None:
-    messaging.queue_inapp(
-        user=user, subject=subject, text=text, source=_source(now), division_code=division_code
-    )
+def queue_inapp_many(items: list[messaging.InappItem], *, now: dt.datetime) -> int:
+    return messaging.queue_inapp_bulk(items, source=_source(now))
 
 
 def queue_sms(*, to: str, text: str, division_code: str, now: dt.datetime) -> bool:

@@ -1,19 +1,24 @@
-"""Demo data for plans: the units the 2015 plan names that the org demo lacks, and the 2015 plan.
+"""Demo data for plans: the units the 2015 plan names that the org demo lacks, the 2015 plan, and
+work ledgers (台帐) with steps and progress for a few units, the demo liaison's 市司法局 among them.
 
 The plan text is read from the shared seed folder next to the repository
 (`../shared/seed/000_69ff0bccd2564e91.txt`) and is never copied into the repository; without it the
 loader says so and skips the plan. Idempotent: units are looked up by code, and re-importing the
-same text changes nothing (the import keeps ids and writes no new version).
+same text changes nothing (the import keeps ids and writes no new version); a ledger that exists is
+left alone. Step due dates are counted from the day the demo is loaded, so the clocks show running,
+due-soon and overdue steps whatever the date.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from zhengfeng.ledger import ledger_services
 from zhengfeng.ledger.importing import prepare_import
-from zhengfeng.ledger.models import Plan
-from zhengfeng.ledger.services import UnmatchedNamesError, import_plan
+from zhengfeng.ledger.models import Ledger, Plan, Responsibility, StepStatus
+from zhengfeng.ledger.services import UnmatchedNamesError, import_plan, set_responsibility
 from zhengfeng.org import services as org_services
 from zhengfeng.org.models import Division, DivisionLevel, Unit, UnitKind
 
@@ -25,6 +30,102 @@ CITY_CODE = "441800"
 # Task 8 of the plan gives the 行风热线 programme to the broadcaster in every county too:
 # (code suffix, name pattern, kind); {d} is the county's name. Same code scheme as org.demo.
 EXTRA_COUNTY_UNITS = [("GBDST", "{d}广播电视台", UnitKind.MEDIA)]
+
+
+# Task 19 of the 2015 plan names 市司法局 among the key evaluated units (重点评议单位) but its clause
+# does not; the demo makes it responsible so the demo liaison has a ledger to keep.
+EXTRA_RESPONSIBILITIES = [(19, "441800-SFJ", "responsible")]
+
+# (unit code, task number, goals, measures, time requirements, 责任人,
+#  steps [(text, due in days from today, done)], progress [(days ago, text, step index or None)])
+DemoSteps = list[tuple[str, int, bool]]
+DemoProgress = list[tuple[int, str, int | None]]
+DEMO_LEDGERS: list[tuple[str, int, str, str, str, str, DemoSteps, DemoProgress]] = [
+    (
+        "441800-SFJ",
+        19,
+        "业务科室人员职务、岗位职责全部公开，短信评议满意率不低于 90%",
+        "一、梳理执法和监督岗位，在“公述民评”板块公开；\n二、执法后由对象回复短信评价；\n三、每季度通报评议结果并整改。",
+        "全年，每季度通报一次",
+        "分管领导 陈建国；经办 李晓明",
+        [("梳理并公开岗位职责", -20, True), ("开通短信评议", 5, False), ("第一季度评议结果通报", -2, False)],
+        [(25, "已印发公述民评工作方案，明确责任科室。", None), (21, "岗位职责已在门户网站公开。", 0)],
+    ),
+    (
+        "441800-JWJW",
+        1,
+        "节日期间“四风”问题明察暗访全覆盖",
+        "元旦、春节、清明、五一、端午、中秋、国庆前发文提醒，节中开展暗访，节后通报。",
+        "每个重要节点前 5 个工作日发文",
+        "郑海涛",
+        [("节前发文提醒", 3, True), ("节中明察暗访", 2, False), ("节后通报曝光", 20, False)],
+        [(12, "已印发节日期间廉洁自律通知。", 0)],
+    ),
+    (
+        "441800-XZFWZX",
+        11,
+        "进驻事项、人员、授权全部到位，办件按时办结率 100%",
+        "清理进驻事项；推行一个窗口受理；电子监察全覆盖。",
+        "上半年完成清理，全年运行",
+        "梁丽华",
+        [("清理进驻事项目录", 30, False), ("窗口授权到位检查", 60, False)],
+        [],
+    ),
+    (
+        "441802-JWJW",
+        1,
+        "清城区节日“四风”问题监督检查不留死角",
+        "配合市纪委监委开展交叉检查。",
+        "按市统一部署",
+        "",
+        [("组织交叉检查", -5, False)],
+        [(6, "已制定交叉检查方案。", 0)],
+    ),
+]
+
+
+def load_demo_ledgers(plan: Plan) -> int:
+    """Create the demo ledgers that do not exist yet; return how many were created."""
+    for number, unit_code, role in EXTRA_RESPONSIBILITIES:
+        task = plan.tasks.filter(number=number).first()
+        unit = Unit.objects.filter(code=unit_code).first()
+        if task is not None and unit is not None:
+            set_responsibility(task, unit=unit, role=role)
+    today = ledger_services.local_today()
+    created = 0
+    for code, number, goals, measures, times, persons, steps, progress in DEMO_LEDGERS:
+        task = plan.tasks.filter(number=number).first()
+        unit = Unit.objects.filter(code=code).first()
+        if task is None or unit is None or Ledger.objects.filter(task=task, unit=unit).exists():
+            continue
+        if not Responsibility.objects.filter(task=task, unit=unit).exists():
+            continue
+        ledger = ledger_services.create_ledger(
+            task=task,
+            unit=unit,
+            goals=goals,
+            measures=measures,
+            time_requirements=times,
+            responsible_persons=persons,
+        )
+        made = [
+            ledger_services.add_step(ledger, text=text, due_on=today + dt.timedelta(days=days))
+            for text, days, _done in steps
+        ]
+        for days_ago, text, index in progress:
+            step = made[index] if index is not None else None
+            ledger_services.add_progress(
+                ledger,
+                text=text,
+                step=step,
+                noted_on=today - dt.timedelta(days=days_ago),
+                author_name=f"{unit.name}联络员",
+            )
+        for step, (_text, _days, done) in zip(made, steps, strict=True):
+            if done:
+                ledger_services.set_step_status(step, StepStatus.DONE)
+        created += 1
+    return created
 
 
 def _say(stdout: Any, text: str) -> None:
@@ -57,9 +158,12 @@ def load_demo(*, stdout: Any = None) -> dict[str, Any]:
         _say(stdout, f"实施方案：未找到 2015 年方案原文（{SEED_PLAN.name}，应在 ../shared/seed/ 下），跳过。")
         return {"created": {"units": units_created}}
     text = SEED_PLAN.read_text(encoding="utf-8")
-    if Plan.objects.filter(division=city, year=SEED_YEAR, source_text=text).exists():
+    loaded = Plan.objects.filter(division=city, year=SEED_YEAR, source_text=text).first()
+    if loaded is not None:
         _say(stdout, f"实施方案：{SEED_YEAR} 年方案已载入，无变化。")
-        return {"created": {"units": units_created, "plan": 0}}
+        ledgers = load_demo_ledgers(loaded)
+        _say(stdout, f"工作台帐：新建 {ledgers} 个。")
+        return {"created": {"units": units_created, "plan": 0, "ledgers": ledgers}}
     prepared = prepare_import(text, division=city, year=SEED_YEAR)
     try:
         summary = import_plan(prepared)
@@ -69,4 +173,6 @@ def load_demo(*, stdout: Any = None) -> dict[str, Any]:
         return {"created": {"units": units_created}}
     for line in summary.lines():
         _say(stdout, f"实施方案：{line}")
-    return {"created": {"units": units_created, "plan": int(summary.created)}}
+    ledgers = load_demo_ledgers(summary.plan)
+    _say(stdout, f"工作台帐：新建 {ledgers} 个。")
+    return {"created": {"units": units_created, "plan": int(summary.created), "ledgers": ledgers}}

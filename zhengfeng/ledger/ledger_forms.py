@@ -47,7 +47,9 @@ class MultipleFileField(forms.FileField):
     """Several files in one input (Django's documented pattern); each is checked by the service."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ",".join(f".{e}" for e in ATTACHMENT_EXTENSIONS)}))
+        kwargs.setdefault(
+            "widget", MultipleFileInput(attrs={"accept": ",".join(f".{e}" for e in ATTACHMENT_EXTENSIONS)})
+        )
         super().__init__(*args, **kwargs)
 
     def clean(self, data: Any, initial: Any = None) -> list[Any]:
@@ -74,7 +76,9 @@ class ProgressForm(forms.Form):
 
 class LedgerStatusForm(forms.Form):
     status = forms.ChoiceField(label="状态", choices=LedgerStatus.choices)
-    reason = forms.CharField(label="原因", max_length=200, required=False, help_text="重新打开已完成的台帐时必填")
+    reason = forms.CharField(
+        label="原因", max_length=200, required=False, help_text="重新打开已完成的台帐时必填"
+    )
 
 
 class ImportForm(forms.Form):

@@ -31,7 +31,6 @@ from zhengfeng.ledger.ledger_queries import (
     filtered_ledgers,
     is_unit_user,
     ledger_for,
-    ledger_list,
     office_scope_label,
     plans_for_unit,
     plans_with_ledgers_for,
@@ -41,6 +40,7 @@ from zhengfeng.ledger.ledger_queries import (
     unit_task_rows,
     units_with_ledgers_for,
 )
+from zhengfeng.ledger.ledger_queries import ledger_list as list_rows
 from zhengfeng.ledger.models import Ledger, LedgerStep, Plan, StepStatus, Task
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -140,7 +140,7 @@ def ledger_list(request: HttpRequest) -> HttpResponse:
         task_number=filters["task_number"],
         status=filters["status"],
     )
-    page = Paginator(ledger_list(ledgers, now=now), 50).get_page(request.GET.get("page"))
+    page = Paginator(list_rows(ledgers, now=now), 50).get_page(request.GET.get("page"))
     context = {"page": page, "now": now, **filters}
     if request.htmx:
         return render(request, "ledger/ledger_list.html#ledger-table", context)
@@ -251,7 +251,9 @@ def step_add(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "已新增工作步骤")
     else:
-        messages.error(request, "；".join(f"{form.fields[k].label}：{' '.join(v)}" for k, v in form.errors.items()))
+        messages.error(
+            request, "；".join(f"{form.fields[k].label}：{' '.join(v)}" for k, v in form.errors.items())
+        )
     return redirect("ledger:ledger_detail", pk=ledger.pk)
 
 
@@ -402,5 +404,12 @@ def ledger_import(request: HttpRequest) -> HttpResponse:
                 messages.success(request, result.line())
                 return redirect(f"{reverse('ledger:my_ledgers')}?plan={plan.pk}")
     status = 400 if errors and request.method == "POST" else 200
-    context = {"form": form, "plan": plan, "plans": plans, "errors": errors, "result": result, "unit": user.unit}
+    context = {
+        "form": form,
+        "plan": plan,
+        "plans": plans,
+        "errors": errors,
+        "result": result,
+        "unit": user.unit,
+    }
     return render(request, "ledger/ledger_import.html", context, status=status)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -237,6 +238,62 @@ def queue_inapp(
             },
         )
     return message
+
+
+@dataclass(frozen=True)
+class InappItem:
+    user: Any
+    subject: str
+    text: str
+    division_code: str = ""
+
+
+def queue_inapp_bulk(items: list[InappItem], *, source: Source = None, by: Any = None) -> int:
+    """Put many in-app messages in their users' inboxes at once (a sweep telling thousands of units).
+
+    Same rows as `queue_inapp`, written with one bulk insert and ONE audit row `messaging.queued_bulk`
+    listing the recipients, so the cost does not grow with an audit append per message.
+    Returns the number of messages written. Invalid items (no user, empty text) raise before anything
+    is written.
+    """
+    if not items:
+        return 0
+    now = timezone.now()
+    source_type, source_id = _source_parts(source)
+    rows = []
+    for item in items:
+        if item.user is None or item.user.pk is None:
+            raise ValidationError("站内消息必须指定接收用户")
+        rows.append(
+            OutboxMessage(
+                channel=Channel.INAPP,
+                user=item.user,
+                subject=_clean_text(item.subject, label="消息标题", max_length=SUBJECT_MAX_LENGTH),
+                text=_clean_text(item.text, label="消息内容", max_length=TEXT_MAX_LENGTH),
+                status=OutboxStatus.SENT,
+                next_attempt_at=now,
+                sent_at=now,
+                source_type=source_type,
+                source_id=source_id,
+                division_code=item.division_code,
+                respect_quiet_hours=False,
+                created_at=now,
+            )
+        )
+    with transaction.atomic():
+        OutboxMessage.objects.bulk_create(rows, batch_size=1000)
+        audit.record(
+            "messaging.queued_bulk",
+            by=by,
+            target=(source_type, source_id) if source_type else None,
+            data={
+                "channel": Channel.INAPP,
+                "count": len(rows),
+                "to": sorted({item.user.username for item in items}),
+                "source": f"{source_type}:{source_id}" if source_type else "",
+            },
+        )
+    return len(rows)
 
 
 def cancel_message(message: OutboxMessage, *, reason: str, by: Any = None) -> bool:

@@ -5,20 +5,40 @@ from __future__ import annotations
 import io
 
 from zhengfeng.core.models import AuditLog
+from zhengfeng.deadlines.models import Clock
 from zhengfeng.ledger import demo
-from zhengfeng.ledger.models import Plan, Responsibility, Task
+from zhengfeng.ledger.models import Ledger, LedgerStep, Plan, ProgressEntry, Responsibility, Task
 from zhengfeng.org.models import Unit
 
 
-def test_demo_loads_the_seed_plan_once(demo_org, seed_text):
+def test_demo_loads_the_seed_plan_and_ledgers_once(demo_org, seed_text):
     out = io.StringIO()
-    assert demo.load_demo(stdout=out) == {"created": {"units": 0, "plan": 1}}
+    assert demo.load_demo(stdout=out) == {"created": {"units": 0, "plan": 1, "ledgers": 4}}
     plan = Plan.objects.get(year=2015, division_id="441800")
-    assert (plan.sections.count(), plan.tasks.count(), plan.version) == (6, 20, 1)
+    # Version 2: the demo makes 市司法局 responsible for task 19 after the import.
+    assert (plan.sections.count(), plan.tasks.count(), plan.version) == (6, 20, 2)
     assert Unit.objects.filter(code__endswith="-GBDST").count() == 9
-    counts = (Task.objects.count(), Responsibility.objects.count(), AuditLog.objects.count())
-    assert demo.load_demo(stdout=io.StringIO()) == {"created": {"units": 0, "plan": 0}}
-    assert (Task.objects.count(), Responsibility.objects.count(), AuditLog.objects.count()) == counts
+    liaison_ledger = Ledger.objects.get(unit__code="441800-SFJ")
+    assert (liaison_ledger.task.number, liaison_ledger.status) == (19, "in_progress")
+    assert liaison_ledger.steps.count() == 3
+    assert Clock.objects.filter(kind="ledger_step").count() == 9
+    counts = (
+        Task.objects.count(),
+        Responsibility.objects.count(),
+        Ledger.objects.count(),
+        LedgerStep.objects.count(),
+        ProgressEntry.objects.count(),
+        AuditLog.objects.count(),
+    )
+    assert demo.load_demo(stdout=io.StringIO()) == {"created": {"units": 0, "plan": 0, "ledgers": 0}}
+    assert (
+        Task.objects.count(),
+        Responsibility.objects.count(),
+        Ledger.objects.count(),
+        LedgerStep.objects.count(),
+        ProgressEntry.objects.count(),
+        AuditLog.objects.count(),
+    ) == counts
 
 
 def test_demo_adds_the_county_broadcasters(db):

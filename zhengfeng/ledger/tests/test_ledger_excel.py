@@ -22,6 +22,7 @@ from zhengfeng.ledger.ledger_excel import (
 )
 from zhengfeng.ledger.ledger_queries import export_ledgers
 from zhengfeng.ledger.models import Ledger, LedgerStep, ProgressEntry, StepStatus
+from zhengfeng.ledger.tests.conftest import LEDGER_NOW
 
 HEADERS = [name for name, _width in COLUMNS]
 
@@ -47,6 +48,11 @@ def kept(task_one, task_two, unit_a, liaison_a):
     return Ledger.objects.filter(unit=unit_a)
 
 
+def cell_date(year: int, month: int, day: int) -> dt.datetime:
+    """A date as openpyxl reads and writes it: a naive datetime at midnight (Excel has no zones)."""
+    return dt.datetime.combine(dt.date(year, month, day), dt.time())
+
+
 def exported(ledgers, unit, plan) -> bytes:
     return export_workbook(export_ledgers(ledgers), title=export_title(unit=unit, plan=plan))
 
@@ -70,7 +76,11 @@ def write_sheet(rows: list[list], headers: list[str] = HEADERS) -> bytes:
 
 def state() -> tuple:
     return (
-        list(Ledger.objects.order_by("id").values_list("goals", "measures", "time_requirements", "responsible_persons", "status")),
+        list(
+            Ledger.objects.order_by("id").values_list(
+                "goals", "measures", "time_requirements", "responsible_persons", "status"
+            )
+        ),
         list(LedgerStep.objects.order_by("id").values_list("text", "due_on", "status")),
         list(ProgressEntry.objects.order_by("id").values_list("noted_on", "text", "step_id")),
         Clock.objects.count(),
@@ -98,13 +108,24 @@ def test_export_layout(kept, unit_a, ledger_plan):
             "一、建立制度\n二、开展检查",
             "召开动员会",
             "全年",
-            dt.datetime(2026, 3, 10),
+            cell_date(2026, 3, 10),
             "张三",
             "【2026-02-27 liaison_a】已印发方案\n【2026-03-02 liaison_a】已召开动员会",
             "已完成",
         ],
-        [survey.pk, "市甲局", "1. 持续正风肃纪", "作风明显好转", "一、建立制度\n二、开展检查", "开展自查", "全年",
-         dt.datetime(2026, 6, 30), "张三", None, "未完成"],
+        [
+            survey.pk,
+            "市甲局",
+            "1. 持续正风肃纪",
+            "作风明显好转",
+            "一、建立制度\n二、开展检查",
+            "开展自查",
+            "全年",
+            cell_date(2026, 6, 30),
+            "张三",
+            None,
+            "未完成",
+        ],
         [None, "市甲局", "2. 优化政务服务", "办事更快", None, None, None, None, None, None, None],
     ]
     assert sheet["H3"].number_format == "yyyy-mm-dd"
@@ -122,9 +143,32 @@ def test_round_trip_changes_nothing(kept, unit_a, ledger_plan):
 def test_import_creates_ledgers_steps_clocks_and_progress(ledger_plan, unit_a, liaison_a):
     content = write_sheet(
         [
-            [None, "市甲局", "1. 持续正风肃纪", "目标甲", "措施甲", "召开动员会", "一季度", "2026-03-10", "张三", "已部署", None],
-            [None, None, None, None, None, "开展自查", None, dt.datetime(2026, 6, 30), None,
-             "【2026-02-28 李四】自查方案已拟定", "已完成"],
+            [
+                None,
+                "市甲局",
+                "1. 持续正风肃纪",
+                "目标甲",
+                "措施甲",
+                "召开动员会",
+                "一季度",
+                "2026-03-10",
+                "张三",
+                "已部署",
+                None,
+            ],
+            [
+                None,
+                None,
+                None,
+                None,
+                None,
+                "开展自查",
+                None,
+                cell_date(2026, 6, 30),
+                None,
+                "【2026-02-28 李四】自查方案已拟定",
+                "已完成",
+            ],
             [None, None, "优化政务服务", "目标乙", None, "梳理事项", None, "2026年4月1日", None, None, None],
         ]
     )
@@ -151,7 +195,9 @@ def test_import_creates_ledgers_steps_clocks_and_progress(ledger_plan, unit_a, l
         ("梳理事项", dt.date(2026, 4, 1), "open"),
     ]
     assert Clock.objects.filter(kind="ledger_step").count() == 3
-    entries = list(ProgressEntry.objects.order_by("id").values_list("noted_on", "author_name", "text", "step__text"))
+    entries = list(
+        ProgressEntry.objects.order_by("id").values_list("noted_on", "author_name", "text", "step__text")
+    )
     assert entries == [
         (dt.date(2026, 3, 2), "liaison_a", "已部署", "召开动员会"),
         (dt.date(2026, 2, 28), "李四", "自查方案已拟定", "开展自查"),
@@ -168,7 +214,7 @@ def test_reimport_after_edits_updates_in_place(kept, unit_a, ledger_plan):
     rows = sheet_rows(exported(kept, unit_a, ledger_plan))[2:]
     survey_id = rows[1][0]
     rows[1][5] = "开展全面自查"  # reworded, matched by 编号
-    rows[1][7] = dt.datetime(2026, 7, 15)
+    rows[1][7] = cell_date(2026, 7, 15)
     rows[1][9] = "【2026-03-01 王五】自查过半"
     rows[0][3] = rows[1][3] = "作风根本好转"  # every row of the task agrees
     result = import_ledgers(write_sheet(rows), unit=unit_a, plan=ledger_plan)
@@ -182,7 +228,7 @@ def test_reimport_after_edits_updates_in_place(kept, unit_a, ledger_plan):
     }
     step = LedgerStep.objects.get(pk=survey_id)
     assert (step.text, step.due_on) == ("开展全面自查", dt.date(2026, 7, 15))
-    assert step.clock.due_at == dt.datetime(2026, 7, 15, 17, 30, tzinfo=step.clock.due_at.tzinfo)
+    assert step.clock.due_at == dt.datetime(2026, 7, 15, 17, 30, tzinfo=LEDGER_NOW.tzinfo)
     assert Ledger.objects.get(task__number=1).goals == "作风根本好转"
 
 
@@ -245,7 +291,9 @@ def test_unreadable_files(ledger_plan, unit_a, content, errors):
 
 
 def test_dry_run_reports_and_writes_nothing(ledger_plan, unit_a):
-    content = write_sheet([[None, None, "1", "目标", None, "召开动员会", None, "2026-03-10", None, "已部署", None]])
+    content = write_sheet(
+        [[None, None, "1", "目标", None, "召开动员会", None, "2026-03-10", None, "已部署", None]]
+    )
     before = state()
     result = import_ledgers(content, unit=unit_a, plan=ledger_plan, dry_run=True)
     assert result.line() == (

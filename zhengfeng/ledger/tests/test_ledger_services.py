@@ -41,10 +41,17 @@ def ledger(task_one, unit_a, liaison_a):
 def test_create_ledger_copies_the_division_and_audits(ledger, liaison_a, unit_a):
     assert (ledger.division_code, ledger.status, ledger.goals) == ("441800", LedgerStatus.NOT_STARTED, "目标")
     row = AuditLog.objects.get(action="ledger.created")
-    assert (row.actor, row.division_code, row.data["unit"], row.data["task"]) == (liaison_a, "441800", "441800-A", 1)
+    assert (row.actor, row.division_code, row.data["unit"], row.data["task"]) == (
+        liaison_a,
+        "441800",
+        "441800-A",
+        1,
+    )
 
 
-def test_create_ledger_needs_a_responsibility_and_is_once_per_task(ledger, task_two, unit_b, unit_a, task_one):
+def test_create_ledger_needs_a_responsibility_and_is_once_per_task(
+    ledger, task_two, unit_b, unit_a, task_one
+):
     with pytest.raises(ValidationError) as exc:
         services.create_ledger(task=task_two, unit=unit_b)
     assert exc.value.messages == ["市乙局不承担任务 2（优化政务服务），不能建立台帐"]
@@ -57,12 +64,22 @@ def test_responsible_person_must_work_in_the_unit(ledger, unit_a, unit_b):
     outsider = PositionFactory(unit=unit_b).person
     with pytest.raises(ValidationError) as exc:
         services.update_ledger(
-            ledger, goals="目标", measures="", time_requirements="", responsible_persons="", responsible_person=outsider
+            ledger,
+            goals="目标",
+            measures="",
+            time_requirements="",
+            responsible_persons="",
+            responsible_person=outsider,
         )
     assert exc.value.messages == [f"{outsider.name} 不在 市甲局 任职，不能作为责任人"]
     insider = PositionFactory(unit=unit_a, person=PersonFactory(name="王五")).person
     changed = services.update_ledger(
-        ledger, goals="目标", measures="措施", time_requirements="", responsible_persons="", responsible_person=insider
+        ledger,
+        goals="目标",
+        measures="措施",
+        time_requirements="",
+        responsible_persons="",
+        responsible_person=insider,
     )
     assert changed == ["measures", "responsible_person"]
     assert ledger.persons_label == "王五"
@@ -71,7 +88,11 @@ def test_responsible_person_must_work_in_the_unit(ledger, unit_a, unit_b):
 def test_a_dated_step_gets_a_clock_due_at_close_of_business(ledger, liaison_a):
     step = services.add_step(ledger, text="召开动员会", due_on=dt.date(2026, 3, 10), by=liaison_a)
     clock = Clock.objects.get(pk=step.clock_id)
-    assert (clock.kind, clock.source_type, clock.source_id) == ("ledger_step", "ledger.ledgerstep", str(step.pk))
+    assert (clock.kind, clock.source_type, clock.source_id) == (
+        "ledger_step",
+        "ledger.ledgerstep",
+        str(step.pk),
+    )
     assert (clock.state, clock.unit_id, clock.division_code) == ("running", ledger.unit_id, "441800")
     assert clock.due_at == local(2026, 3, 10, 17, 30)
     assert clock.warn_at == local(2026, 3, 7, 17, 30)
@@ -112,8 +133,14 @@ def test_completing_a_step_stops_its_clock_and_starts_the_ledger(ledger, liaison
     step.refresh_from_db()
     ledger.refresh_from_db()
     assert (step.status, step.completed_at) == (StepStatus.DONE, local(2026, 3, 5, 10, 0))
-    assert (step.clock.state, step.clock.stopped_at, step.clock.is_late) == ("stopped", local(2026, 3, 5, 10), False)
-    assert ClockEvent.objects.filter(clock=step.clock).values_list("kind", flat=True).order_by("id")[1] == "stop"
+    assert (step.clock.state, step.clock.stopped_at, step.clock.is_late) == (
+        "stopped",
+        local(2026, 3, 5, 10),
+        False,
+    )
+    assert (
+        ClockEvent.objects.filter(clock=step.clock).values_list("kind", flat=True).order_by("id")[1] == "stop"
+    )
     assert ledger.status == LedgerStatus.IN_PROGRESS
     assert AuditLog.objects.get(action="ledger.step_done").data["late"] is False
 
@@ -132,10 +159,15 @@ def test_a_late_step_stays_late_and_cannot_be_reopened(ledger, frozen):
 def test_moving_a_due_date_restarts_the_clock(ledger, frozen):
     step = services.add_step(ledger, text="召开动员会", due_on=dt.date(2026, 3, 10))
     frozen.move_to(local(2026, 3, 3, 9, 0))
-    assert services.update_step(step, text="召开动员部署会", due_on=dt.date(2026, 3, 20)) == ["text", "due_on"]
+    assert services.update_step(step, text="召开动员部署会", due_on=dt.date(2026, 3, 20)) == [
+        "text",
+        "due_on",
+    ]
     step.refresh_from_db()
     assert step.clock.due_at == local(2026, 3, 20, 17, 30)
-    assert list(ClockEvent.objects.filter(clock=step.clock).values_list("kind", flat=True).order_by("id")) == [
+    assert list(
+        ClockEvent.objects.filter(clock=step.clock).values_list("kind", flat=True).order_by("id")
+    ) == [
         "start",
         "restart",
     ]
@@ -178,13 +210,21 @@ def test_ledger_status_transitions(ledger, liaison_a):
         (row.data["from"], row.data["to"], row.data["reason"])
         for row in AuditLog.objects.filter(action="ledger.status_changed").order_by("id")
     ]
-    assert changes == [("not_started", "in_progress", ""), ("in_progress", "done", ""), ("done", "in_progress", "补充整改")]
+    assert changes == [
+        ("not_started", "in_progress", ""),
+        ("in_progress", "done", ""),
+        ("done", "in_progress", "补充整改"),
+    ]
 
 
 def test_progress_with_attachments_is_stored_under_media(ledger, liaison_a, media):
     files = [SimpleUploadedFile("会议纪要.pdf", PDF), SimpleUploadedFile("现场.PNG", PNG)]
     entry = services.add_progress(ledger, text="召开了动员会", files=files, by=liaison_a)
-    assert (entry.noted_on, entry.author_name, entry.created_by) == (dt.date(2026, 3, 2), "liaison_a", liaison_a)
+    assert (entry.noted_on, entry.author_name, entry.created_by) == (
+        dt.date(2026, 3, 2),
+        "liaison_a",
+        liaison_a,
+    )
     names = [(a.name, a.size) for a in entry.attachments.order_by("id")]
     assert names == [("会议纪要.pdf", len(PDF)), ("现场.PNG", len(PNG))]
     stored = entry.attachments.order_by("id").first()
@@ -192,7 +232,10 @@ def test_progress_with_attachments_is_stored_under_media(ledger, liaison_a, medi
     assert (media / stored.file.name).read_bytes() == PDF
     ledger.refresh_from_db()
     assert ledger.status == LedgerStatus.IN_PROGRESS
-    assert AuditLog.objects.get(action="ledger.progress_added").data["attachments"] == ["会议纪要.pdf", "现场.PNG"]
+    assert AuditLog.objects.get(action="ledger.progress_added").data["attachments"] == [
+        "会议纪要.pdf",
+        "现场.PNG",
+    ]
 
 
 class BigUpload(SimpleUploadedFile):
@@ -210,7 +253,10 @@ class BigUpload(SimpleUploadedFile):
 @pytest.mark.parametrize(
     ("upload", "message"),
     [
-        (SimpleUploadedFile("tool.exe", b"MZ"), "附件“tool.exe”的类型不允许（允许：pdf、doc、docx、xls、xlsx、jpg、jpeg、png、zip）"),
+        (
+            SimpleUploadedFile("tool.exe", b"MZ"),
+            "附件“tool.exe”的类型不允许（允许：pdf、doc、docx、xls、xlsx、jpg、jpeg、png、zip）",
+        ),
         (BigUpload("大文件.pdf", PDF), "附件“大文件.pdf”大小为 20.0 MB，超过上限 20.0 MB"),
         (SimpleUploadedFile("假的.pdf", b"MZ\x90\x00"), "附件“假的.pdf”的内容与扩展名 .pdf 不符"),
         (SimpleUploadedFile("空.docx", b""), "附件“空.docx”是空文件"),

@@ -77,9 +77,7 @@ class Command(BaseCommand):
             sys.exit(1)
         self.stdout.write(result.line())
 
-    def _export(
-        self, *, unit: str | None, division: str | None, year: int | None, output: str, **_
-    ) -> None:
+    def _export(self, *, unit: str | None, division: str | None, year: int | None, output: str, **_) -> None:
         if unit:
             target = _unit(unit)
             plan = _plan_for_unit(target, year)
