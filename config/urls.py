@@ -16,6 +16,7 @@ urlpatterns = [
     path("hooks/", include("zhengfeng.messaging.urls")),
     path("ledger/", include("zhengfeng.ledger.urls")),
     path("messages/", include("zhengfeng.messaging.inbox_urls")),
+    path("hotline/stats/", include("zhengfeng.hotline.stats_urls")),
     path("hotline/", include("zhengfeng.hotline.urls")),
     path("evaluation/", include("zhengfeng.evaluation.urls")),
     path("portal/", include("zhengfeng.portal.urls")),

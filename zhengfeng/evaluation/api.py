@@ -21,7 +21,7 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from zhengfeng.evaluation import queries, services
-from zhengfeng.evaluation.models import ActionSource
+from zhengfeng.evaluation.models import ActionSource, EvaluationYear
 from zhengfeng.org.auth import ApiKeyAuth, SessionAuth
 from zhengfeng.org.models import ApiKey
 from zhengfeng.org.queries import unit_by_code
@@ -161,7 +161,7 @@ def list_scores(request: HttpRequest, year: str = "", by: str = "staff") -> list
     if by not in ("staff", "unit"):
         raise _bad(f"参数 by 只能是 staff 或 unit，而不是 {by!r}")
     number = int(year)
-    if not queries.EvaluationYear.objects.filter(year=number).exists():
+    if not EvaluationYear.objects.filter(year=number).exists():
         raise _bad(f"没有 {number} 年的公述民评")
     rows = queries.scores(
         number, user=request.auth, by=by, everything=isinstance(request.auth, ApiKey)
