@@ -283,6 +283,14 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "zhengfeng@localhost")
 # Minutes between recording an enforcement action and its invitation SMS (quiet hours still apply).
 EVALUATION_SMS_DELAY_MINUTES = env_int("EVALUATION_SMS_DELAY_MINUTES", 30, minimum=0)
 
+# --- Open311 and the public hotline portal -----------------------------------------------------
+# The jurisdiction this Open311 endpoint serves (the city's web domain without www); another value → 404.
+OPEN311_JURISDICTION_ID = env_str("OPEN311_JURISDICTION_ID", "qingyuan.gov.cn") or "qingyuan.gov.cn"
+# GB/T 2260 code of the division an Open311 request belongs to when it gives no known address_id.
+OPEN311_DIVISION = env_str("OPEN311_DIVISION", "441800") or "441800"
+# Contact shown in the Open311 discovery document.
+OPEN311_CONTACT = env_str("OPEN311_CONTACT", "清远市12345政务服务便民热线 12345") or "清远市12345政务服务便民热线 12345"
+
 # --- Worker -----------------------------------------------------------------------------------
 WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 5, minimum=1)
 

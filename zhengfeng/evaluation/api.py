@@ -17,7 +17,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from zhengfeng.evaluation import queries, services
@@ -126,7 +126,7 @@ def _action_payload(request: HttpRequest) -> dict[str, Any]:
         }
     },
 )
-def create_action(request: HttpRequest) -> tuple[int, dict[str, Any]]:
+def create_action(request: HttpRequest) -> Status:
     payload = _action_payload(request)
     unit = unit_by_code(payload["unit_code"].strip())
     if unit is None:
@@ -146,7 +146,7 @@ def create_action(request: HttpRequest) -> tuple[int, dict[str, Any]]:
         )
     except ValidationError as exc:
         raise _bad("；".join(exc.messages)) from exc
-    return 201, {"id": action.pk, "status": action.evaluation.status}
+    return Status(201, {"id": action.pk, "status": action.evaluation.status})
 
 
 @router.get(

@@ -374,9 +374,9 @@ def check_action(
     now = now or timezone.now()
     errors: list[str] = []
 
-    def check(func: Any, *args: Any) -> Any:
+    def check(func: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args)
+            return func(*args, **kwargs)
         except ValidationError as exc:
             errors.extend(exc.messages)
             return None
@@ -446,10 +446,16 @@ def record_action(
         subject_phone=subject_phone,
         external_id=external_id,
     )
-    return _write_action(checked, source=source, by=by, api_key=api_key)
+    return write_checked_action(checked, source=source, by=by, api_key=api_key)
 
 
-def _write_action(checked: ActionInput, *, source: str, by: Any, api_key: Any) -> EnforcementAction:
+def write_checked_action(
+    checked: ActionInput, *, source: str, by: Any = None, api_key: Any = None
+) -> EnforcementAction:
+    """Write an action that `check_action` passed (the importer checks every line first).
+
+    Side effects: see `record_action`.
+    """
     now = timezone.now()
     if checked.external_id and EnforcementAction.objects.filter(source=source, external_id=checked.external_id).exists():
         raise ValidationError(f"外部编号 {checked.external_id} 已登记")

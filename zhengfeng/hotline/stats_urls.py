@@ -1,6 +1,5 @@
 """Staff pages of the hotline metrics (统计), mounted at /hotline/stats/."""
 
-from django.urls import path
 
 app_name = "hotline_stats"
 

@@ -3,7 +3,7 @@ so the admin shows them read-only."""
 
 from django.contrib import admin
 
-from zhengfeng.ledger.models import Plan, PlanVersion, UnitAlias
+from zhengfeng.ledger.models import Ledger, Plan, PlanVersion, UnitAlias
 
 
 @admin.register(UnitAlias)
@@ -35,3 +35,11 @@ class PlanAdmin(ReadOnlyAdmin):
 class PlanVersionAdmin(ReadOnlyAdmin):
     list_display = ("plan", "number", "action", "summary", "created_by", "created_at")
     list_filter = ("action",)
+
+
+@admin.register(Ledger)
+class LedgerAdmin(ReadOnlyAdmin):
+    list_display = ("task", "unit", "status", "updated_at")
+    list_filter = ("status",)
+    search_fields = ("unit__name", "unit__code")
+    list_select_related = ("task", "unit")

@@ -279,3 +279,26 @@ def test_only_keepers_import(client, unit_a, city_office, ledger_plan):
         == 403
     )
     assert login(client, city_office).get(reverse("ledger:ledger_import")).status_code == 403
+
+
+def test_keeper_forms_render_and_save(client, liaison_a, ledger_a, ledger_plan):
+    step = services.add_step(ledger_a, text="步骤", due_on=dt.date(2026, 3, 9))
+    login(client, liaison_a)
+    for url in (
+        reverse("ledger:ledger_edit", args=[ledger_a.pk]),
+        reverse("ledger:step_edit", args=[step.pk]),
+        reverse("ledger:ledger_import"),
+    ):
+        assert client.get(url).status_code == 200
+    response = client.post(
+        reverse("ledger:ledger_edit", args=[ledger_a.pk]),
+        {"goals": "新目标", "measures": "措施", "time_requirements": "年底前", "responsible_persons": "张三"},
+    )
+    assert response.status_code == 302
+    ledger_a.refresh_from_db()
+    assert (ledger_a.goals, ledger_a.persons_label) == ("新目标", "张三")
+    response = client.post(
+        reverse("ledger:step_edit", args=[step.pk]), {"text": "步骤", "due_on": "2026-03-01"}
+    )
+    assert response.status_code == 200
+    assert "调整后的完成时限 2026-03-01 须晚于今天" in response.content.decode()

@@ -1,0 +1,40 @@
+"""`zhengfeng evaluation import-actions FILE [--dry-run] [--by USERNAME]` (layout in docs/evaluation.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from zhengfeng.evaluation.importing import import_file
+from zhengfeng.org.models import User
+
+
+class Command(BaseCommand):
+    help = "公述民评：import-actions 从 CSV 或 XLSX 导入执法监督记录（先校验全部行，有错误则不写入）"
+
+    def add_arguments(self, parser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        importer = sub.add_parser(
+            "import-actions", help="导入执法监督记录并发送评议短信（按外部编号去重，可重复导入）"
+        )
+        importer.add_argument("file", help="CSV 或 XLSX 文件")
+        importer.add_argument("--dry-run", action="store_true", help="只校验并显示汇总，不写入")
+        importer.add_argument("--by", metavar="USERNAME", help="记入审计日志的操作人（默认：系统）")
+
+    def handle(self, *args, action: str, file: str, dry_run: bool, by: str | None, **options) -> None:
+        actor = None
+        if by:
+            actor = User.objects.filter(username=by).first()
+            if actor is None:
+                raise CommandError(f"未知的用户名：{by}")
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"文件不存在：{file}")
+        result = import_file(path, dry_run=dry_run, by=actor)
+        if result.errors:
+            for error in result.errors:
+                self.stderr.write(error)
+            raise CommandError(f"导入失败：共 {len(result.errors)} 处错误，未写入任何数据。")
+        self.stdout.write(result.summary())
+        self.stdout.write("试运行：校验通过，未写入任何数据。" if dry_run else "导入完成。")

@@ -1,0 +1,222 @@
+import datetime as dt
+import json
+
+import pytest
+import time_machine
+
+from zhengfeng.evaluation import services
+from zhengfeng.evaluation.models import Answer, EnforcementAction, Evaluation, FlagState
+from zhengfeng.evaluation.queries import scores
+from zhengfeng.evaluation.tests.conftest import NOW, PHONE, invite, process, reply
+from zhengfeng.messaging.models import OutboxMessage
+from zhengfeng.org import services as org_services
+
+pytestmark = pytest.mark.django_db
+
+SENT = NOW + dt.timedelta(minutes=30)
+ACTIONS = "/api/v1/evaluation/actions"
+
+
+def answered(unit, staff, text, n):
+    phone = f"1390000{n:04d}"
+    evaluation = invite(unit, staff, phone=phone)
+    if text:
+        reply(text, at=SENT + dt.timedelta(minutes=1), phone=phone)
+    return evaluation
+
+
+@pytest.fixture
+def fixture(year, unit_a, unit_b, zhang, li, wang):
+    """By hand: 张三 3 answers (1, 2, 3) + 1 unanswered + 1 flagged 3; 李四 with 张三 on one action (1);
+    王五 one answer 2 that is flagged and then cleared."""
+    answered(unit_a, zhang, "1", 1)
+    answered(unit_a, zhang, "2", 2)
+    answered(unit_a, zhang, "3", 3)
+    answered(unit_a, zhang, "", 4)
+    flagged = answered(unit_a, zhang, "3", 5)
+    answered(unit_a, [zhang, li], "1", 6)
+    cleared = answered(unit_b, wang, "基本满意", 7)
+    process(SENT + dt.timedelta(minutes=2))
+    services.flag_evaluation(flagged, reason="对象手机号为本单位人员号码")
+    services.flag_evaluation(cleared, reason="回复过快")
+    services.review_flag(cleared, confirm=False, reason="核实为本人回复", by=None)
+    return year
+
+
+def test_scores_per_staff_member_by_hand(fixture):
+    rows = [row.as_api() for row in scores(2015, by="staff", everything=True)]
+
+    assert rows == [
+        {"unit_code": "441800-A", "staff_name": "张三", "invited": 6, "answered": 5, "satisfied": 2,
+         "basic": 1, "unsatisfied": 1, "flagged": 1, "score": 65.0},  # (100+100+60+0)/4
+        {"unit_code": "441800-A", "staff_name": "李四", "invited": 1, "answered": 1, "satisfied": 1,
+         "basic": 0, "unsatisfied": 0, "flagged": 0, "score": 100.0},
+        {"unit_code": "441800-B", "staff_name": "王五", "invited": 1, "answered": 1, "satisfied": 0,
+         "basic": 1, "unsatisfied": 0, "flagged": 0, "score": 60.0},
+    ]
+
+
+def test_scores_per_unit_and_rounding(fixture):
+    services.update_year(fixture, points_basic="66.67")
+
+    rows = [row.as_api() for row in scores(2015, by="unit", everything=True)]
+
+    # Unit A counts each evaluation once: 1, 2, 3, 1 → (100 + 66.67 + 0 + 100) / 4 = 66.6675 → 66.67
+    assert rows == [
+        {"unit_code": "441800-A", "staff_name": None, "invited": 6, "answered": 5, "satisfied": 2,
+         "basic": 1, "unsatisfied": 1, "flagged": 1, "score": 66.67},
+        {"unit_code": "441800-B", "staff_name": None, "invited": 1, "answered": 1, "satisfied": 0,
+         "basic": 1, "unsatisfied": 0, "flagged": 0, "score": 66.67},
+    ]
+
+
+def test_no_counted_answers_means_no_score(year, unit_a, zhang):
+    invite(unit_a, zhang)
+
+    assert [(r.staff_name, r.invited, r.score) for r in scores(2015, everything=True)] == [("张三", 1, None)]
+
+
+def test_confirmed_flags_stay_out(fixture):
+    flagged = Evaluation.objects.get(flag_state=FlagState.PENDING)
+    services.review_flag(flagged, confirm=True, reason="确认为刷票", by=None)
+
+    (row,) = [r for r in scores(2015, by="unit", everything=True) if r.unit_code == "441800-A"]
+
+    assert (row.flagged, row.unsatisfied, row.score) == (1, 1, 65)
+
+
+# --- API -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def key():
+    return org_services.create_api_key(name="执法系统", scopes=["evaluation"])[1]
+
+
+def bearer(key):
+    return {"Authorization": f"Bearer {key}"}
+
+
+def post(client, body, key, **kwargs):
+    data = body if isinstance(body, str | bytes) else json.dumps(body, ensure_ascii=False)
+    with time_machine.travel(NOW, tick=False):
+        return client.post(ACTIONS, data=data, content_type="application/json", headers=bearer(key), **kwargs)
+
+
+BODY = {
+    "unit_code": "441800-A",
+    "staff_name": "张三",
+    "action_type": "执法检查",
+    "acted_at": "2015-11-20T09:30:00+08:00",
+    "subject_name": "某某餐饮店",
+    "subject_phone": "+86 138-1234-5678",
+}
+
+
+def test_post_action_creates_it_and_the_invitation(client, year, zhang, key):
+    response = post(client, BODY, key)
+
+    assert response.status_code == 201
+    action = EnforcementAction.objects.get()
+    assert response.json() == {"id": action.pk, "status": "scheduled"}
+    assert (action.source, action.subject_phone, action.api_key.name) == ("api", PHONE, "执法系统")
+    assert list(action.staff.all()) == [zhang]
+    assert OutboxMessage.objects.get().next_attempt_at == NOW + dt.timedelta(minutes=30)
+
+
+@pytest.mark.parametrize(
+    ("changes", "detail"),
+    [
+        ({"staff_name": "张四"}, "市甲局没有名为“张四”的在岗执法监督人员"),
+        ({"unit_code": "441800-X"}, "未知的单位编码：441800-X"),
+        ({"subject_phone": "1381234"}, "执法对象的手机号码应为 11 位，当前为 7 位：1381234"),
+        ({"acted_at": "20 Nov"}, "acted_at 不是有效的日期时间：20 Nov"),
+        ({"action_type": "抽查"}, "未知的执法类型“抽查”；可用：执法检查（inspection）、监督检查（supervision）、"
+         "行政处罚（penalty）、行政强制（coercion）、许可核查（licensing）、其他执法监督（other）"),
+        ({"subject_name": ""}, "缺少字段：subject_name"),
+        ({"subject_name": 5}, "字段应为字符串：subject_name"),
+        ({"extra": "x"}, "未知字段：extra"),
+    ],
+)
+def test_post_action_errors_are_400_and_save_nothing(client, year, zhang, key, changes, detail):
+    response = post(client, {**BODY, **changes}, key)
+
+    assert (response.status_code, response.json()) == (400, {"detail": detail})
+    assert EnforcementAction.objects.count() == 0
+    assert OutboxMessage.objects.count() == 0
+
+
+def test_post_action_ambiguous_staff(client, year, unit_a, zhang, key):
+    services.create_staff(unit=unit_a, name="张三", title="科员")
+
+    response = post(client, BODY, key)
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("市甲局有 2 名名为“张三”的在岗执法监督人员")
+
+
+@pytest.mark.parametrize("body", ["{not json", "[1, 2]", b"\xff\xfe"])
+def test_post_action_malformed_json(client, year, zhang, key, body):
+    response = post(client, body, key)
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith(("请求体不是有效的 JSON", "请求体应为 JSON 对象"))
+
+
+def test_post_action_needs_a_key_with_the_scope(client, year, zhang, city_office):
+    other = org_services.create_api_key(name="热线", scopes=["hotline"])[1]
+
+    assert post(client, BODY, "zf_nope_nope").status_code == 401
+    assert post(client, BODY, other).json() == {"detail": "接口密钥没有 evaluation 权限"}
+    assert post(client, BODY, other).status_code == 403
+    client.force_login(city_office)
+    assert client.post(ACTIONS, data=BODY, content_type="application/json").status_code == 401
+
+
+def test_get_scores_with_a_key_and_by_unit(client, fixture, key):
+    response = client.get("/api/v1/evaluation/scores", {"year": "2015", "by": "unit"}, headers=bearer(key))
+
+    assert response.status_code == 200
+    assert [(row["unit_code"], row["staff_name"], row["score"]) for row in response.json()] == [
+        ("441800-A", None, 65.0),
+        ("441800-B", None, 60.0),
+    ]
+
+
+def test_get_scores_is_scoped_for_sessions(client, fixture, county_office, city_office, liaison_a):
+    client.force_login(county_office)
+    assert client.get("/api/v1/evaluation/scores", {"year": "2015"}).json() == []
+    client.force_login(city_office)
+    assert len(client.get("/api/v1/evaluation/scores", {"year": "2015"}).json()) == 3
+    client.force_login(liaison_a)
+    assert client.get("/api/v1/evaluation/scores", {"year": "2015"}).status_code == 403
+    client.logout()
+    assert client.get("/api/v1/evaluation/scores", {"year": "2015"}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("params", "detail"),
+    [
+        ({"year": "abc"}, "参数 year 应为年份，例如 2015，而不是 'abc'"),
+        ({}, "参数 year 应为年份，例如 2015，而不是 ''"),
+        ({"year": "2016"}, "没有 2016 年的公述民评"),
+        ({"year": "2015", "by": "person"}, "参数 by 只能是 staff 或 unit，而不是 'person'"),
+    ],
+)
+def test_get_scores_bad_parameters(client, year, key, params, detail):
+    response = client.get("/api/v1/evaluation/scores", params, headers=bearer(key))
+
+    assert (response.status_code, response.json()) == (400, {"detail": detail})
+
+
+def test_public_staff_list_shows_only_disclosed_staff(client, year, unit_a, zhang, li):
+    response = client.get("/api/v1/evaluation/staff", {"unit_code": "441800-A"})
+
+    assert response.status_code == 200
+    assert response.json() == [{"name": "张三", "position": "执法大队队长", "unit_code": "441800-A"}]
+    assert client.get("/api/v1/evaluation/staff", {"unit_code": "nope"}).json() == {"detail": "未知的单位编码：nope"}
+    assert client.get("/api/v1/evaluation/staff").status_code == 400
+
+
+def test_answer_choice_values_are_stable():
+    assert Answer.values == ["satisfied", "basic", "unsatisfied"]

@@ -1,0 +1,242 @@
+"""Reads of the hotline: scoped order lists, overdue lists, the timeline, merge suggestions, the
+requester as each viewer may see it, and public tracking.
+
+Scope: a unit sees the orders it was ever assigned (and a monitor those it filed); office,
+inspector and operator users their division subtree (by code prefix); the administrator all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from zhengfeng.core import audit
+from zhengfeng.core.crypto import mask_id_number, mask_name, mask_phone
+from zhengfeng.hotline.models import AssignmentStatus, Status, WorkOrder, WorkOrderAssignment, WorkOrderEvent
+from zhengfeng.hotline.services import check_query_password
+from zhengfeng.org.models import Role
+from zhengfeng.org.personal_data import reveal
+from zhengfeng.org.queries import can_see_personal_data, scope_of
+
+MERGE_WINDOW_DAYS = 30
+# Character-bigram Jaccard similarity of titles above which two orders are suggested as duplicates.
+TITLE_SIMILARITY = 0.5
+
+
+def _scope_q(user: Any) -> Q:
+    scope = scope_of(user)
+    if scope.everything:
+        return Q()
+    if scope.division_prefix is not None:
+        return Q(division_code__startswith=scope.division_prefix)
+    if scope.unit_id is not None:
+        assigned = WorkOrderAssignment.objects.filter(unit_id=scope.unit_id).values("order_id")
+        q = Q(pk__in=assigned)
+        if user.role == Role.MONITOR:
+            q |= Q(created_by=user)
+        return q
+    return Q(pk__in=[])
+
+
+def work_orders_for(user: Any) -> QuerySet[WorkOrder]:
+    """Orders `user` may see, with what every list shows (category, main unit) joined."""
+    return WorkOrder.objects.filter(_scope_q(user)).select_related("category", "main_unit")
+
+
+def order_for(user: Any, pk: int) -> WorkOrder:
+    order = work_orders_for(user).filter(pk=pk).first()
+    if order is None:
+        raise Http404("工单不存在或不在您的权限范围内")
+    return order
+
+
+def overdue_for(user: Any, *, at: dt.datetime, kind: str = "reply") -> QuerySet[WorkOrder]:
+    """Open orders past their sign-for (kind="sign") or reply deadline at `at`, oldest deadline first."""
+    orders = work_orders_for(user)
+    if kind == "sign":
+        return orders.sign_overdue(at=at).order_by("sign_due_at", "id")
+    if kind == "reply":
+        return orders.reply_overdue(at=at).order_by("reply_due_at", "id")
+    raise ValueError(f"未知的超期类别 {kind!r}，应为 sign 或 reply")
+
+
+def units_work_orders(unit_id: int, *, live_only: bool = True) -> QuerySet[WorkOrder]:
+    """A unit's orders (its inbox): those with a live assignment for it."""
+    assignments = WorkOrderAssignment.objects.filter(unit_id=unit_id)
+    if live_only:
+        assignments = assignments.filter(status__in=AssignmentStatus.LIVE_STATES)
+    return WorkOrder.objects.filter(pk__in=assignments.values("order_id")).select_related(
+        "category", "main_unit"
+    )
+
+
+def timeline(order: WorkOrder, *, public_only: bool = False) -> QuerySet[WorkOrderEvent]:
+    events = WorkOrderEvent.objects.filter(order=order).select_related("by", "unit").order_by("at", "id")
+    return events.filter(is_public=True) if public_only else events
+
+
+# ------------------------------------------------------------------------------ merge suggestions
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = "".join(ch for ch in text if ch.isalnum())
+    return {chars[i : i + 2] for i in range(len(chars) - 1)} or ({chars} if chars else set())
+
+
+def title_similarity(a: str, b: str) -> float:
+    x, y = _bigrams(a), _bigrams(b)
+    if not x or not y:
+        return 0.0
+    return len(x & y) / len(x | y)
+
+
+@dataclass(frozen=True)
+class MergeCandidate:
+    order: WorkOrder
+    score: float
+    reasons: tuple[str, ...]
+
+
+def merge_candidates(
+    order: WorkOrder, *, days: int = MERGE_WINDOW_DAYS, limit: int = 10
+) -> list[MergeCandidate]:
+    """Likely duplicates of `order` received within `days` of it: same requester (phone blind index),
+    similar title in the same county, or the same address. Best first."""
+    window = dt.timedelta(days=days)
+    county = order.division_code[:6]
+    pool = (
+        WorkOrder.objects.filter(
+            received_at__gte=order.received_at - window, received_at__lte=order.received_at + window
+        )
+        .exclude(pk=order.pk)
+        .exclude(status__in=(Status.MERGED, Status.VOIDED))
+    )
+    same_place = Q(division_code__startswith=county)
+    if order.phone_index:
+        same_place |= Q(phone_index=order.phone_index)
+    candidates = []
+    for other in pool.filter(same_place).select_related("main_unit")[:500]:
+        reasons = []
+        score = 0.0
+        if order.phone_index and other.phone_index == order.phone_index:
+            reasons.append("同一诉求人")
+            score += 0.5
+        similarity = title_similarity(order.title, other.title)
+        if similarity >= TITLE_SIMILARITY:
+            reasons.append(f"标题相似（{similarity:.0%}）")
+            score += similarity
+        if order.address and other.address and order.address.strip() == other.address.strip():
+            reasons.append("地址相同")
+            score += 0.3
+        if reasons and (score >= TITLE_SIMILARITY or len(reasons) > 1 or "同一诉求人" in reasons):
+            candidates.append(MergeCandidate(order=other, score=round(score, 3), reasons=tuple(reasons)))
+    candidates.sort(key=lambda c: (-c.score, c.order.received_at))
+    return candidates[:limit]
+
+
+# ------------------------------------------------------------------------------ requester visibility
+
+
+@dataclass(frozen=True)
+class RequesterView:
+    name: str
+    phone: str
+    id_number: str
+    # Why the values are hidden ("匿名", "要求保密", "未同意向承办单位公开"), empty when shown masked.
+    hidden_reason: str = ""
+
+    @property
+    def hidden(self) -> bool:
+        return bool(self.hidden_reason)
+
+
+def _is_hotline_side(user: Any) -> bool:
+    return bool(
+        getattr(user, "is_superuser", False)
+        or getattr(user, "role", "") in (Role.ADMIN, Role.OPERATOR, Role.OFFICE, Role.INSPECTOR)
+    )
+
+
+def requester_for(user: Any, order: WorkOrder) -> RequesterView:
+    """The requester as `user` may see it: always masked; hidden from units unless allowed.
+
+    The hotline side (operators, office, inspectors) sees masked values of every order; a unit sees
+    masked values only when the requester allowed unit contact, never for anonymous or confidential
+    orders. Full values: `reveal_requester` (inspectors) or `requester_contact` (units, when allowed).
+    """
+    if order.is_anonymous:
+        return RequesterView("匿名", "", "", hidden_reason="匿名")
+    if not _is_hotline_side(user):
+        if order.is_confidential:
+            return RequesterView("保密", "", "", hidden_reason="要求保密")
+        if not order.allow_unit_contact:
+            return RequesterView("未公开", "", "", hidden_reason="未同意向承办单位公开")
+    return RequesterView(
+        mask_name(order.requester_name or ""),
+        mask_phone(order.requester_phone or "") if order.requester_phone else "",
+        mask_id_number(order.requester_id_number or "") if order.requester_id_number else "",
+    )
+
+
+def reveal_requester(order: WorkOrder, *, by: Any, purpose: str) -> dict[str, str]:
+    """Full requester data for the roles allowed personal data (inspectors); audited by org."""
+    return reveal(
+        order,
+        ["requester_name", "requester_phone", "requester_id_number"],
+        by=by,
+        purpose=purpose,
+        division_code=order.division_code,
+    )
+
+
+def requester_contact(order: WorkOrder, *, by: Any, purpose: str) -> dict[str, str]:
+    """Name and phone in full for whoever must call the requester, audited as `personal_data.viewed`.
+
+    Allowed: inspectors (any order in scope); the hotline operator of the order's division (callbacks);
+    the staff of a unit with a live assignment on the order when the requester allowed unit contact
+    (never for anonymous or confidential orders).
+    """
+    if not purpose.strip():
+        raise PermissionDenied("查看完整个人信息须注明用途")
+    if can_see_personal_data(by):
+        return reveal_requester(order, by=by, purpose=purpose)
+    if order.is_anonymous or order.is_confidential:
+        raise PermissionDenied("匿名或要求保密的诉求人信息不向承办单位和坐席公开")
+    scope = scope_of(by)
+    operator = getattr(by, "role", "") == Role.OPERATOR and (
+        scope.division_prefix is not None and order.division_code.startswith(scope.division_prefix)
+    )
+    unit_allowed = (
+        order.allow_unit_contact
+        and getattr(by, "unit_id", None) is not None
+        and order.assignments.filter(unit_id=by.unit_id, status__in=AssignmentStatus.LIVE_STATES).exists()
+    )
+    if not (operator or unit_allowed):
+        raise PermissionDenied("无权查看该诉求人的联系方式")
+    values = {"requester_name": order.requester_name or "", "requester_phone": order.requester_phone or ""}
+    with transaction.atomic():
+        audit.record(
+            "personal_data.viewed",
+            by=by,
+            target=order,
+            division_code=order.division_code,
+            data={"fields": list(values), "purpose": purpose.strip()},
+        )
+    return values
+
+
+# ------------------------------------------------------------------------------ public tracking
+
+
+def track(code: str, password: str) -> WorkOrder | None:
+    """The order with this tracking code when the password matches; a merged order shows its main one."""
+    order = WorkOrder.objects.filter(code=(code or "").strip().upper()).first()
+    if order is None or not check_query_password(order, password or ""):
+        return None
+    return order
