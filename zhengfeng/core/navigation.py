@@ -22,6 +22,13 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("实施方案", "ledger:plan_list", frozenset({"admin", "office", "inspector"})),
     NavItem("我的台帐", "ledger:my_ledgers", frozenset({"liaison", "handler", "head"})),
     NavItem("工作台帐", "ledger:ledger_list", frozenset({"admin", "office", "inspector"})),
+    NavItem(
+        "执法评议",
+        "evaluation:action_list",
+        frozenset({"admin", "office", "inspector", "liaison", "handler", "head"}),
+    ),
+    NavItem("评议得分", "evaluation:scores", frozenset({"admin", "office", "inspector"})),
+    NavItem("热线统计", "hotline_stats:index", frozenset({"admin", "office", "inspector", "operator"})),
     NavItem("单位", "org:unit_list", frozenset({"admin", "office", "inspector", "operator"})),
     NavItem("审计日志", "audit_log", frozenset({"admin", "inspector"})),
 ]

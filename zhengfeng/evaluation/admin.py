@@ -95,7 +95,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class EnforcementActionAdmin(ReadOnlyAdmin):
     list_display = ("id", "unit", "action_type", "acted_at", "subject", "phone", "source")
     list_filter = ("action_type", "source")
-    fields = ("unit", "year", "action_type", "acted_at", "subject", "phone", "source", "external_id", "created_at")
+    fields = (
+        "unit",
+        "year",
+        "action_type",
+        "acted_at",
+        "subject",
+        "phone",
+        "source",
+        "external_id",
+        "created_at",
+    )
     readonly_fields = fields
     list_select_related = ("unit",)
 

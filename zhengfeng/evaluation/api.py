@@ -163,7 +163,5 @@ def list_scores(request: HttpRequest, year: str = "", by: str = "staff") -> list
     number = int(year)
     if not EvaluationYear.objects.filter(year=number).exists():
         raise _bad(f"没有 {number} 年的公述民评")
-    rows = queries.scores(
-        number, user=request.auth, by=by, everything=isinstance(request.auth, ApiKey)
-    )
+    rows = queries.scores(number, user=request.auth, by=by, everything=isinstance(request.auth, ApiKey))
     return [row.as_api() for row in rows]

@@ -15,7 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from zhengfeng.evaluation import services
-from zhengfeng.evaluation.models import ActionSource, ActionType, DisclosedStaff, EnforcementAction, EvaluationYear
+from zhengfeng.evaluation.models import (
+    ActionSource,
+    ActionType,
+    DisclosedStaff,
+    EnforcementAction,
+    EvaluationYear,
+)
 from zhengfeng.messaging import services as messaging
 from zhengfeng.messaging.models import OutboxMessage, OutboxStatus
 from zhengfeng.org.models import Division, Person, Unit
@@ -68,7 +74,14 @@ STAFF = {
     ],
 }
 
-SUBJECTS = ("清城区某某餐饮店", "清新区某某药店", "某某建材有限公司", "某某农资经营部", "某某网吧", "某某诊所")
+SUBJECTS = (
+    "清城区某某餐饮店",
+    "清新区某某药店",
+    "某某建材有限公司",
+    "某某农资经营部",
+    "某某网吧",
+    "某某诊所",
+)
 # Replies cycle through these: mostly 满意, some 基本满意, a few 不满意, some never answered.
 # (No unrecognised reply: its re-ask would be a real SMS to a made-up number today.)
 REPLIES = ("1", "满意", "2", "1", "非常满意！", "基本满意吧", "3", "1。谢谢", None, "１")
@@ -88,7 +101,9 @@ def load_demo(*, stdout: Any = None) -> dict[str, Any]:
     """Create the demo 2015 year, staff, actions and replies where missing. Returns {"created": {...}}."""
     created = {"years": 0, "staff": 0, "actions": 0, "replies": 0}
     city = Division.objects.filter(code=CITY).first()
-    units = Unit.objects.select_related("division").in_bulk([f"{CITY}-{s}" for s in KEY_UNITS], field_name="code")
+    units = Unit.objects.select_related("division").in_bulk(
+        [f"{CITY}-{s}" for s in KEY_UNITS], field_name="code"
+    )
     if city is None or len(units) != len(KEY_UNITS):
         _say(stdout, "公述民评：缺少演示组织机构（先载入 org 演示数据），跳过")
         return {"created": created}
@@ -96,7 +111,9 @@ def load_demo(*, stdout: Any = None) -> dict[str, Any]:
 
     year = EvaluationYear.objects.filter(division=city, year=2015).first()
     if year is None:
-        year = services.create_year(division=city, year=2015, title="2015年清远市“公述民评”", key_units=key_units)
+        year = services.create_year(
+            division=city, year=2015, title="2015年清远市“公述民评”", key_units=key_units
+        )
         created["years"] += 1
 
     people = {p.name: p for p in Person.objects.filter(external_id__startswith="DEMO-")}
@@ -120,9 +137,9 @@ def load_demo(*, stdout: Any = None) -> dict[str, Any]:
         staff[suffix] = [have[row[0]] for row in rows]
 
     done = set(
-        EnforcementAction.objects.filter(source=ActionSource.IMPORT, external_id__startswith="DEMO-2015-").values_list(
-            "external_id", flat=True
-        )
+        EnforcementAction.objects.filter(
+            source=ActionSource.IMPORT, external_id__startswith="DEMO-2015-"
+        ).values_list("external_id", flat=True)
     )
     kinds = list(ActionType)[:4]
     sequence = 0
@@ -133,7 +150,9 @@ def load_demo(*, stdout: Any = None) -> dict[str, Any]:
             external_id = f"DEMO-2015-{sequence:03d}"
             if external_id in done:
                 continue
-            acted_at = timezone.make_aware(dt.datetime(2015, 11, 2 + n * 5, 9 + unit_index % 6, 30))
+            acted_at = dt.datetime(
+                2015, 11, 2 + n * 5, 9 + unit_index % 6, 30, tzinfo=timezone.get_default_timezone()
+            )
             members = staff[suffix]
             checked = services.check_action(
                 unit=unit,
@@ -149,9 +168,9 @@ def load_demo(*, stdout: Any = None) -> dict[str, Any]:
                 # Demo history: these invitations went out in November 2015, half an hour after the
                 # visit. The worker cannot send in the past, so the demo records them as sent then
                 # (and no SMS reaches the made-up numbers today).
-                OutboxMessage.objects.filter(pk=action.evaluation.message_id, status=OutboxStatus.PENDING).update(
-                    status=OutboxStatus.SENT, sent_at=acted_at + dt.timedelta(minutes=30), attempts=1
-                )
+                OutboxMessage.objects.filter(
+                    pk=action.evaluation.message_id, status=OutboxStatus.PENDING
+                ).update(status=OutboxStatus.SENT, sent_at=acted_at + dt.timedelta(minutes=30), attempts=1)
             created["actions"] += 1
             text = REPLIES[sequence % len(REPLIES)]
             if text is not None:
@@ -166,6 +185,8 @@ def load_demo(*, stdout: Any = None) -> dict[str, Any]:
     services.process_replies()
     _say(
         stdout,
-        "公述民评：新建年度 {years}、执法监督人员 {staff}、执法记录 {actions}、回复短信 {replies}".format(**created),
+        "公述民评：新建年度 {years}、执法监督人员 {staff}、执法记录 {actions}、回复短信 {replies}".format(
+            **created
+        ),
     )
     return {"created": created}

@@ -35,7 +35,13 @@ COLUMNS = {
     "subject_phone": ("对象手机号码", "对象手机", "手机号码", "subject_phone"),
 }
 STAFF_SEPARATORS = re.compile(r"[、,，;；/]+")
-TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M")
+TIME_FORMATS = (
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+)
 
 
 @dataclass
@@ -84,7 +90,9 @@ def _read_rows(path: Path, errors: list[str]) -> list[tuple[int, list[Any]]]:
             return []
         try:
             sheet = workbook.worksheets[0]
-            return [(number, list(cells)) for number, cells in enumerate(sheet.iter_rows(values_only=True), 1)]
+            return [
+                (number, list(cells)) for number, cells in enumerate(sheet.iter_rows(values_only=True), 1)
+            ]
         finally:
             workbook.close()
     errors.append(f"不支持的文件类型“{suffix or path.name}”（请使用 .csv 或 .xlsx）")
@@ -158,7 +166,9 @@ def import_file(path: Path, *, dry_run: bool = False, by: Any = None) -> ImportR
     planned: list[services.ActionInput] = []
     now = timezone.now()
     for number, cells in rows[1:]:
-        values = {name: _cell(cells[index]) if index < len(cells) else "" for name, index in positions.items()}
+        values = {
+            name: _cell(cells[index]) if index < len(cells) else "" for name, index in positions.items()
+        }
         where = f"第 {number} 行"
         line_errors: list[str] = []
         external = str(values["external_id"])
@@ -188,7 +198,9 @@ def import_file(path: Path, *, dry_run: bool = False, by: Any = None) -> ImportR
                 acted_at,
                 phone_index,
             ):
-                line_errors.append(f"外部编号 {external} 已导入，但单位、执法时间或手机号码与已导入的记录不同")
+                line_errors.append(
+                    f"外部编号 {external} 已导入，但单位、执法时间或手机号码与已导入的记录不同"
+                )
             else:
                 result.skipped += 1
             result.errors.extend(f"{where}：{e}" for e in line_errors)

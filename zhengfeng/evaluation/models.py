@@ -67,7 +67,9 @@ class EvaluationYear(models.Model):
         ordering = ["-year", "division_id"]
         constraints = [
             models.UniqueConstraint(fields=["division", "year"], name="evaluation_year_unique"),
-            models.CheckConstraint(condition=models.Q(reply_window_days__gte=1), name="evaluation_window_positive"),
+            models.CheckConstraint(
+                condition=models.Q(reply_window_days__gte=1), name="evaluation_window_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -168,7 +170,12 @@ class EnforcementAction(models.Model):
         related_name="+",
     )
     api_key = models.ForeignKey(
-        "org.ApiKey", verbose_name="接口密钥", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "org.ApiKey",
+        verbose_name="接口密钥",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     class Meta:
@@ -198,7 +205,12 @@ class ActionStaff(models.Model):
     class Meta:
         verbose_name = "执法人员"
         verbose_name_plural = "执法人员"
-        constraints = [models.UniqueConstraint(fields=["action", "staff"], name="evaluation_action_staff_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["action", "staff"], name="evaluation_action_staff_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action_id}:{self.staff_id}"
 
 
 class Answer(models.TextChoices):
@@ -321,7 +333,12 @@ class Reply(models.Model):
         "messaging.InboundSms", verbose_name="上行短信", on_delete=models.PROTECT, related_name="+"
     )
     evaluation = models.ForeignKey(
-        Evaluation, verbose_name="评议", null=True, blank=True, on_delete=models.PROTECT, related_name="replies"
+        Evaluation,
+        verbose_name="评议",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replies",
     )
     division_code = models.CharField("行政区划", max_length=12, blank=True, db_index=True)
     received_at = models.DateTimeField("接收时间")

@@ -151,7 +151,9 @@ class ScoreRow:
         }
 
 
-def compute_score(evaluation_year: EvaluationYear, satisfied: int, basic: int, unsatisfied: int) -> Decimal | None:
+def compute_score(
+    evaluation_year: EvaluationYear, satisfied: int, basic: int, unsatisfied: int
+) -> Decimal | None:
     """The year's formula: the mean of the points of the counted answers, rounded half up to 0.01."""
     counted = satisfied + basic + unsatisfied
     if counted == 0:
@@ -202,7 +204,9 @@ def scores(year: int, *, user: Any = None, by: str = "staff", everything: bool =
         )
     }
     unit_list = sorted(units.distinct(), key=lambda u: u.code)
-    evaluations = Evaluation.objects.filter(action__year__year=year, action__unit__in=[u.pk for u in unit_list])
+    evaluations = Evaluation.objects.filter(
+        action__year__year=year, action__unit__in=[u.pk for u in unit_list]
+    )
     rows: list[ScoreRow] = []
     if by == "unit":
         counts = {
@@ -215,9 +219,7 @@ def scores(year: int, *, user: Any = None, by: str = "staff", everything: bool =
         return rows
     counts = {
         row["action__staff_links__staff_id"]: row
-        for row in evaluations.order_by()
-        .values("action__staff_links__staff_id")
-        .annotate(**_counts(""))
+        for row in evaluations.order_by().values("action__staff_links__staff_id").annotate(**_counts(""))
     }
     staff = DisclosedStaff.objects.filter(unit__in=[u.pk for u in unit_list]).filter(
         Q(is_active=True) | Q(pk__in=[pk for pk in counts if pk is not None])
@@ -229,7 +231,9 @@ def scores(year: int, *, user: Any = None, by: str = "staff", everything: bool =
     return rows
 
 
-def _row(evaluation_year: EvaluationYear, unit: Unit, member: DisclosedStaff | None, values: dict[str, int]) -> ScoreRow:
+def _row(
+    evaluation_year: EvaluationYear, unit: Unit, member: DisclosedStaff | None, values: dict[str, int]
+) -> ScoreRow:
     return ScoreRow(
         unit_code=unit.code,
         unit_name=unit.name,

@@ -72,7 +72,9 @@ def clean_template(text: str, *, label: str = "短信模板") -> str:
             f"{label}含有未知占位符 {'、'.join('{' + n + '}' for n in unknown)}；"
             f"可用：{'、'.join('{' + n + '}' for n in TEMPLATE_FIELDS)}"
         )
-    sample = text.format(unit="清远市食品药品监督管理局", staff="欧阳晓明、李四", date="12月31日", action="其他执法监督")
+    sample = text.format(
+        unit="清远市食品药品监督管理局", staff="欧阳晓明、李四", date="12月31日", action="其他执法监督"
+    )
     if len(settings.SMS_SIGNATURE + sample) > SMS_MAX_LENGTH:
         raise ValidationError(f"{label}过长：填入内容后超过 {SMS_MAX_LENGTH} 字")
     return text
@@ -140,9 +142,12 @@ def create_year(
         raise ValidationError(f"回复有效天数至少为 1 天，而不是 {reply_window_days}")
     values = {
         "title": (title or f"{year}年{division.name}“公述民评”").strip()[:100],
-        "sms_template": clean_template(sms_template or EvaluationYear._meta.get_field("sms_template").default),
+        "sms_template": clean_template(
+            sms_template or EvaluationYear._meta.get_field("sms_template").default
+        ),
         "reask_template": clean_template(
-            reask_template or EvaluationYear._meta.get_field("reask_template").default, label="再次询问短信模板"
+            reask_template or EvaluationYear._meta.get_field("reask_template").default,
+            label="再次询问短信模板",
         ),
         "points_satisfied": _clean_points(points_satisfied, "满意分值"),
         "points_basic": _clean_points(points_basic, "基本满意分值"),
@@ -158,7 +163,11 @@ def create_year(
             by=by,
             target=evaluation_year,
             division_code=division.code,
-            data={"year": int(year), "key_units": [unit.code for unit in units], "window": values["reply_window_days"]},
+            data={
+                "year": int(year),
+                "key_units": [unit.code for unit in units],
+                "window": values["reply_window_days"],
+            },
         )
     return evaluation_year
 
@@ -175,7 +184,11 @@ YEAR_FIELDS = (
 
 
 def update_year(
-    evaluation_year: EvaluationYear, *, key_units: Iterable[Unit] | None = None, by: Any = None, **changes: Any
+    evaluation_year: EvaluationYear,
+    *,
+    key_units: Iterable[Unit] | None = None,
+    by: Any = None,
+    **changes: Any,
 ) -> list[str]:
     """Change a year's settings (templates, formula, window) and/or its key units. Returns changed fields.
 
@@ -307,7 +320,9 @@ def find_staff(unit: Unit, name: str) -> DisclosedStaff:
     wanted = normalise(name)
     if not wanted:
         raise ValidationError("执法人员姓名不能为空")
-    matches = [s for s in DisclosedStaff.objects.filter(unit=unit, is_active=True) if normalise(s.name) == wanted]
+    matches = [
+        s for s in DisclosedStaff.objects.filter(unit=unit, is_active=True) if normalise(s.name) == wanted
+    ]
     if not matches:
         raise ValidationError(f"{unit.name}没有名为“{name.strip()}”的在岗执法监督人员")
     if len(matches) > 1:
@@ -457,7 +472,10 @@ def write_checked_action(
     Side effects: see `record_action`.
     """
     now = timezone.now()
-    if checked.external_id and EnforcementAction.objects.filter(source=source, external_id=checked.external_id).exists():
+    if (
+        checked.external_id
+        and EnforcementAction.objects.filter(source=source, external_id=checked.external_id).exists()
+    ):
         raise ValidationError(f"外部编号 {checked.external_id} 已登记")
     with transaction.atomic():
         action = EnforcementAction.objects.create(
@@ -476,7 +494,9 @@ def write_checked_action(
             created_by=by if getattr(by, "pk", None) else None,
             api_key=api_key,
         )
-        ActionStaff.objects.bulk_create([ActionStaff(action=action, staff=member) for member in checked.staff])
+        ActionStaff.objects.bulk_create(
+            [ActionStaff(action=action, staff=member) for member in checked.staff]
+        )
         text = render_sms(checked.year.sms_template, action, [member.name for member in checked.staff])
         message = messaging.queue_sms(
             to=checked.subject_phone,
@@ -542,7 +562,9 @@ def _match(inbound: InboundSms, candidates: list[Evaluation]) -> tuple[Evaluatio
     A reply cannot say which SMS it answers; the latest is the one on top of the phone's screen, and
     sending a second reply to an older invitation would let one person evaluate twice.
     """
-    sent = [e for e in candidates if e.message.sent_at is not None and e.message.sent_at <= inbound.received_at]
+    sent = [
+        e for e in candidates if e.message.sent_at is not None and e.message.sent_at <= inbound.received_at
+    ]
     if not sent:
         return None, ReplyOutcome.NO_INVITATION
     open_ = [e for e in sent if inbound.received_at < _window_end(e)]
@@ -554,7 +576,10 @@ def _match(inbound: InboundSms, candidates: list[Evaluation]) -> tuple[Evaluatio
 
 def _reask(evaluation: Evaluation, now: dt.datetime) -> bool:
     """Ask once more, politely; never twice for one invitation (conditional update)."""
-    if Evaluation.objects.filter(pk=evaluation.pk, reasked_at__isnull=True, answer="").update(reasked_at=now) != 1:
+    if (
+        Evaluation.objects.filter(pk=evaluation.pk, reasked_at__isnull=True, answer="").update(reasked_at=now)
+        != 1
+    ):
         return False
     action = evaluation.action
     names = list(action.staff.order_by("action_links__id").values_list("name", flat=True))
@@ -602,7 +627,9 @@ def _take(inbound: InboundSms, evaluation: Evaluation, now: dt.datetime, stats: 
                 stats.reasked += 1
 
 
-def process_replies(now: dt.datetime | None = None, *, batch_size: int = 500, limit: int | None = None) -> ReplyStats:
+def process_replies(
+    now: dt.datetime | None = None, *, batch_size: int = 500, limit: int | None = None
+) -> ReplyStats:
     """Match unhandled inbound SMS to evaluations and record the answers.
 
     1. Take inbound SMS no module has handled and evaluation has not looked at yet, oldest first.
@@ -630,12 +657,9 @@ def process_replies(now: dt.datetime | None = None, *, batch_size: int = 500, li
             break
         done += len(batch)
         candidates: dict[str, list[Evaluation]] = {}
-        for evaluation in (
-            Evaluation.objects.filter(
-                phone_index__in={row.phone_index for row in batch}, message__status=OutboxStatus.SENT
-            )
-            .select_related("message", "action__unit__division", "action__year")
-        ):
+        for evaluation in Evaluation.objects.filter(
+            phone_index__in={row.phone_index for row in batch}, message__status=OutboxStatus.SENT
+        ).select_related("message", "action__unit__division", "action__year"):
             candidates.setdefault(evaluation.phone_index, []).append(evaluation)
         logged: list[Reply] = []
         for inbound in batch:
@@ -717,7 +741,9 @@ def review_flag(evaluation: Evaluation, *, confirm: bool, reason: str, by: Any) 
         )
         if changed != 1:
             evaluation.refresh_from_db()
-            raise ValidationError(f"评议 #{evaluation.pk} 不在待复核状态（{evaluation.get_flag_state_display()}）")
+            raise ValidationError(
+                f"评议 #{evaluation.pk} 不在待复核状态（{evaluation.get_flag_state_display()}）"
+            )
         audit.record(
             f"evaluation.flag_{state}",
             by=by,

@@ -5,12 +5,14 @@ units' work ledgers (台帐): goals, measures, steps with deadline clocks, progr
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from enum import nonmember
 
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 
+from zhengfeng.assessment.models import Dimension
 from zhengfeng.org.models import Division, Unit
 
 
@@ -371,3 +373,423 @@ class ProgressAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Quarterly reports (季度报送) ---------------------------------------------------------------
+
+
+class ReportFrequency(models.TextChoices):
+    QUARTERLY = "quarterly", "每季度"
+
+
+class ReportingRule(models.Model):
+    """A year's reporting rule (季度报送制度) as data: who reports to the issuing division, how often,
+    how many working days after each period ends, and what a late or missing report costs.
+
+    Who reports is a rule over org units, resolved when the reports are scheduled: every active
+    unit of the issuing division itself except the kinds in `city_excluded_kinds` (the office
+    that receives the reports), plus, in every county-level division under it, the units of the
+    kinds in `county_unit_kinds` (the county 正风办). The reports scheduled are the explicit list.
+    When 通报 follows a missed deadline is the alerts ladder's rule for clock kind
+    `quarterly_report` (one ladder for every source), not a field here.
+    """
+
+    division = models.ForeignKey(
+        Division, verbose_name="受理区划", on_delete=models.PROTECT, related_name="reporting_rules"
+    )
+    year = models.PositiveSmallIntegerField("年度")
+    plan = models.ForeignKey(
+        Plan,
+        verbose_name="实施方案",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reporting_rules",
+    )
+    title = models.CharField("名称", max_length=200)
+    frequency = models.CharField(
+        "报送频次", max_length=12, choices=ReportFrequency.choices, default=ReportFrequency.QUARTERLY
+    )
+    due_workdays = models.PositiveSmallIntegerField("期满后报送时限（工作日）", default=5)
+    warn_workdays = models.PositiveSmallIntegerField("到期前提醒（工作日）", default=2)
+    include_city_units = models.BooleanField("本级各单位报送", default=True)
+    city_excluded_kinds = models.JSONField(
+        "本级不报送的单位类别",
+        default=list,
+        blank=True,
+        help_text='如 ["campaign_office"]：受理报送的正风办本身',
+    )
+    county_unit_kinds = models.JSONField(
+        "各县（市、区）报送的单位类别",
+        default=list,
+        blank=True,
+        help_text='如 ["campaign_office"]：各县正风办',
+    )
+    dimension = models.CharField(
+        "计入考核项目", max_length=30, choices=Dimension.choices, default=Dimension.IMPLEMENTATION
+    )
+    late_points = models.DecimalField("迟报扣分", max_digits=6, decimal_places=2, default=Decimal("-1"))
+    missing_points = models.DecimalField("漏报扣分", max_digits=6, decimal_places=2, default=Decimal("-2"))
+    is_active = models.BooleanField("启用", default=True)
+    created_at = models.DateTimeField("创建时间", db_default=Now())
+
+    class Meta:
+        verbose_name = "报送规则"
+        verbose_name_plural = "报送规则"
+        ordering = ["-year", "division_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["division", "year"], name="reporting_rule_one_per_division_year"),
+            models.CheckConstraint(
+                condition=models.Q(due_workdays__gte=1), name="reporting_rule_due_workdays_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(late_points__lte=0, missing_points__lte=0),
+                name="reporting_rule_points_are_deductions",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ReportState(models.TextChoices):
+    DRAFT = "draft", "未报送"
+    SUBMITTED = "submitted", "已报送"
+    RETURNED = "returned", "已退回"
+    RESUBMITTED = "resubmitted", "已重新报送"
+    ACCEPTED = "accepted", "已采用"
+
+    # The unit may still edit the report.
+    EDITABLE = nonmember(("draft", "returned"))
+    # Waiting for the office's review.
+    AWAITING_REVIEW = nonmember(("submitted", "resubmitted"))
+
+
+# Named figures of a report (工作数据): key → label. All are non-negative whole numbers.
+REPORT_FIGURES: list[tuple[str, str]] = [
+    ("meetings", "召开专题会议（次）"),
+    ("inspections", "开展监督检查、明察暗访（次）"),
+    ("problems_found", "发现问题（个）"),
+    ("problems_fixed", "完成整改（个）"),
+    ("people_handled", "问责处理（人）"),
+]
+
+
+class QuarterlyReport(models.Model):
+    """One unit's report for one period under a rule; created (as 未报送) when the period is scheduled.
+
+    `first_submitted_at` and `is_late` are set once, at the first submission, and never change:
+    a late report stays late after it is returned and resubmitted.
+    """
+
+    rule = models.ForeignKey(
+        ReportingRule, verbose_name="报送规则", on_delete=models.PROTECT, related_name="reports"
+    )
+    unit = models.ForeignKey(Unit, verbose_name="报送单位", on_delete=models.PROTECT, related_name="+")
+    # The unit's division, copied so scoping and distribution by division need no join.
+    division_code = models.CharField("行政区划", max_length=12, db_index=True)
+    year = models.PositiveSmallIntegerField("年度")
+    period = models.CharField("报送期", max_length=8, help_text="如 2015Q1")
+    state = models.CharField("状态", max_length=12, choices=ReportState.choices, default=ReportState.DRAFT)
+    summary = models.TextField("本期工作情况", blank=True)
+    figures = models.JSONField("工作数据", default=dict, blank=True)
+    clock = models.OneToOneField(
+        "deadlines.Clock",
+        verbose_name="时限",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    first_submitted_at = models.DateTimeField("首次报送时间", null=True, blank=True)
+    is_late = models.BooleanField("迟报", default=False)
+    submitted_at = models.DateTimeField("最近报送时间", null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="报送人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    return_reason = models.TextField("退回原因", blank=True)
+    reviewed_at = models.DateTimeField("审核时间", null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="审核人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # When the report was declared missing (漏报) and scored; it may still be handed in later.
+    missing_at = models.DateTimeField("认定漏报时间", null=True, blank=True)
+    created_at = models.DateTimeField("创建时间", db_default=Now())
+    updated_at = models.DateTimeField("更新时间", db_default=Now())
+
+    class Meta:
+        verbose_name = "季度报送"
+        verbose_name_plural = "季度报送"
+        ordering = ["rule_id", "period", "unit_id"]
+        indexes = [
+            models.Index(fields=["year", "division_code"], name="report_year_division_idx"),
+            models.Index(fields=["unit", "period"], name="report_unit_period_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "unit", "period"], name="report_one_per_rule_unit_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.period}"
+
+
+class ReportItem(models.Model):
+    """Progress on one task the unit carries in the rule's plan (本季度落实情况)."""
+
+    report = models.ForeignKey(
+        QuarterlyReport, verbose_name="季度报送", on_delete=models.CASCADE, related_name="items"
+    )
+    task = models.ForeignKey(Task, verbose_name="任务", on_delete=models.PROTECT, related_name="+")
+    progress = models.TextField("落实情况")
+
+    class Meta:
+        verbose_name = "任务落实情况"
+        verbose_name_plural = "任务落实情况"
+        ordering = ["report_id", "task_id"]
+        constraints = [models.UniqueConstraint(fields=["report", "task"], name="report_item_once_per_task")]
+
+    def __str__(self) -> str:
+        return f"{self.report} 任务 {self.task_id}"
+
+
+def report_attachment_path(instance: ReportAttachment, filename: str) -> str:
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    report = instance.report
+    return f"reports/{report.division_code}/{report.pk}/{uuid.uuid4().hex}.{extension}"
+
+
+class ReportAttachment(models.Model):
+    report = models.ForeignKey(
+        QuarterlyReport, verbose_name="季度报送", on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField("文件", upload_to=report_attachment_path, max_length=200)
+    name = models.CharField("文件名", max_length=200)
+    size = models.PositiveBigIntegerField("大小（字节）")
+    created_at = models.DateTimeField("上传时间", db_default=Now())
+
+    class Meta:
+        verbose_name = "报送附件"
+        verbose_name_plural = "报送附件"
+        ordering = ["report_id", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReportNotice(models.Model):
+    """The 通报 listing the late and missing units of one period (one per rule and period)."""
+
+    rule = models.ForeignKey(
+        ReportingRule, verbose_name="报送规则", on_delete=models.PROTECT, related_name="notices"
+    )
+    period = models.CharField("报送期", max_length=8)
+    division_code = models.CharField("发文区划", max_length=12)
+    doc_number = models.CharField("发文字号", max_length=40)
+    title = models.CharField("标题", max_length=200)
+    body = models.TextField("正文")
+    late_units = models.JSONField("迟报单位", default=list)
+    missing_units = models.JSONField("漏报单位", default=list)
+    issued_at = models.DateTimeField("印发时间")
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="印发人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    document = models.FileField("文书", upload_to="reports/notices/", blank=True, max_length=200)
+
+    class Meta:
+        verbose_name = "报送情况通报"
+        verbose_name_plural = "报送情况通报"
+        ordering = ["-issued_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "period"], name="report_notice_one_per_period")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+# --- Review rounds (年中督查、年度考核检查) and rectification ------------------------------------
+
+
+class ReviewKind(models.TextChoices):
+    MID_YEAR = "mid_year", "年中督查"
+    ANNUAL = "annual", "年度考核检查"
+
+
+class ReviewRound(models.Model):
+    division = models.ForeignKey(
+        Division, verbose_name="组织区划", on_delete=models.PROTECT, related_name="+"
+    )
+    year = models.PositiveSmallIntegerField("年度")
+    kind = models.CharField("类别", max_length=10, choices=ReviewKind.choices)
+    title = models.CharField("名称", max_length=200)
+    created_at = models.DateTimeField("创建时间", db_default=Now())
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="创建人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "督查检查"
+        verbose_name_plural = "督查检查"
+        ordering = ["-year", "kind", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["division", "year", "kind"], name="review_round_one_per_kind_year"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Severity(models.TextChoices):
+    MINOR = "minor", "一般"
+    MAJOR = "major", "较重"
+    SERIOUS = "serious", "严重"
+
+
+class Finding(models.Model):
+    """A problem found at a unit during a review round (发现问题)."""
+
+    round = models.ForeignKey(
+        ReviewRound, verbose_name="督查检查", on_delete=models.PROTECT, related_name="findings"
+    )
+    unit = models.ForeignKey(Unit, verbose_name="被检查单位", on_delete=models.PROTECT, related_name="+")
+    division_code = models.CharField("行政区划", max_length=12, db_index=True)
+    text = models.TextField("问题描述")
+    severity = models.CharField("严重程度", max_length=10, choices=Severity.choices, default=Severity.MINOR)
+    created_at = models.DateTimeField("登记时间", db_default=Now())
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="登记人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "发现问题"
+        verbose_name_plural = "发现问题"
+        ordering = ["round_id", "unit_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.unit}：{self.text[:30]}"
+
+
+class DemandState(models.TextChoices):
+    OPEN = "open", "待整改"
+    SUBMITTED = "submitted", "已报送整改情况"
+    RETURNED = "returned", "已退回"
+    ACCEPTED = "accepted", "已销号"
+
+    EDITABLE = nonmember(("open", "returned"))
+
+
+class RectificationDemand(models.Model):
+    """整改通知: what the unit must fix about a finding, by when (a clock of kind `rectification`)."""
+
+    finding = models.OneToOneField(
+        Finding, verbose_name="发现问题", on_delete=models.PROTECT, related_name="demand"
+    )
+    unit = models.ForeignKey(Unit, verbose_name="整改单位", on_delete=models.PROTECT, related_name="+")
+    division_code = models.CharField("行政区划", max_length=12, db_index=True)
+    requirements = models.TextField("整改要求")
+    due_on = models.DateField("整改时限")
+    clock = models.OneToOneField(
+        "deadlines.Clock",
+        verbose_name="时限",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    state = models.CharField("状态", max_length=10, choices=DemandState.choices, default=DemandState.OPEN)
+    first_submitted_at = models.DateTimeField("首次报送时间", null=True, blank=True)
+    is_late = models.BooleanField("逾期报送", default=False)
+    created_at = models.DateTimeField("下达时间", db_default=Now())
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="下达人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "整改通知"
+        verbose_name_plural = "整改通知"
+        ordering = ["due_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.unit} 整改：{self.requirements[:30]}"
+
+
+class RectificationReportState(models.TextChoices):
+    SUBMITTED = "submitted", "待审核"
+    ACCEPTED = "accepted", "已通过"
+    RETURNED = "returned", "已退回"
+
+
+class RectificationReport(models.Model):
+    """The unit's report on its rectification (整改报告); each resubmission is a new row."""
+
+    demand = models.ForeignKey(
+        RectificationDemand, verbose_name="整改通知", on_delete=models.PROTECT, related_name="reports"
+    )
+    text = models.TextField("整改情况")
+    state = models.CharField(
+        "审核结果",
+        max_length=10,
+        choices=RectificationReportState.choices,
+        default=RectificationReportState.SUBMITTED,
+    )
+    submitted_at = models.DateTimeField("报送时间")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="报送人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    review_reason = models.TextField("审核意见", blank=True)
+    reviewed_at = models.DateTimeField("审核时间", null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="审核人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "整改报告"
+        verbose_name_plural = "整改报告"
+        ordering = ["demand_id", "-submitted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.demand} {self.submitted_at:%Y-%m-%d}"

@@ -1,3 +1,10 @@
 """Public pages of the evaluation domain, included by portal/urls.py."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from zhengfeng.portal import evaluation_views
+
+urlpatterns = [
+    path("", evaluation_views.evaluation_index, name="evaluation_index"),
+    path("units/<str:code>/", evaluation_views.evaluation_unit, name="evaluation_unit"),
+]

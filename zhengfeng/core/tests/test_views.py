@@ -26,9 +26,25 @@ def test_login_page_is_chinese_and_serves_local_assets(client):
 @pytest.mark.parametrize(
     ("persona", "expected_nav"),
     [
-        ("liaison_a", ["工作台", "预警与督办", "站内消息", "我的台帐"]),
-        ("city_office", ["工作台", "预警与督办", "站内消息", "实施方案", "工作台帐", "单位"]),
-        ("inspector", ["工作台", "预警与督办", "站内消息", "实施方案", "工作台帐", "单位", "审计日志"]),
+        ("liaison_a", ["工作台", "预警与督办", "站内消息", "我的台帐", "执法评议"]),
+        (
+            "city_office",
+            ["工作台", "预警与督办", "站内消息", "实施方案", "工作台帐", "执法评议", "评议得分", "单位"],
+        ),
+        (
+            "inspector",
+            [
+                "工作台",
+                "预警与督办",
+                "站内消息",
+                "实施方案",
+                "工作台帐",
+                "执法评议",
+                "评议得分",
+                "单位",
+                "审计日志",
+            ],
+        ),
     ],
 )
 def test_navigation_depends_on_role(client, request, persona, expected_nav):

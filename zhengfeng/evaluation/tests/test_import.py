@@ -66,14 +66,20 @@ def test_import_errors_name_the_line_and_write_nothing(tmp_path, year, zhang, ca
         "第 5 行：外部编号 ZF-001 与第 2 行重复",
         "第 5 行：执法时间“昨天”无法识别（格式如 2015-11-20 10:30）",
     ]
-    assert (EnforcementAction.objects.count(), Evaluation.objects.count(), OutboxMessage.objects.count()) == (0, 0, 0)
+    assert (EnforcementAction.objects.count(), Evaluation.objects.count(), OutboxMessage.objects.count()) == (
+        0,
+        0,
+        0,
+    )
 
 
 def test_dry_run_and_xlsx(tmp_path, year, zhang, capsys):
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(["外部编号", "单位编码", "执法人员", "执法类型", "执法时间", "执法对象", "对象手机号码"])
-    sheet.append(["X1", "441800-A", "张三", "inspection", local(11, 19, 10).replace(tzinfo=None), "某店", 13812345678])
+    sheet.append(
+        ["X1", "441800-A", "张三", "inspection", local(11, 19, 10).replace(tzinfo=None), "某店", 13812345678]
+    )
     path = tmp_path / "actions.xlsx"
     workbook.save(path)
 

@@ -54,7 +54,10 @@ def test_several_staff_and_the_year_template(year, unit_a, zhang, li):
 
     action = record(unit_a, [zhang, li], kind="supervision")
 
-    assert action.evaluation.message.text == "【清远正风】清远市甲局张三、李四于11月20日监督检查，请评价：1满意 2基本满意 3不满意"
+    assert (
+        action.evaluation.message.text
+        == "【清远正风】清远市甲局张三、李四于11月20日监督检查，请评价：1满意 2基本满意 3不满意"
+    )
     assert list(action.staff.order_by("action_links__id")) == [zhang, li]
 
 
@@ -88,7 +91,10 @@ def test_an_opted_out_number_gets_no_invitation(year, unit_a, zhang):
         ({"subject_name": " "}, "执法对象名称不能为空"),
         ({"action_type": "抽查"}, "未知的执法类型“抽查”"),
         ({"acted_at": NOW + dt.timedelta(hours=1)}, "执法时间 2015-11-20 11:00 晚于当前时间"),
-        ({"acted_at": dt.datetime(2014, 5, 1, 10, tzinfo=NOW.tzinfo)}, "市甲局不是 2014 年公述民评的评议单位"),
+        (
+            {"acted_at": dt.datetime(2014, 5, 1, 10, tzinfo=NOW.tzinfo)},
+            "市甲局不是 2014 年公述民评的评议单位",
+        ),
         ({"staff": []}, "至少选择一名执法人员"),
     ],
 )
@@ -107,7 +113,11 @@ def test_bad_input_is_refused_and_nothing_is_saved(year, unit_a, zhang, changes,
         services.record_action(**arguments)
 
     assert any(text.startswith(message) for text in error.value.messages), error.value.messages
-    assert (EnforcementAction.objects.count(), Evaluation.objects.count(), OutboxMessage.objects.count()) == (0, 0, 0)
+    assert (EnforcementAction.objects.count(), Evaluation.objects.count(), OutboxMessage.objects.count()) == (
+        0,
+        0,
+        0,
+    )
 
 
 def test_staff_of_another_unit_is_refused(year, unit_a, zhang, wang):
@@ -130,7 +140,9 @@ def test_a_unit_is_key_in_one_year_only(year, qingcheng, unit_a):
     with pytest.raises(ValidationError) as error:
         services.create_year(division=qingcheng, year=2015, key_units=[unit_a])
 
-    assert error.value.messages == ["一个单位每年只能列入一个公述民评年度：市甲局（已列入2015年清远市“公述民评”）"]
+    assert error.value.messages == [
+        "一个单位每年只能列入一个公述民评年度：市甲局（已列入2015年清远市“公述民评”）"
+    ]
 
 
 def test_templates_with_unknown_placeholders_are_refused(year):

@@ -6,7 +6,16 @@ from zhengfeng.core import worker
 from zhengfeng.core.models import AuditLog
 from zhengfeng.evaluation import services
 from zhengfeng.evaluation.models import Answer, Evaluation, Reply, ReplyOutcome
-from zhengfeng.evaluation.tests.conftest import NOW, OTHER_PHONE, PHONE, invite, local, process, reply, send_due
+from zhengfeng.evaluation.tests.conftest import (
+    NOW,
+    OTHER_PHONE,
+    PHONE,
+    invite,
+    local,
+    process,
+    reply,
+    send_due,
+)
 from zhengfeng.messaging import services as messaging
 from zhengfeng.messaging.models import InboundSms, OptOut, OutboxMessage
 
@@ -32,7 +41,13 @@ def test_a_valid_reply_counts_with_its_delay(year, unit_a, zhang):
         125,
     )
     assert stats.as_dict() == {
-        "counted": 1, "later": 0, "unrecognised": 0, "reasked": 0, "expired": 0, "no_invitation": 0, "skipped": 0
+        "counted": 1,
+        "later": 0,
+        "unrecognised": 0,
+        "reasked": 0,
+        "expired": 0,
+        "no_invitation": 0,
+        "skipped": 0,
     }
     inbound.refresh_from_db()
     assert (inbound.matched_type, inbound.matched_id) == ("evaluation.evaluation", str(evaluation.pk))
@@ -204,6 +219,10 @@ def test_reply_in_batches(year, unit_a, zhang):
 
     assert stats.counted == 5
     assert [Evaluation.objects.get(pk=e.pk).answer for e in evaluations] == [
-        Answer.SATISFIED, Answer.BASIC, Answer.UNSATISFIED, Answer.SATISFIED, Answer.BASIC
+        Answer.SATISFIED,
+        Answer.BASIC,
+        Answer.UNSATISFIED,
+        Answer.SATISFIED,
+        Answer.BASIC,
     ]
     assert PHONE not in str(AuditLog.objects.values_list("data", flat=True))

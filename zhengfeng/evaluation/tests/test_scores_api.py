@@ -3,6 +3,7 @@ import json
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 
 from zhengfeng.evaluation import services
 from zhengfeng.evaluation.models import Answer, EnforcementAction, Evaluation, FlagState
@@ -47,12 +48,39 @@ def test_scores_per_staff_member_by_hand(fixture):
     rows = [row.as_api() for row in scores(2015, by="staff", everything=True)]
 
     assert rows == [
-        {"unit_code": "441800-A", "staff_name": "张三", "invited": 6, "answered": 5, "satisfied": 2,
-         "basic": 1, "unsatisfied": 1, "flagged": 1, "score": 65.0},  # (100+100+60+0)/4
-        {"unit_code": "441800-A", "staff_name": "李四", "invited": 1, "answered": 1, "satisfied": 1,
-         "basic": 0, "unsatisfied": 0, "flagged": 0, "score": 100.0},
-        {"unit_code": "441800-B", "staff_name": "王五", "invited": 1, "answered": 1, "satisfied": 0,
-         "basic": 1, "unsatisfied": 0, "flagged": 0, "score": 60.0},
+        {
+            "unit_code": "441800-A",
+            "staff_name": "张三",
+            "invited": 6,
+            "answered": 5,
+            "satisfied": 2,
+            "basic": 1,
+            "unsatisfied": 1,
+            "flagged": 1,
+            "score": 65.0,
+        },  # (100+100+60+0)/4
+        {
+            "unit_code": "441800-A",
+            "staff_name": "李四",
+            "invited": 1,
+            "answered": 1,
+            "satisfied": 1,
+            "basic": 0,
+            "unsatisfied": 0,
+            "flagged": 0,
+            "score": 100.0,
+        },
+        {
+            "unit_code": "441800-B",
+            "staff_name": "王五",
+            "invited": 1,
+            "answered": 1,
+            "satisfied": 0,
+            "basic": 1,
+            "unsatisfied": 0,
+            "flagged": 0,
+            "score": 60.0,
+        },
     ]
 
 
@@ -63,10 +91,28 @@ def test_scores_per_unit_and_rounding(fixture):
 
     # Unit A counts each evaluation once: 1, 2, 3, 1 → (100 + 66.67 + 0 + 100) / 4 = 66.6675 → 66.67
     assert rows == [
-        {"unit_code": "441800-A", "staff_name": None, "invited": 6, "answered": 5, "satisfied": 2,
-         "basic": 1, "unsatisfied": 1, "flagged": 1, "score": 66.67},
-        {"unit_code": "441800-B", "staff_name": None, "invited": 1, "answered": 1, "satisfied": 0,
-         "basic": 1, "unsatisfied": 0, "flagged": 0, "score": 66.67},
+        {
+            "unit_code": "441800-A",
+            "staff_name": None,
+            "invited": 6,
+            "answered": 5,
+            "satisfied": 2,
+            "basic": 1,
+            "unsatisfied": 1,
+            "flagged": 1,
+            "score": 66.67,
+        },
+        {
+            "unit_code": "441800-B",
+            "staff_name": None,
+            "invited": 1,
+            "answered": 1,
+            "satisfied": 0,
+            "basic": 1,
+            "unsatisfied": 0,
+            "flagged": 0,
+            "score": 66.67,
+        },
     ]
 
 
@@ -131,8 +177,11 @@ def test_post_action_creates_it_and_the_invitation(client, year, zhang, key):
         ({"unit_code": "441800-X"}, "未知的单位编码：441800-X"),
         ({"subject_phone": "1381234"}, "执法对象的手机号码应为 11 位，当前为 7 位：1381234"),
         ({"acted_at": "20 Nov"}, "acted_at 不是有效的日期时间：20 Nov"),
-        ({"action_type": "抽查"}, "未知的执法类型“抽查”；可用：执法检查（inspection）、监督检查（supervision）、"
-         "行政处罚（penalty）、行政强制（coercion）、许可核查（licensing）、其他执法监督（other）"),
+        (
+            {"action_type": "抽查"},
+            "未知的执法类型“抽查”；可用：执法检查（inspection）、监督检查（supervision）、"
+            "行政处罚（penalty）、行政强制（coercion）、许可核查（licensing）、其他执法监督（other）",
+        ),
         ({"subject_name": ""}, "缺少字段：subject_name"),
         ({"subject_name": 5}, "字段应为字符串：subject_name"),
         ({"extra": "x"}, "未知字段：extra"),
@@ -214,9 +263,27 @@ def test_public_staff_list_shows_only_disclosed_staff(client, year, unit_a, zhan
 
     assert response.status_code == 200
     assert response.json() == [{"name": "张三", "position": "执法大队队长", "unit_code": "441800-A"}]
-    assert client.get("/api/v1/evaluation/staff", {"unit_code": "nope"}).json() == {"detail": "未知的单位编码：nope"}
+    assert client.get("/api/v1/evaluation/staff", {"unit_code": "nope"}).json() == {
+        "detail": "未知的单位编码：nope"
+    }
     assert client.get("/api/v1/evaluation/staff").status_code == 400
 
 
 def test_answer_choice_values_are_stable():
     assert Answer.values == ["satisfied", "basic", "unsatisfied"]
+
+
+def test_flag_hooks_accumulate_reasons_and_review_once(year, unit_a, zhang, city_office):
+    evaluation = invite(unit_a, zhang)
+
+    assert services.flag_evaluation(evaluation, reason="回复过快") is True
+    assert services.flag_evaluation(evaluation, reason="回复过快") is False
+    assert services.flag_evaluation(evaluation, reason="对象号码为本单位人员") is True
+    assert evaluation.flag_reason == "回复过快；对象号码为本单位人员"
+
+    services.review_flag(evaluation, confirm=False, reason="已核实", by=city_office)
+    assert (evaluation.flag_state, evaluation.reviewed_by) == (FlagState.CLEARED, city_office)
+    assert services.flag_evaluation(evaluation, reason="新规则") is False
+    with pytest.raises(ValidationError) as error:
+        services.review_flag(evaluation, confirm=True, reason="再议", by=city_office)
+    assert error.value.messages == [f"评议 #{evaluation.pk} 不在待复核状态（已排除）"]

@@ -46,7 +46,9 @@ def _settings(settings, tmp_path):
 @pytest.fixture
 def categories(db):
     import_categories([("城乡建设", "市政设施", "路灯故障"), ("教育文体", "教育", "招生")])
-    return Category.objects.get(path="城乡建设/市政设施/路灯故障"), Category.objects.get(path="教育文体/教育/招生")
+    return Category.objects.get(path="城乡建设/市政设施/路灯故障"), Category.objects.get(
+        path="教育文体/教育/招生"
+    )
 
 
 @pytest.fixture
@@ -73,7 +75,9 @@ def operator(hotline_unit):
 
 @pytest.fixture
 def county_operator(qingcheng):
-    unit = UnitFactory(code="441802-RX", name="清城区12345热线", kind=UnitKind.SERVICE_CENTER, division=qingcheng)
+    unit = UnitFactory(
+        code="441802-RX", name="清城区12345热线", kind=UnitKind.SERVICE_CENTER, division=qingcheng
+    )
     return UserFactory(username="county_operator", role=Role.OPERATOR, unit=unit)
 
 

@@ -15,7 +15,7 @@ from .conftest import EVE, WED, dispatched, handling, local, receive, replied
     ("request_type", "channel", "urgency", "is_complex", "reply_due"),
     [
         # Working days after Wednesday 09-30: 10-08, 10-09, 10-10 (补班 Saturday), 10-12, 10-13 …
-        ("inquiry", "phone", "normal", False, local(2026, 10, 10, 17, 30)),
+        ("inquiry", "phone", "normal", False, local(2026, 10, 9, 17, 30)),
         ("help", "phone", "normal", False, local(2026, 10, 20, 17, 30)),
         ("suggestion", "web", "normal", False, local(2026, 10, 20, 17, 30)),
         ("complaint", "phone", "normal", False, local(2026, 10, 27, 17, 30)),
@@ -23,19 +23,33 @@ from .conftest import EVE, WED, dispatched, handling, local, receive, replied
         ("complaint", "radio", "normal", False, local(2026, 10, 13, 17, 30)),
         ("complaint", "radio", "normal", True, local(2026, 10, 20, 17, 30)),
         # Green channel and monitoring points: half, rounded up (15 → 8, 2 → 1).
-        ("complaint", "enterprise", "normal", False, local(2026, 10, 19, 17, 30)),
+        ("complaint", "enterprise", "normal", False, local(2026, 10, 16, 17, 30)),
         ("inquiry", "monitor", "normal", False, local(2026, 10, 8, 17, 30)),
         ("complaint", "phone", "urgent", False, local(2026, 10, 8, 17, 30)),
     ],
 )
-def test_reply_deadline_across_national_day(operator, liaison_a, request_type, channel, urgency, is_complex, reply_due):
+def test_reply_deadline_across_national_day(
+    operator, liaison_a, request_type, channel, urgency, is_complex, reply_due
+):
     order = handling(
-        operator, liaison_a, request_type=request_type, channel=channel, urgency=urgency, is_complex=is_complex
+        operator,
+        liaison_a,
+        request_type=request_type,
+        channel=channel,
+        urgency=urgency,
+        is_complex=is_complex,
     )
     order.refresh_from_db()
     assert order.reply_due_at == reply_due
     main = WorkOrderAssignment.objects.get(order=order, role="main")
     assert main.reply_clock.due_at == reply_due
+
+
+def test_make_up_saturday_counts_as_a_working_day(operator, liaison_a):
+    # Signed Thursday 10-08: two working days are Friday 10-09 and the 补班 Saturday 10-10.
+    order = handling(operator, liaison_a, request_type="inquiry", sign_at=local(2026, 10, 8, 9, 0))
+    order.refresh_from_db()
+    assert order.reply_due_at == local(2026, 10, 10, 17, 30)
 
 
 def test_urgent_sign_for_is_counted_in_working_minutes(operator, unit_a):
@@ -89,7 +103,9 @@ def test_late_reply_is_frozen_and_scored(operator, liaison_a, handler_a, head_a)
     main = WorkOrderAssignment.objects.get(order=order, role="main")
     assert main.reply_late is True
     assert main.reply_clock.state == "stopped"
-    assert list(ScoreEvent.objects.values_list("reason_code", "points")) == [("hotline.late_reply", pytest.approx(-0.5))]
+    assert list(ScoreEvent.objects.values_list("reason_code", "points")) == [
+        ("hotline.late_reply", pytest.approx(-0.5))
+    ]
 
 
 def test_reply_on_time_scores_nothing(operator, liaison_a, handler_a, head_a):

@@ -26,7 +26,13 @@ def test_intake_numbers_the_order_and_hashes_the_password(operator, category):
         requester_phone="138-0013-8000",
     )
     second = services.receive_work_order(
-        by=operator, at=EVE, channel="web", request_type="inquiry", title="咨询", content="内容", division="441800"
+        by=operator,
+        at=EVE,
+        channel="web",
+        request_type="inquiry",
+        title="咨询",
+        content="内容",
+        division="441800",
     )
     order = WorkOrder.objects.get(pk=intake.order.pk)
     assert order.code == "QY20260930-000001"
@@ -34,7 +40,9 @@ def test_intake_numbers_the_order_and_hashes_the_password(operator, category):
     assert len(intake.password) == 6
     assert intake.password not in order.query_password_hash
     assert services.check_query_password(order, intake.password) is True
-    assert services.check_query_password(order, "000000" if intake.password != "000000" else "111111") is False
+    assert (
+        services.check_query_password(order, "000000" if intake.password != "000000" else "111111") is False
+    )
     assert order.requester_phone == PHONE
     assert order.status == "received"
     assert [e.kind for e in timeline(order)] == ["received"]
@@ -135,7 +143,13 @@ def test_whole_lifecycle_with_co_unit(operator, category, unit_b, liaison_a, lia
 
 def test_inquiry_answered_directly_is_closed_at_once(operator):
     order = services.receive_work_order(
-        by=operator, at=EVE, channel="phone", request_type="inquiry", title="社保查询", content="如何查询社保", division="441800"
+        by=operator,
+        at=EVE,
+        channel="phone",
+        request_type="inquiry",
+        title="社保查询",
+        content="如何查询社保",
+        division="441800",
     ).order
     services.transition(order, "answer", by=operator, at=EVE, text="请登录粤省事查询。")
     order.refresh_from_db()
@@ -161,7 +175,9 @@ def test_platform_sends_a_reply_back_for_rework(operator, liaison_a, handler_a, 
     from .conftest import replied
 
     order = replied(operator, liaison_a, handler_a, head_a)
-    services.transition(order, "review_reply", by=operator, at=local(2026, 10, 8, 9, 0), approve=False, note="未答复诉求核心")
+    services.transition(
+        order, "review_reply", by=operator, at=local(2026, 10, 8, 9, 0), approve=False, note="未答复诉求核心"
+    )
     order.refresh_from_db()
     assert order.status == "handling"
     rework = WorkOrderAssignment.objects.get(order=order, reason="rework")
@@ -174,7 +190,11 @@ def test_referral_to_the_discipline_office(operator, discipline, liaison_a):
     from .conftest import handling
 
     order = handling(operator, liaison_a, concerns_conduct=True)
-    services.transition(order, "refer", by=operator, at=EVE, to_unit=discipline, reason="反映工作人员索要好处")
+    services.transition(
+        order, "refer", by=operator, at=EVE, to_unit=discipline, reason="反映工作人员索要好处"
+    )
     order.refresh_from_db()
     assert order.is_referred is True
-    assert list(order.referrals.values_list("to_unit__code", "reason")) == [("441800-JW", "反映工作人员索要好处")]
+    assert list(order.referrals.values_list("to_unit__code", "reason")) == [
+        ("441800-JW", "反映工作人员索要好处")
+    ]

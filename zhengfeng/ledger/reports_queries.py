@@ -1,0 +1,284 @@
+"""Reads for quarterly reports and review rounds, scoped by user.
+
+Who reads: the office and inspectors read every report in their division subtree (a county office
+its county's reports), the administrator all; a unit's liaison, handler and head read their unit's
+reports. Scoping goes through `zhengfeng.org.queries.scope_filter` on the unit and division code.
+
+The office dashboard (`report_matrix`) is one aggregate query over the year's reports (unit,
+period, state, late flag, deadline), one query for the units, and the matrix is built in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from zhengfeng.core.periods import Period, quarters_of
+from zhengfeng.deadlines.queries import calendar_index
+from zhengfeng.ledger.ledger_queries import can_read_ledgers
+from zhengfeng.ledger.models import (
+    DemandState,
+    Finding,
+    QuarterlyReport,
+    RectificationDemand,
+    RectificationReport,
+    ReportAttachment,
+    ReportingRule,
+    ReportNotice,
+    ReportState,
+    ReviewRound,
+)
+from zhengfeng.ledger.reports_dates import due_date, grace_end
+from zhengfeng.org.models import Unit
+from zhengfeng.org.queries import scope_filter, scope_of
+
+
+def reports_for(user: Any) -> QuerySet[QuarterlyReport]:
+    """Every report `user` may read (same readers as the ledgers)."""
+    if not can_read_ledgers(user):
+        return QuarterlyReport.objects.none()
+    return scope_filter(
+        QuarterlyReport.objects.all(), user, unit_field="unit", division_field="division_code"
+    )
+
+
+def report_for(user: Any, pk: int) -> QuarterlyReport | None:
+    return (
+        reports_for(user)
+        .select_related(
+            "rule__division", "rule__plan", "unit__division", "clock", "submitted_by", "reviewed_by"
+        )
+        .prefetch_related(
+            "items__task", Prefetch("attachments", queryset=ReportAttachment.objects.order_by("id"))
+        )
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def report_years_for(user: Any) -> list[int]:
+    return sorted(set(reports_for(user).values_list("year", flat=True).distinct()), reverse=True)
+
+
+def unit_reports(unit_id: int) -> QuerySet[QuarterlyReport]:
+    """A unit's own reports, newest period first, with their clocks (one query)."""
+    return (
+        QuarterlyReport.objects.filter(unit_id=unit_id)
+        .select_related("clock", "rule")
+        .order_by("-period", "rule_id")
+    )
+
+
+def attachment_for(user: Any, pk: int) -> ReportAttachment | None:
+    return ReportAttachment.objects.filter(pk=pk, report__in=reports_for(user).values("pk")).first()
+
+
+# --- The dashboard matrix ----------------------------------------------------------------------
+
+
+class Cell:
+    """Status codes of a dashboard cell: (label, badge class)."""
+
+    ON_TIME = "on_time"
+    LATE = "late"
+    RETURNED = "returned"
+    PENDING = "pending"
+    OVERDUE = "overdue"
+    MISSING = "missing"
+    NONE = "none"
+
+    LABELS: dict[str, tuple[str, str]] = {
+        ON_TIME: ("按时报送", "ok"),
+        LATE: ("迟报", "level-3"),
+        RETURNED: ("退回修改", "level-2"),
+        PENDING: ("待报送", "level-1"),
+        OVERDUE: ("逾期未报", "level-4"),
+        MISSING: ("漏报", "level-4"),
+        NONE: ("—", ""),
+    }
+    ORDER = (ON_TIME, LATE, RETURNED, PENDING, OVERDUE, MISSING)
+
+
+def cell_status(
+    state: str, is_late: bool, due_at: dt.datetime | None, grace: dt.datetime, now: dt.datetime
+) -> str:
+    if state == ReportState.RETURNED:
+        return Cell.RETURNED
+    if state != ReportState.DRAFT:
+        return Cell.LATE if is_late else Cell.ON_TIME
+    if now > grace:
+        return Cell.MISSING
+    if due_at is not None and now > due_at:
+        return Cell.OVERDUE
+    return Cell.PENDING
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    status: str
+    label: str
+    css: str
+    report_id: int | None
+    # A returned report that was first submitted late stays marked late.
+    late: bool = False
+
+
+@dataclass
+class MatrixRow:
+    unit_id: int
+    unit_name: str
+    unit_code: str
+    division_code: str
+    cells: list[MatrixCell]
+
+
+@dataclass
+class PeriodColumn:
+    period: Period
+    due: dt.date
+    provisional: bool
+    totals: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class Matrix:
+    year: int
+    columns: list[PeriodColumn]
+    rows: list[MatrixRow]
+
+    @property
+    def total_rows(self) -> int:
+        return len(self.rows)
+
+
+def report_matrix(user: Any, year: int, *, now: dt.datetime) -> Matrix:
+    """Units × periods of `year` in the user's scope. Three queries (calendar version, reports, units)."""
+    index = calendar_index()
+    rows = list(
+        reports_for(user)
+        .filter(year=year)
+        .values_list("id", "unit_id", "period", "state", "is_late", "clock__due_at", "rule__due_workdays")
+    )
+    periods = quarters_of(year)
+    due_workdays = rows[0][6] if rows else 5
+    columns = []
+    graces: dict[str, dt.datetime] = {}
+    for period in periods:
+        due = due_date(period, due_workdays, index)
+        columns.append(PeriodColumn(period=period, due=due.due, provisional=due.provisional))
+        graces[str(period)] = grace_end(period, due_workdays, index)
+    position = {str(period): number for number, period in enumerate(periods)}
+    none = MatrixCell(Cell.NONE, "—", "", None)
+    cells: dict[int, list[MatrixCell]] = {}
+    labels = Cell.LABELS
+    for report_id, unit_id, period, state, is_late, due_at, _n in rows:
+        status = cell_status(state, is_late, due_at, graces[period], now)
+        label, css = labels[status]
+        column = position[period]
+        columns[column].totals[status] += 1
+        cells.setdefault(unit_id, [none] * len(periods))[column] = MatrixCell(
+            status, label, css, report_id, late=is_late and status == Cell.RETURNED
+        )
+    units = (
+        Unit.objects.filter(pk__in=list(cells))
+        .order_by("division_id", "code")
+        .values_list("id", "name", "code", "division_id")
+    )
+    return Matrix(
+        year=year,
+        columns=columns,
+        rows=[MatrixRow(uid, name, code, division, cells[uid]) for uid, name, code, division in units],
+    )
+
+
+def rules_for(user: Any) -> QuerySet[ReportingRule]:
+    """Rules whose reports `user` reads (for the period list of the 通报 buttons)."""
+    return ReportingRule.objects.filter(pk__in=reports_for(user).values("rule_id")).select_related("division")
+
+
+def notices_of(rule: ReportingRule) -> dict[str, ReportNotice]:
+    return {notice.period: notice for notice in rule.notices.all()}
+
+
+def scope_label(user: Any) -> str:
+    scope = scope_of(user)
+    if scope.everything:
+        return "全部"
+    return user.unit.division.name if user.unit_id else ""
+
+
+# --- Review rounds -----------------------------------------------------------------------------
+
+
+def rounds_for(user: Any) -> QuerySet[ReviewRound]:
+    """Rounds that concern the user's scope: organised in it, or with findings in it."""
+    if not can_read_ledgers(user):
+        return ReviewRound.objects.none()
+    scope = scope_of(user)
+    rounds = ReviewRound.objects.select_related("division")
+    if scope.everything:
+        return rounds.order_by("-year", "kind", "id")
+    findings = findings_for(user).values("round_id")
+    if scope.division_prefix is not None:
+        rounds = rounds.filter(division__code__startswith=scope.division_prefix) | rounds.filter(
+            pk__in=findings
+        )
+    else:
+        rounds = rounds.filter(pk__in=findings)
+    return rounds.distinct().order_by("-year", "kind", "id")
+
+
+def findings_for(user: Any) -> QuerySet[Finding]:
+    if not can_read_ledgers(user):
+        return Finding.objects.none()
+    return scope_filter(Finding.objects.all(), user, unit_field="unit", division_field="division_code")
+
+
+def demands_for(user: Any) -> QuerySet[RectificationDemand]:
+    if not can_read_ledgers(user):
+        return RectificationDemand.objects.none()
+    return scope_filter(
+        RectificationDemand.objects.all(), user, unit_field="unit", division_field="division_code"
+    )
+
+
+def round_findings(user: Any, review: ReviewRound) -> QuerySet[Finding]:
+    """The round's findings the user may read, with unit and demand (one query)."""
+    return (
+        findings_for(user)
+        .filter(round=review)
+        .select_related("unit", "demand__clock")
+        .order_by("unit__division_id", "unit__code", "id")
+    )
+
+
+def demand_for(user: Any, pk: int) -> RectificationDemand | None:
+    return (
+        demands_for(user)
+        .select_related("finding__round__division", "unit", "clock", "created_by")
+        .prefetch_related(
+            Prefetch(
+                "reports",
+                queryset=RectificationReport.objects.select_related("submitted_by", "reviewed_by").order_by(
+                    "-submitted_at", "-id"
+                ),
+            )
+        )
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def unit_demands(unit_id: int) -> QuerySet[RectificationDemand]:
+    return (
+        RectificationDemand.objects.filter(unit_id=unit_id)
+        .select_related("finding__round", "clock")
+        .order_by("state", "due_on", "id")
+    )
+
+
+OPEN_DEMAND_STATES = (DemandState.OPEN, DemandState.RETURNED)

@@ -1,0 +1,163 @@
+"""Publishing the hotline statistics on the public portal: services (publish, withdraw) and reads.
+
+The figures are computed by `hotline.metrics` for the publisher's units at the moment of publishing
+and stored as JSON in the `Publication`; the public pages only read that JSON, so changes to orders
+afterwards never move a published figure. A `publish_at` in the future keeps the table hidden until
+then (the figures are still those of the moment of publishing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from zhengfeng.core import audit
+from zhengfeng.hotline import metrics
+from zhengfeng.hotline.models import Channel
+from zhengfeng.org.models import Role
+from zhengfeng.org.queries import scope_of
+from zhengfeng.portal.models import Publication, PublicationKind, PublicationStatus
+
+PUBLISHER_ROLES = frozenset({Role.OFFICE, Role.ADMIN})
+REASON_MAX_LENGTH = 1000
+
+
+def can_publish(user: Any) -> bool:
+    return bool(
+        getattr(user, "is_authenticated", False) and (user.is_superuser or user.role in PUBLISHER_ROLES)
+    )
+
+
+def _scope(user: Any) -> tuple[str, str]:
+    """(division code, label) of the publisher's scope; the administrator publishes for everything."""
+    if scope_of(user).everything or user.unit is None:
+        return "", "全市"
+    division = user.unit.division
+    return division.code, division.name
+
+
+def _rows(user: Any, kind: str, period: metrics.ReportPeriod, at: dt.datetime) -> list[metrics.Row]:
+    if kind == PublicationKind.HOTLINE_RADIO:
+        rows = metrics.unit_metrics(user, period, at=at, channel=Channel.RADIO)
+        # The radio table lists the units that were on air, i.e. received 行风热线 orders.
+        return [row for row in rows if row.figures.received]
+    return metrics.unit_metrics(user, period, at=at)
+
+
+def publish_hotline_stats(
+    *, by: Any, kind: str, period: str, publish_at: dt.datetime | None = None, at: dt.datetime | None = None
+) -> Publication:
+    """Freeze the per-unit table of `period` for `by`'s units and publish it.
+
+    Side effects: one Publication row (figures frozen as JSON) and one audit row
+    `portal.publication_published`. Raises ValidationError for a bad kind or period, a radio table
+    for anything but a quarter, or a live publication of the same kind, period and division.
+    """
+    if not can_publish(by):
+        raise PermissionDenied("只有正风办和系统管理员可以发布统计数据")
+    if kind not in PublicationKind.values:
+        raise ValidationError(f"未知的发布类别 {kind!r}；可用：{'、'.join(PublicationKind.values)}")
+    try:
+        report_period = metrics.parse_period(period)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+    if kind == PublicationKind.HOTLINE_RADIO and report_period.kind != "Q":
+        raise ValidationError(f"行风热线按季度公布，{period!r} 不是季度（应为 2026Q1 的形式）")
+    at = at or timezone.now()
+    if report_period.first > timezone.localtime(at).date():
+        raise ValidationError(f"统计期间 {report_period.label} 尚未开始，不能发布")
+    if publish_at is not None and timezone.is_naive(publish_at):
+        raise ValidationError("公开时间须带时区")
+    division_code, scope_label = _scope(by)
+    rows = _rows(by, kind, report_period, at)
+    columns = metrics.RADIO_COLUMNS if kind == PublicationKind.HOTLINE_RADIO else metrics.COLUMNS
+    data = metrics.freeze_table(rows, report_period, columns=columns, at=at, scope_label=scope_label)
+    title = f"{scope_label}{PublicationKind(kind).label}（{report_period.label}）"
+    try:
+        with transaction.atomic():
+            publication = Publication.objects.create(
+                kind=kind,
+                period=str(report_period),
+                title=title,
+                division_code=division_code,
+                scope_label=scope_label,
+                data=data,
+                publish_at=publish_at or at,
+                created_at=at,
+                created_by=by,
+            )
+            audit.record(
+                "portal.publication_published",
+                by=by,
+                target=publication,
+                division_code=division_code,
+                data={
+                    "kind": kind,
+                    "period": str(report_period),
+                    "rows": len(rows),
+                    "publish_at": (publish_at or at).isoformat(),
+                },
+            )
+    except IntegrityError:
+        raise ValidationError(f"“{title}”已经发布；如需更正，请先撤回原发布") from None
+    return publication
+
+
+def withdraw_publication(publication: Publication, *, by: Any, reason: str, at: dt.datetime | None = None) -> Publication:
+    """Withdraw a publication from the portal (it stays on record with the reason).
+
+    Side effects: the row's status, time, person and reason; one audit row
+    `portal.publication_withdrawn`. A second withdrawal is refused (conditional update).
+    """
+    if not can_publish(by):
+        raise PermissionDenied("只有正风办和系统管理员可以撤回发布")
+    if not publications_for(by).filter(pk=publication.pk).exists():
+        raise PermissionDenied(f"无权撤回“{publication.title}”")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("撤回须说明理由")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError(f"撤回理由最多 {REASON_MAX_LENGTH} 字，现为 {len(reason)} 字")
+    at = at or timezone.now()
+    with transaction.atomic():
+        changed = Publication.objects.filter(pk=publication.pk, status=PublicationStatus.PUBLISHED).update(
+            status=PublicationStatus.WITHDRAWN, withdrawn_at=at, withdrawn_by=by, withdraw_reason=reason
+        )
+        if changed != 1:
+            raise ValidationError(f"“{publication.title}”已撤回，不能再次撤回")
+        audit.record(
+            "portal.publication_withdrawn",
+            by=by,
+            target=publication,
+            division_code=publication.division_code,
+            data={"reason": reason},
+        )
+    publication.refresh_from_db()
+    return publication
+
+
+# ------------------------------------------------------------------------------- reads
+
+
+def public_publications(*, at: dt.datetime | None = None) -> QuerySet[Publication]:
+    return Publication.objects.public(at=at or timezone.now()).defer("data")
+
+
+def publications_for(user: Any) -> QuerySet[Publication]:
+    """Every publication (withdrawn ones too) of the divisions `user` sees, for the management page."""
+    scope = scope_of(user)
+    publications = Publication.objects.select_related("created_by", "withdrawn_by").defer("data")
+    if scope.everything:
+        return publications
+    if scope.division_prefix is not None:
+        # The publisher's division code starts with the reader's prefix (its subtree); the
+        # administrator's whole-city tables (empty code) are visible to every office.
+        return publications.filter(division_code__startswith=scope.division_prefix) | publications.filter(
+            division_code=""
+        )
+    return publications.none()
