@@ -23,6 +23,16 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("我的台帐", "ledger:my_ledgers", frozenset({"liaison", "handler", "head"})),
     NavItem("工作台帐", "ledger:ledger_list", frozenset({"admin", "office", "inspector"})),
     NavItem(
+        "季度报送",
+        "ledger:report_home",
+        frozenset({"admin", "office", "inspector", "liaison", "handler", "head"}),
+    ),
+    NavItem(
+        "督查整改",
+        "ledger:review_home",
+        frozenset({"admin", "office", "inspector", "liaison", "handler", "head"}),
+    ),
+    NavItem(
         "执法评议",
         "evaluation:action_list",
         frozenset({"admin", "office", "inspector", "liaison", "handler", "head"}),

@@ -15,11 +15,12 @@ The flow (docs/evaluation.md):
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from enum import nonmember
 
 from django.conf import settings
-from django.core.validators import FileExtensionValidator, MinValueValidator
+from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -59,6 +60,47 @@ class EvaluationYear(models.Model):
     reply_window_days = models.PositiveSmallIntegerField(
         "回复有效天数", default=7, validators=[MinValueValidator(1)]
     )
+    # Online evaluation of the key units (网上评议); no window = no online vote this year.
+    vote_opens_at = models.DateTimeField("网上评议开始时间", null=True, blank=True)
+    vote_closes_at = models.DateTimeField("网上评议结束时间", null=True, blank=True)
+    vote_weight = models.PositiveSmallIntegerField(
+        "网上评议权重（%）",
+        default=30,
+        validators=[MaxValueValidator(100)],
+        help_text="单位总分 = 短信评议得分 ×（100−权重）% + 网上评议得分 × 权重%；只有一项有分时取该项",
+    )
+    assessment_points = models.DecimalField(
+        "年度考核分值",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(10),
+        help_text="公述民评在年度考核中的分值：扣分 = 分值 ×（100 − 单位总分）÷ 100",
+    )
+    # Anti-rigging thresholds (docs/evaluation.md §9), letters as in the rules.
+    rule_repeat_count = models.PositiveSmallIntegerField(
+        "(b) 同一号码作为同一人员执法对象的次数", default=3, validators=[MinValueValidator(2)]
+    )
+    rule_repeat_days = models.PositiveSmallIntegerField(
+        "(b) 统计天数", default=30, validators=[MinValueValidator(1)]
+    )
+    rule_burst_count = models.PositiveSmallIntegerField(
+        "(c) 集中录入条数", default=10, validators=[MinValueValidator(2)]
+    )
+    rule_burst_minutes = models.PositiveSmallIntegerField(
+        "(c) 集中录入分钟数", default=10, validators=[MinValueValidator(1)]
+    )
+    rule_fast_seconds = models.PositiveSmallIntegerField(
+        "(d) 回复过快（少于秒数）", default=10, validators=[MinValueValidator(1)]
+    )
+    rule_vote_count = models.PositiveSmallIntegerField(
+        "(e) 同一网段或设备集中投票票数", default=5, validators=[MinValueValidator(2)]
+    )
+    rule_vote_minutes = models.PositiveSmallIntegerField(
+        "(e) 集中投票分钟数", default=60, validators=[MinValueValidator(1)]
+    )
+    rule_name_phones = models.PositiveSmallIntegerField(
+        "(f) 同名对象不同号码数（同单位同季度）", default=3, validators=[MinValueValidator(2)]
+    )
     created_at = models.DateTimeField("创建时间", default=timezone.now)
 
     class Meta:
@@ -70,6 +112,12 @@ class EvaluationYear(models.Model):
             models.CheckConstraint(
                 condition=models.Q(reply_window_days__gte=1), name="evaluation_window_positive"
             ),
+            models.CheckConstraint(
+                condition=models.Q(vote_opens_at__isnull=True)
+                | models.Q(vote_closes_at__isnull=True)
+                | models.Q(vote_closes_at__gt=models.F("vote_opens_at")),
+                name="evaluation_vote_window_order",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -78,6 +126,11 @@ class EvaluationYear(models.Model):
     @property
     def division_code(self) -> str:
         return self.division_id
+
+    def voting_open(self, at: dt.datetime) -> bool:
+        return bool(
+            self.vote_opens_at and self.vote_closes_at and self.vote_opens_at <= at < self.vote_closes_at
+        )
 
 
 class DisclosedStaff(models.Model):
@@ -354,3 +407,203 @@ class Reply(models.Model):
 
     def __str__(self) -> str:
         return f"回复 #{self.pk} {self.get_outcome_display()}"
+
+
+# --- Part 2: online votes, anti-rigging, clues, publication ----------------------------------------
+
+
+class VoteVerification(models.Model):
+    """One SMS code sent to verify a mobile number before it may vote.
+
+    Only a salted HMAC of the code is kept. A code expires after 10 minutes, allows 5 wrong tries,
+    and is used by exactly one vote (`used_at`). `token` identifies the verification in the form
+    (random, so a verification cannot be guessed from its id).
+    """
+
+    year = models.ForeignKey(
+        EvaluationYear, verbose_name="评议年度", on_delete=models.PROTECT, related_name="verifications"
+    )
+    token = models.CharField(max_length=43, unique=True, editable=False)
+    phone = EncryptedTextField("手机号码")
+    phone_index = models.CharField(max_length=64, db_index=True, editable=False)
+    code_hash = models.CharField(max_length=64, editable=False)
+    message = models.OneToOneField(
+        "messaging.OutboxMessage", verbose_name="验证码短信", on_delete=models.PROTECT, related_name="+"
+    )
+    ip = models.GenericIPAddressField("IP 地址", null=True, blank=True)
+    device_id = models.CharField("设备标识", max_length=64, db_index=True)
+    created_at = models.DateTimeField("发送时间", default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField("失效时间")
+    attempts = models.PositiveSmallIntegerField("错误次数", default=0)
+    verified_at = models.DateTimeField("验证时间", null=True, blank=True)
+    used_at = models.DateTimeField("使用时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "网上评议验证码"
+        verbose_name_plural = "网上评议验证码"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["phone_index", "-created_at"], name="evaluation_verif_phone_idx")]
+
+    def __str__(self) -> str:
+        return f"验证码 #{self.pk}"
+
+
+class FlagFields(models.Model):
+    """The anti-rigging review fields (as on `Evaluation`) for other evaluated records."""
+
+    flag_state = models.CharField(
+        "复核状态", max_length=10, choices=FlagState.choices, default=FlagState.NONE, blank=True
+    )
+    flag_reason = models.CharField("标记原因", max_length=300, blank=True)
+    flagged_at = models.DateTimeField("标记时间", null=True, blank=True)
+    reviewed_at = models.DateTimeField("复核时间", null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="复核人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    review_reason = models.CharField("复核意见", max_length=300, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class OnlineVote(FlagFields):
+    """One citizen's online evaluation of one key unit (网上评议), with the evidence kept.
+
+    A mobile number evaluates each key unit at most once a year (unique blind index). The rating is
+    on the SMS scale (满意 / 基本满意 / 不满意) so the year's formula scores both alike.
+    """
+
+    year = models.ForeignKey(
+        EvaluationYear, verbose_name="评议年度", on_delete=models.PROTECT, related_name="votes"
+    )
+    unit = models.ForeignKey("org.Unit", verbose_name="评议单位", on_delete=models.PROTECT, related_name="+")
+    division_code = models.CharField("行政区划", max_length=12, db_index=True)
+    rating = models.CharField("评价", max_length=12, choices=Answer.choices)
+    comment = models.TextField("意见建议", blank=True)
+    phone = EncryptedTextField("手机号码")
+    phone_index = models.CharField(max_length=64, editable=False)
+    verification = models.OneToOneField(
+        VoteVerification, verbose_name="验证记录", on_delete=models.PROTECT, related_name="vote"
+    )
+    # Evidence: where the vote came from (rule (e) compares the /24 network and the device).
+    ip = models.GenericIPAddressField("IP 地址", null=True, blank=True)
+    ip_network = models.CharField("网段", max_length=50, blank=True, db_index=True)
+    user_agent_hash = models.CharField("浏览器标识摘要", max_length=64, blank=True)
+    device_id = models.CharField("设备标识", max_length=64, db_index=True)
+    created_at = models.DateTimeField("投票时间", default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = "网上评议"
+        verbose_name_plural = "网上评议"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["year", "unit", "phone_index"], name="evaluation_one_vote_per_number"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(flag_state="") | ~models.Q(flag_reason=""),
+                name="evaluation_vote_flag_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"网上评议 #{self.pk}"
+
+    @property
+    def is_counted(self) -> bool:
+        return self.flag_state not in FlagState.EXCLUDED_STATES
+
+
+class ClueStatus(models.TextChoices):
+    OPEN = "open", "待处理"
+    TAKEN_OVER = "taken_over", "已转入核查"
+
+
+class Clue(models.Model):
+    """A confirmed rigging case handed to the discipline office (纪委监委) as a problem clue.
+
+    The inspection module, when it lands, takes these over (status `taken_over`); until then the
+    inspectors read them on /evaluation/clues/.
+    """
+
+    division_code = models.CharField("行政区划", max_length=12, db_index=True)
+    addressed_to = models.ForeignKey(
+        "org.Unit", verbose_name="移交单位", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    unit = models.ForeignKey("org.Unit", verbose_name="涉及单位", on_delete=models.PROTECT, related_name="+")
+    source_type = models.CharField("来源类型", max_length=60)
+    source_id = models.CharField("来源编号", max_length=64)
+    summary = models.TextField("线索摘要")
+    status = models.CharField("状态", max_length=12, choices=ClueStatus.choices, default=ClueStatus.OPEN)
+    created_at = models.DateTimeField("移交时间", default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="移交人", on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "评议问题线索"
+        verbose_name_plural = "评议问题线索"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_type", "source_id"], name="evaluation_one_clue_per_source"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"线索 #{self.pk}"
+
+
+class PublicationStatus(models.TextChoices):
+    PUBLISHED = "published", "已发布"
+    WITHDRAWN = "withdrawn", "已撤回"
+
+
+class ResultPublication(models.Model):
+    """The year's results as published on the portal: a frozen table (unit names and figures only)."""
+
+    year = models.ForeignKey(
+        EvaluationYear, verbose_name="评议年度", on_delete=models.PROTECT, related_name="publications"
+    )
+    division_code = models.CharField("行政区划", max_length=12, db_index=True)
+    title = models.CharField("标题", max_length=200)
+    data = models.JSONField("数据", default=dict)
+    status = models.CharField(
+        "状态", max_length=10, choices=PublicationStatus.choices, default=PublicationStatus.PUBLISHED
+    )
+    published_at = models.DateTimeField("发布时间")
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="发布人", on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="撤回人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    withdraw_reason = models.CharField("撤回理由", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "评议结果发布"
+        verbose_name_plural = "评议结果发布"
+        ordering = ["-published_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["year"], condition=models.Q(status="published"), name="evaluation_one_live_result"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="published") | ~models.Q(withdraw_reason=""),
+                name="evaluation_result_withdraw_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -581,7 +581,7 @@ def _reask(evaluation: Evaluation, now: dt.datetime) -> bool:
         != 1
     ):
         return False
-    action = evaluation.action
+    action = EnforcementAction.objects.select_related("unit__division", "year").get(pk=evaluation.action_id)
     names = list(action.staff.order_by("action_links__id").values_list("name", flat=True))
     messaging.queue_sms(
         to=action.subject_phone,
@@ -592,39 +592,91 @@ def _reask(evaluation: Evaluation, now: dt.datetime) -> bool:
     return True
 
 
-def _take(inbound: InboundSms, evaluation: Evaluation, now: dt.datetime, stats: ReplyStats) -> None:
-    parsed = parse_reply(inbound.text)
-    seconds = int((inbound.received_at - evaluation.message.sent_at).total_seconds())
-    with transaction.atomic():
-        if not messaging.mark_inbound_handled(inbound, matched=evaluation):
-            stats.skipped += 1
-            return
-        outcome = ReplyOutcome.UNRECOGNISED
-        if parsed.valid:
-            counted = Evaluation.objects.filter(pk=evaluation.pk, answer="").update(
-                answer=parsed.answer, answered_at=inbound.received_at, answer_seconds=seconds
+def _seconds(inbound: InboundSms, evaluation: Evaluation) -> int:
+    return int((inbound.received_at - evaluation.message.sent_at).total_seconds())
+
+
+def _process_batch(batch: list[InboundSms], now: dt.datetime, stats: ReplyStats) -> None:
+    """One batch in one transaction: match, mark handled in bulk, record answers and replies.
+
+    The candidate evaluations are locked (PostgreSQL) so that two workers holding different replies
+    of one number cannot both record a first answer.
+    """
+    candidates: dict[str, list[Evaluation]] = {}
+    for evaluation in (
+        Evaluation.objects.select_for_update(of=("self",))
+        .filter(phone_index__in={row.phone_index for row in batch}, message__status=OutboxStatus.SENT)
+        .select_related("message")
+        .order_by("pk")
+    ):
+        candidates.setdefault(evaluation.phone_index, []).append(evaluation)
+    replies: list[Reply] = []
+    taken: list[tuple[InboundSms, Evaluation]] = []
+    for inbound in batch:
+        evaluation, outcome = _match(inbound, candidates.get(inbound.phone_index, []))
+        if not outcome:
+            taken.append((inbound, evaluation))
+            continue
+        replies.append(
+            Reply(
+                inbound=inbound,
+                evaluation=evaluation,
+                division_code=evaluation.division_code if evaluation else "",
+                received_at=inbound.received_at,
+                parsed=parse_reply(inbound.text).answer,
+                outcome=outcome,
+                seconds_after_sent=_seconds(inbound, evaluation) if evaluation else None,
+                created_at=now,
             )
-            outcome = ReplyOutcome.COUNTED if counted else ReplyOutcome.LATER
-        elif not Evaluation.objects.filter(pk=evaluation.pk, answer="").exists():
-            outcome = ReplyOutcome.LATER
-        Reply.objects.create(
-            inbound=inbound,
-            evaluation=evaluation,
-            division_code=evaluation.division_code,
-            received_at=inbound.received_at,
-            parsed=parsed.answer,
-            outcome=outcome,
-            seconds_after_sent=seconds,
-            created_at=now,
         )
-        if outcome == ReplyOutcome.COUNTED:
+        if outcome == ReplyOutcome.EXPIRED:
+            stats.expired += 1
+        else:
+            stats.no_invitation += 1
+    handled = messaging.mark_inbound_handled_bulk(list(taken))
+    answered: dict[int, Evaluation] = {}
+    to_reask: list[Evaluation] = []
+    for inbound, evaluation in taken:
+        if inbound.pk not in handled:
+            stats.skipped += 1  # another module or worker took it meanwhile
+            continue
+        parsed = parse_reply(inbound.text)
+        seconds = _seconds(inbound, evaluation)
+        if parsed.valid and not evaluation.answer:
+            evaluation.answer = parsed.answer
+            evaluation.answered_at = inbound.received_at
+            evaluation.answer_seconds = seconds
+            answered[evaluation.pk] = evaluation
+            outcome = ReplyOutcome.COUNTED
             stats.counted += 1
-        elif outcome == ReplyOutcome.LATER:
+        elif evaluation.answer:
+            outcome = ReplyOutcome.LATER
             stats.later += 1
         else:
+            outcome = ReplyOutcome.UNRECOGNISED
             stats.unrecognised += 1
-            if _reask(evaluation, now):
-                stats.reasked += 1
+            if evaluation not in to_reask:
+                to_reask.append(evaluation)
+        replies.append(
+            Reply(
+                inbound=inbound,
+                evaluation=evaluation,
+                division_code=evaluation.division_code,
+                received_at=inbound.received_at,
+                parsed=parsed.answer,
+                outcome=outcome,
+                seconds_after_sent=seconds,
+                created_at=now,
+            )
+        )
+    if answered:
+        Evaluation.objects.filter(answer="").bulk_update(
+            list(answered.values()), ["answer", "answered_at", "answer_seconds"], batch_size=1000
+        )
+    Reply.objects.bulk_create(replies, batch_size=1000, ignore_conflicts=True)
+    for evaluation in to_reask:
+        if _reask(evaluation, now):
+            stats.reasked += 1
 
 
 def process_replies(
@@ -633,61 +685,32 @@ def process_replies(
     """Match unhandled inbound SMS to evaluations and record the answers.
 
     1. Take inbound SMS no module has handled and evaluation has not looked at yet, oldest first.
-    2. Load every evaluation of those numbers at once (by blind index) and match each reply to the
-       most recent invitation whose window holds it.
-    3. A matched reply is marked handled (messaging) and kept as a Reply: the first valid answer
-       counts, later ones are kept only, an unrecognised one gets one SMS asking again.
+    2. Load (and lock) every sent evaluation of those numbers at once (by blind index) and match each
+       reply to the most recent invitation whose window holds it.
+    3. A matched reply is marked handled (messaging, in bulk) and kept as a Reply: the first valid
+       answer counts, later ones are kept only, an unrecognised one gets one SMS asking again.
     4. A reply from a number with no invitation, or only expired ones, is logged as a Reply and left
        unhandled for other modules (a hotline callback may be waiting for that number).
 
-    Side effects: Reply rows, evaluation answers, re-ask SMS; messaging's audit rows per reply and one
-    `evaluation.replies_processed` audit row per run that did something.
+    Side effects: Reply rows, evaluation answers, re-ask SMS; messaging's audit row per batch
+    (`messaging.inbound_handled_bulk`) and one `evaluation.replies_processed` audit row per run that
+    did something.
     """
     now = now or timezone.now()
     stats = ReplyStats()
     done = 0
     while limit is None or done < limit:
         size = batch_size if limit is None else min(batch_size, limit - done)
-        batch = list(
-            messaging_queries.unmatched_inbound()
-            .filter(received_at__lte=now)
-            .exclude(pk__in=Reply.objects.values("inbound_id"))[:size]
-        )
-        if not batch:
-            break
-        done += len(batch)
-        candidates: dict[str, list[Evaluation]] = {}
-        for evaluation in Evaluation.objects.filter(
-            phone_index__in={row.phone_index for row in batch}, message__status=OutboxStatus.SENT
-        ).select_related("message", "action__unit__division", "action__year"):
-            candidates.setdefault(evaluation.phone_index, []).append(evaluation)
-        logged: list[Reply] = []
-        for inbound in batch:
-            evaluation, outcome = _match(inbound, candidates.get(inbound.phone_index, []))
-            if outcome:
-                logged.append(
-                    Reply(
-                        inbound=inbound,
-                        evaluation=evaluation,
-                        division_code=evaluation.division_code if evaluation else "",
-                        received_at=inbound.received_at,
-                        parsed=parse_reply(inbound.text).answer,
-                        outcome=outcome,
-                        seconds_after_sent=(
-                            int((inbound.received_at - evaluation.message.sent_at).total_seconds())
-                            if evaluation
-                            else None
-                        ),
-                        created_at=now,
-                    )
-                )
-                if outcome == ReplyOutcome.EXPIRED:
-                    stats.expired += 1
-                else:
-                    stats.no_invitation += 1
-                continue
-            _take(inbound, evaluation, now, stats)
-        Reply.objects.bulk_create(logged, ignore_conflicts=True)
+        with transaction.atomic():
+            batch = list(
+                messaging_queries.unmatched_inbound()
+                .filter(received_at__lte=now)
+                .exclude(pk__in=Reply.objects.values("inbound_id"))[:size]
+            )
+            if not batch:
+                break
+            done += len(batch)
+            _process_batch(batch, now, stats)
     if done:
         with transaction.atomic():
             audit.record("evaluation.replies_processed", by=None, data=stats.as_dict())

@@ -22,6 +22,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema
+from ninja import Status as Answer
 from ninja.errors import HttpError
 
 from zhengfeng.hotline import queries, services
@@ -432,7 +433,7 @@ def reveal_requester(request: HttpRequest, code: str, purpose: str = "") -> dict
     summary="登记工单（受理）",
     openapi_extra=_body_doc(OrderIn),
 )
-def create_order(request: HttpRequest) -> tuple[int, dict[str, Any]]:
+def create_order(request: HttpRequest) -> Answer:
     """Session: operators (and monitors). API key: the 12345 platform. With `external_id`, a repeat
     answers the order already registered (200, no password) instead of registering it twice."""
     data = _payload(request, OrderIn)
@@ -440,7 +441,9 @@ def create_order(request: HttpRequest) -> tuple[int, dict[str, Any]]:
     if external_id:
         existing = _visible(request).filter(external_id=external_id).first()
         if existing is not None:
-            return 200, {"order": _detail(request, existing), "query_password": None, "created": False}
+            return Answer(
+                200, {"order": _detail(request, existing), "query_password": None, "created": False}
+            )
     by = None if _is_key(request) else request.auth
     if by is not None and not services.can_intake(by):
         raise HttpError(403, "只有热线坐席可以登记工单")
@@ -469,7 +472,9 @@ def create_order(request: HttpRequest) -> tuple[int, dict[str, Any]]:
         allow_unit_contact=data.allow_unit_contact,
         external_id=external_id,
     )
-    return 201, {"order": _detail(request, intake.order), "query_password": intake.password, "created": True}
+    return Answer(
+        201, {"order": _detail(request, intake.order), "query_password": intake.password, "created": True}
+    )
 
 
 # ------------------------------------------------------------------------------------ lifecycle actions

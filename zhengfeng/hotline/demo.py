@@ -313,6 +313,8 @@ def _make_order(rng, number, at, now, operator, staff, leaves, divisions, messag
                 reason="该事项不属于本单位职责",
                 evidence=ContentFile(b"demo", name="三定方案摘录.txt"),
             )
+            if rng.random() < 0.2:
+                raise _StopStoryError  # the hotline has not reviewed the return yet
             if rng.random() < 0.5:
                 others = [u for u in staff if u != main.pk]
                 new_unit = Unit.objects.get(pk=rng.choice(others))

@@ -107,7 +107,7 @@ ReportPeriod = Month | Period
 
 
 def parse_period(text: str) -> ReportPeriod:
-    """"2026-03" (month), "2026Q1" (quarter) or "2026" (year); half-years are accepted too."""
+    """ "2026-03" (month), "2026Q1" (quarter) or "2026" (year); half-years are accepted too."""
     value = (text or "").strip().upper()
     match = _MONTH_RE.match(value)
     if match:
@@ -115,7 +115,9 @@ def parse_period(text: str) -> ReportPeriod:
     try:
         return Period.parse(value)
     except ValueError:
-        raise ValueError(f"无法识别的统计期间 {text!r}：应为 2026-03（月）、2026Q1（季度）或 2026（年）") from None
+        raise ValueError(
+            f"无法识别的统计期间 {text!r}：应为 2026-03（月）、2026Q1（季度）或 2026（年）"
+        ) from None
 
 
 def month_of(day: dt.date) -> Month:
@@ -440,8 +442,13 @@ def compute(
             for unit in Unit.objects.filter(pk__in=list(figures)).only("pk", "name", "code", "division_id")
         }
         rows = [
-            Row(key=pk, label=labels[pk].name, code=labels[pk].code, division_code=labels[pk].division_id,
-                figures=value)
+            Row(
+                key=pk,
+                label=labels[pk].name,
+                code=labels[pk].code,
+                division_code=labels[pk].division_id,
+                figures=value,
+            )
             for pk, value in figures.items()
         ]
         return sorted(rows, key=lambda row: row.code)
@@ -452,7 +459,10 @@ def compute(
             for code, value in figures.items()
         ]
         return sorted(rows, key=lambda row: row.code)
-    return [Row(key=month, label=month.label, code=str(month), figures=figures[month]) for month in sorted(figures)]
+    return [
+        Row(key=month, label=month.label, code=str(month), figures=figures[month])
+        for month in sorted(figures)
+    ]
 
 
 def unit_metrics(
@@ -547,7 +557,14 @@ def overdue_orders(
     else:
         raise ValueError(f"未知的超期类别 {kind!r}：应为 sign 或 reply")
     return orders.select_related("main_unit").only(
-        "id", "code", "title", "status", "received_at", "sign_due_at", "reply_due_at", "main_unit__name",
+        "id",
+        "code",
+        "title",
+        "status",
+        "received_at",
+        "sign_due_at",
+        "reply_due_at",
+        "main_unit__name",
         "main_unit__code",
     )[:limit]
 

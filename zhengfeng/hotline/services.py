@@ -1515,7 +1515,11 @@ def transition(
     at = _when(at)
     label = ACTION_LABELS[action]
     with transaction.atomic():
-        locked = WorkOrder.objects.select_for_update().select_related("category", "division").get(pk=order.pk)
+        locked = (
+            WorkOrder.objects.select_for_update(of=("self",))
+            .select_related("category", "division")
+            .get(pk=order.pk)
+        )
         if not can_act(by, locked, action):
             if action == "decide_extension" and _pending_extension(locked) is not None:
                 pass  # the action reports which approver is missing

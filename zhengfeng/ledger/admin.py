@@ -2,8 +2,19 @@
 so the admin shows them read-only."""
 
 from django.contrib import admin
+from django.db import transaction
 
-from zhengfeng.ledger.models import Ledger, Plan, PlanVersion, UnitAlias
+from zhengfeng.core import audit
+from zhengfeng.ledger.models import (
+    Ledger,
+    Plan,
+    PlanVersion,
+    QuarterlyReport,
+    ReportingRule,
+    ReportNotice,
+    ReviewRound,
+    UnitAlias,
+)
 
 
 @admin.register(UnitAlias)
@@ -43,3 +54,53 @@ class LedgerAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     search_fields = ("unit__name", "unit__code")
     list_select_related = ("task", "unit")
+
+
+@admin.register(ReportingRule)
+class ReportingRuleAdmin(admin.ModelAdmin):
+    """The reporting rule is data the office keeps; every change goes on the audit chain."""
+
+    list_display = (
+        "year",
+        "title",
+        "division",
+        "due_workdays",
+        "warn_workdays",
+        "late_points",
+        "missing_points",
+        "is_active",
+    )
+    list_filter = ("year", "is_active")
+
+    def save_model(self, request, obj, form, change) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            audit.record(
+                "report.rule_changed" if change else "report.rule_created",
+                by=request.user,
+                target=obj,
+                division_code=obj.division_id,
+                data={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
+            )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Reports point at their rule; deactivate a rule instead.
+        return False
+
+
+@admin.register(QuarterlyReport)
+class QuarterlyReportAdmin(ReadOnlyAdmin):
+    list_display = ("period", "unit", "state", "first_submitted_at", "is_late", "missing_at")
+    list_filter = ("year", "state", "is_late")
+    search_fields = ("unit__name", "unit__code")
+    list_select_related = ("unit",)
+
+
+@admin.register(ReportNotice)
+class ReportNoticeAdmin(ReadOnlyAdmin):
+    list_display = ("period", "doc_number", "title", "issued_at")
+
+
+@admin.register(ReviewRound)
+class ReviewRoundAdmin(ReadOnlyAdmin):
+    list_display = ("year", "kind", "title", "division", "created_at")

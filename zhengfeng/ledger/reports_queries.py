@@ -143,6 +143,11 @@ class PeriodColumn:
     provisional: bool
     totals: Counter = field(default_factory=Counter)
 
+    @property
+    def counts(self) -> list[int]:
+        """Totals in the dashboard's status order."""
+        return [self.totals.get(status, 0) for status in Cell.ORDER]
+
 
 @dataclass
 class Matrix:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from zhengfeng.ledger import ledger_views, views
+from zhengfeng.ledger import ledger_views, reports_views, views
 
 app_name = "ledger"
 
@@ -37,4 +37,27 @@ urlpatterns += [
     path("steps/<int:pk>/done/", ledger_views.step_done, name="step_done"),
     path("steps/<int:pk>/remove/", ledger_views.step_remove, name="step_remove"),
     path("attachments/<int:pk>/", ledger_views.attachment_download, name="attachment_download"),
+]
+
+# Quarterly reports (季度报送) and review rounds (督查检查).
+urlpatterns += [
+    path("reports/", reports_views.report_home, name="report_home"),
+    path("reports/dashboard/", reports_views.report_dashboard, name="report_dashboard"),
+    path("reports/export/", reports_views.report_export, name="report_export"),
+    path("reports/notice/<int:rule_pk>/<str:period>/", reports_views.report_notice, name="report_notice"),
+    path("reports/mine/", reports_views.my_reports, name="my_reports"),
+    path("reports/<int:pk>/", reports_views.report_detail, name="report_detail"),
+    path("reports/<int:pk>/edit/", reports_views.report_edit, name="report_edit"),
+    path("reports/<int:pk>/submit/", reports_views.report_submit, name="report_submit"),
+    path("reports/<int:pk>/return/", reports_views.report_return, name="report_return"),
+    path("reports/<int:pk>/accept/", reports_views.report_accept, name="report_accept"),
+    path("reports/attachments/<int:pk>/", reports_views.report_attachment, name="report_attachment"),
+    path("reviews/", reports_views.review_home, name="review_home"),
+    path("reviews/new/", reports_views.review_create, name="review_create"),
+    path("reviews/<int:pk>/", reports_views.review_detail, name="review_detail"),
+    path("reviews/<int:pk>/findings/new/", reports_views.finding_add, name="finding_add"),
+    path("findings/<int:pk>/demand/", reports_views.demand_issue, name="demand_issue"),
+    path("demands/<int:pk>/", reports_views.demand_detail, name="demand_detail"),
+    path("demands/<int:pk>/submit/", reports_views.demand_submit, name="demand_submit"),
+    path("demands/<int:pk>/review/", reports_views.demand_review, name="demand_review"),
 ]

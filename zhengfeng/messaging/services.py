@@ -456,6 +456,54 @@ def mark_inbound_handled(inbound: InboundSms, *, matched: models.Model | None = 
     return bool(changed)
 
 
+def mark_inbound_handled_bulk(
+    matches: list[tuple[InboundSms, models.Model | None]], *, by: Any = None
+) -> set[int]:
+    """Mark many inbound SMS handled at once, each matched to what it answers (batch matchers).
+
+    The same rule as `mark_inbound_handled`: a row another caller handled first is left alone. The
+    rows still unhandled are locked (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so two workers split a
+    batch instead of waiting), updated in one statement, and their ids returned.
+    Side effects: `handled_at`, `matched_type/id`, `division_code` per row; one audit row
+    `messaging.inbound_handled_bulk` for the batch (count and matched types, no phones).
+    """
+    if not matches:
+        return set()
+    wanted = {inbound.pk: (inbound, matched) for inbound, matched in matches}
+    now = timezone.now()
+    with transaction.atomic():
+        free = set(
+            InboundSms.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(wanted), handled_at__isnull=True)
+            .values_list("pk", flat=True)
+        )
+        rows = []
+        for pk in sorted(free):
+            inbound, matched = wanted[pk]
+            inbound.matched_type, inbound.matched_id = _source_parts(matched)
+            inbound.division_code = str(getattr(matched, "division_code", "") or "")
+            inbound.handled_at = now
+            rows.append(inbound)
+        if rows:
+            InboundSms.objects.filter(handled_at__isnull=True).bulk_update(
+                rows, ["handled_at", "matched_type", "matched_id", "division_code"], batch_size=1000
+            )
+            types = sorted({row.matched_type for row in rows})
+            divisions = {row.division_code for row in rows}
+            audit.record(
+                "messaging.inbound_handled_bulk",
+                by=by,
+                division_code=divisions.pop() if len(divisions) == 1 else "",
+                data={
+                    "count": len(rows),
+                    "matched_types": types,
+                    "first_id": rows[0].pk,
+                    "last_id": rows[-1].pk,
+                },
+            )
+    return free
+
+
 def record_delivery_receipt(
     *, message_id: int, status: str, reported_at: dt.datetime, error: str = ""
 ) -> OutboxMessage:

@@ -30,7 +30,9 @@ def public_list(request: HttpRequest) -> HttpResponse:
 def public_detail(request: HttpRequest, pk: int) -> HttpResponse:
     publication = get_object_or_404(Publication, pk=pk)
     if publication.status == PublicationStatus.WITHDRAWN:
-        return render(request, "portal/hotline_stats/withdrawn.html", {"publication": publication}, status=410)
+        return render(
+            request, "portal/hotline_stats/withdrawn.html", {"publication": publication}, status=410
+        )
     if publication.publish_at > timezone.now():
         raise Http404("尚未公开")
     data = publication.data

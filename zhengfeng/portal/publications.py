@@ -100,7 +100,7 @@ def publish_hotline_stats(
                     "kind": kind,
                     "period": str(report_period),
                     "rows": len(rows),
-                    "publish_at": (publish_at or at).isoformat(),
+                    "publish_at": timezone.localtime(publish_at or at).isoformat(),
                 },
             )
     except IntegrityError:
@@ -108,7 +108,9 @@ def publish_hotline_stats(
     return publication
 
 
-def withdraw_publication(publication: Publication, *, by: Any, reason: str, at: dt.datetime | None = None) -> Publication:
+def withdraw_publication(
+    publication: Publication, *, by: Any, reason: str, at: dt.datetime | None = None
+) -> Publication:
     """Withdraw a publication from the portal (it stays on record with the reason).
 
     Side effects: the row's status, time, person and reason; one audit row

@@ -26,10 +26,21 @@ def test_login_page_is_chinese_and_serves_local_assets(client):
 @pytest.mark.parametrize(
     ("persona", "expected_nav"),
     [
-        ("liaison_a", ["工作台", "预警与督办", "站内消息", "我的台帐", "执法评议"]),
+        ("liaison_a", ["工作台", "预警与督办", "站内消息", "我的台帐", "季度报送", "督查整改", "执法评议"]),
         (
             "city_office",
-            ["工作台", "预警与督办", "站内消息", "实施方案", "工作台帐", "执法评议", "评议得分", "单位"],
+            [
+                "工作台",
+                "预警与督办",
+                "站内消息",
+                "实施方案",
+                "工作台帐",
+                "季度报送",
+                "督查整改",
+                "执法评议",
+                "评议得分",
+                "单位",
+            ],
         ),
         (
             "inspector",
@@ -39,6 +50,8 @@ def test_login_page_is_chinese_and_serves_local_assets(client):
                 "站内消息",
                 "实施方案",
                 "工作台帐",
+                "季度报送",
+                "督查整改",
                 "执法评议",
                 "评议得分",
                 "单位",

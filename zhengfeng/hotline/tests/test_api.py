@@ -331,6 +331,7 @@ def test_wrong_role_or_state_is_403_or_400(client, order, operator, unit_a, liai
     signed_too_early = call(client, "post", f"/orders/{order.code}/sign", user=liaison_a)
     services.transition(order, "dispatch", by=operator, main_unit=unit_a)
     dispatched_twice = call(client, "post", f"/orders/{order.code}/dispatch", user=operator, body={})
+    client.logout()
     by_key = call(client, "post", f"/orders/{order.code}/sign", key=hotline_key)
 
     assert signed_too_early.status_code == 404  # not yet in unit A's scope

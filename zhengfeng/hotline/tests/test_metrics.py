@@ -12,7 +12,7 @@ from zhengfeng.hotline import metrics
 from zhengfeng.hotline.metrics import Figures, Month
 from zhengfeng.testing.factories import DivisionFactory, UnitFactory
 
-from .test_metrics_data import AT, SHANGHAI, march  # noqa: F401 (fixture)
+from .test_metrics_data import AT, SHANGHAI, march_fixture  # noqa: F401 (fixture)
 
 MARCH = Month(2026, 3)
 
@@ -281,7 +281,7 @@ def test_parse_period(text, expected):
 
 @pytest.mark.parametrize("text", ["2026-13", "202603", "三月", ""])
 def test_parse_period_rejects_bad_text(text):
-    with pytest.raises(ValueError, match="统计期间|月份"):
+    with pytest.raises(ValueError, match=r"统计期间|月份"):
         metrics.parse_period(text)
 
 

@@ -162,6 +162,8 @@ def build_march(
     return March(orders=orders, operator=operator, liaison_a=liaison_a, liaison_b=liaison_b)
 
 
-@pytest.fixture
-def march(operator, unit_a, unit_b, liaison_a, liaison_b, handler_a, head_a, handler_b, head_b) -> March:
+@pytest.fixture(name="march")
+def march_fixture(
+    operator, unit_a, unit_b, liaison_a, liaison_b, handler_a, head_a, handler_b, head_b
+) -> March:
     return build_march(operator, unit_a, unit_b, liaison_a, liaison_b, handler_a, head_a, handler_b, head_b)

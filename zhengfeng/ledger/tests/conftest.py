@@ -132,3 +132,48 @@ def task_one(ledger_plan):
 @pytest.fixture
 def task_two(ledger_plan):
     return ledger_plan.tasks.get(number=2)
+
+
+# --- Quarterly reports ---------------------------------------------------------------------------
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+def local(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def travel():
+    """`travel(moment)` moves the clock there (and stays): reports are submitted "now"."""
+    with time_machine.travel(local(2015, 1, 5, 9, 0), tick=False) as traveller:
+        yield lambda moment: traveller.move_to(moment)
+
+
+@pytest.fixture
+def report_org(city, qingcheng, qingxin, unit_a, unit_b, county_unit, city_office, county_office):
+    """City units A and B report; the city 正风办 receives; 清城区正风办 reports for its county;
+    清城区甲局 (an ordinary county unit) does not report."""
+    Unit.objects.filter(pk__in=[city_office.unit_id, county_office.unit_id]).update(
+        kind=UnitKind.CAMPAIGN_OFFICE
+    )
+    city_office.unit.refresh_from_db()
+    county_office.unit.refresh_from_db()
+    return {"a": unit_a, "b": unit_b, "county_office": county_office.unit}
+
+
+@pytest.fixture
+def rule_2015(report_org, city):
+    from zhengfeng.ledger.reports_services import ensure_reporting_rule
+
+    rule, _ = ensure_reporting_rule(division=city, year=2015)
+    return rule
+
+
+@pytest.fixture
+def scheduled(rule_2015, travel):
+    """The 2015 reports of the three reporting units, scheduled on 2015-01-05."""
+    from zhengfeng.ledger.reports_services import schedule_reports
+
+    schedule_reports(rule_2015)
+    return rule_2015

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,29 +14,92 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Publication',
+            name="Publication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('hotline_units', '12345热线各单位办理情况'), ('hotline_radio', '行风热线上线单位办理情况')], max_length=20, verbose_name='类别')),
-                ('period', models.CharField(help_text='2026-03、2026Q1 或 2026', max_length=10, verbose_name='统计期间')),
-                ('title', models.CharField(max_length=200, verbose_name='标题')),
-                ('division_code', models.CharField(db_index=True, max_length=12, verbose_name='行政区划')),
-                ('scope_label', models.CharField(max_length=60, verbose_name='范围')),
-                ('data', models.JSONField(default=dict, verbose_name='数据')),
-                ('status', models.CharField(choices=[('published', '已发布'), ('withdrawn', '已撤回')], default='published', max_length=10, verbose_name='状态')),
-                ('publish_at', models.DateTimeField(help_text='可定于以后某一时间公开', verbose_name='公开时间')),
-                ('created_at', models.DateTimeField(verbose_name='发布时间')),
-                ('withdrawn_at', models.DateTimeField(blank=True, null=True, verbose_name='撤回时间')),
-                ('withdraw_reason', models.TextField(blank=True, verbose_name='撤回理由')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='发布人')),
-                ('withdrawn_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='撤回人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("hotline_units", "12345热线各单位办理情况"),
+                            ("hotline_radio", "行风热线上线单位办理情况"),
+                        ],
+                        max_length=20,
+                        verbose_name="类别",
+                    ),
+                ),
+                (
+                    "period",
+                    models.CharField(
+                        help_text="2026-03、2026Q1 或 2026", max_length=10, verbose_name="统计期间"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="标题")),
+                ("division_code", models.CharField(db_index=True, max_length=12, verbose_name="行政区划")),
+                ("scope_label", models.CharField(max_length=60, verbose_name="范围")),
+                ("data", models.JSONField(default=dict, verbose_name="数据")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("published", "已发布"), ("withdrawn", "已撤回")],
+                        default="published",
+                        max_length=10,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "publish_at",
+                    models.DateTimeField(help_text="可定于以后某一时间公开", verbose_name="公开时间"),
+                ),
+                ("created_at", models.DateTimeField(verbose_name="发布时间")),
+                ("withdrawn_at", models.DateTimeField(blank=True, null=True, verbose_name="撤回时间")),
+                ("withdraw_reason", models.TextField(blank=True, verbose_name="撤回理由")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="发布人",
+                    ),
+                ),
+                (
+                    "withdrawn_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="撤回人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '公开发布',
-                'verbose_name_plural': '公开发布',
-                'ordering': ['-publish_at', '-id'],
-                'indexes': [models.Index(fields=['status', 'publish_at'], name='portal_pub_status_time_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'published')), fields=('kind', 'period', 'division_code'), name='portal_one_live_publication'), models.CheckConstraint(condition=models.Q(('status', 'published'), models.Q(('withdraw_reason', ''), _negated=True), _connector='OR'), name='portal_withdrawal_needs_reason')],
+                "verbose_name": "公开发布",
+                "verbose_name_plural": "公开发布",
+                "ordering": ["-publish_at", "-id"],
+                "indexes": [models.Index(fields=["status", "publish_at"], name="portal_pub_status_time_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "published")),
+                        fields=("kind", "period", "division_code"),
+                        name="portal_one_live_publication",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("status", "published"),
+                            models.Q(("withdraw_reason", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="portal_withdrawal_needs_reason",
+                    ),
+                ],
             },
         ),
     ]

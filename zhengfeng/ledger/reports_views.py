@@ -1,0 +1,439 @@
+"""Pages of quarterly reports (季度报送) and review rounds (督查检查).
+
+Office: the dashboard (units × periods, Excel, 通报 DOCX), report review (return with reason /
+accept), review rounds with findings and rectification demands. Units: their reports (fill in,
+submit), their rectification demands (report what was done). Reads go through `reports_queries`,
+writes through `reports_services` / `reviews_services`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from zhengfeng.core.periods import Period
+from zhengfeng.ledger import reports_queries as queries
+from zhengfeng.ledger import reports_services as services
+from zhengfeng.ledger import reviews_services
+from zhengfeng.ledger.ledger_queries import can_keep_unit, can_read_ledgers, is_unit_user
+from zhengfeng.ledger.models import (
+    REPORT_FIGURES,
+    DemandState,
+    ReportingRule,
+    ReportNotice,
+    ReportState,
+)
+from zhengfeng.ledger.reports_excel import matrix_workbook
+from zhengfeng.ledger.reports_forms import (
+    DemandForm,
+    FindingForm,
+    ReasonForm,
+    RectificationForm,
+    ReportForm,
+    ReviewRoundForm,
+)
+from zhengfeng.org.models import Division, Role
+from zhengfeng.org.queries import units_for
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _require_reader(request: HttpRequest) -> None:
+    if not can_read_ledgers(request.user):
+        raise PermissionDenied("您的角色不能查看季度报送")
+
+
+def _errors(request: HttpRequest, exc: ValidationError) -> None:
+    messages.error(request, "；".join(exc.messages))
+
+
+def _year(request: HttpRequest, years: list[int]) -> int:
+    try:
+        wanted = int(request.GET.get("year", ""))
+    except ValueError:
+        wanted = None
+    if wanted is not None and 2000 <= wanted <= 2100:
+        return wanted
+    return years[0] if years else timezone.localtime().year
+
+
+def _attachment_response(content: bytes, name: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
+
+
+# --- Quarterly reports -------------------------------------------------------------------------
+
+
+@login_required
+def report_home(request: HttpRequest) -> HttpResponse:
+    _require_reader(request)
+    if is_unit_user(request.user):
+        return redirect("ledger:my_reports")
+    return redirect("ledger:report_dashboard")
+
+
+@login_required
+def report_dashboard(request: HttpRequest) -> HttpResponse:
+    """Units × periods of a year in the user's scope; each cell drills down to the report."""
+    _require_reader(request)
+    user = request.user
+    years = queries.report_years_for(user)
+    year = _year(request, years)
+    now = timezone.now()
+    matrix = queries.report_matrix(user, year, now=now)
+    rules = [rule for rule in queries.rules_for(user) if rule.year == year]
+    notices = {(n.rule_id, n.period): n for n in ReportNotice.objects.filter(rule__in=rules)}
+    notice_rows = [
+        (rule, column, notices.get((rule.pk, str(column.period))), services.can_review(user, rule))
+        for rule in rules
+        for column in matrix.columns
+    ]
+    context = {
+        "matrix": matrix,
+        "year": year,
+        "years": years,
+        "notice_rows": notice_rows,
+        "legend": [queries.Cell.LABELS[code] for code in queries.Cell.ORDER],
+        "status_order": [(code, *queries.Cell.LABELS[code]) for code in queries.Cell.ORDER],
+        "scope_label": queries.scope_label(user),
+        "report_base": reverse("ledger:report_dashboard").rsplit("dashboard/", 1)[0],
+    }
+    return render(request, "ledger/report_dashboard.html", context)
+
+
+@login_required
+def report_export(request: HttpRequest) -> HttpResponse:
+    _require_reader(request)
+    user = request.user
+    year = _year(request, queries.report_years_for(user))
+    matrix = queries.report_matrix(user, year, now=timezone.now())
+    title = f"{queries.scope_label(user)}{year}年“正风”行动季度报送情况"
+    return _attachment_response(matrix_workbook(matrix, title=title), f"季度报送_{year}.xlsx", XLSX)
+
+
+@login_required
+def report_notice(request: HttpRequest, rule_pk: int, period: str) -> HttpResponse:
+    """POST: issue the period's 通报 (office of the rule's division); GET: download it."""
+    _require_reader(request)
+    rule = get_object_or_404(ReportingRule.objects.select_related("division"), pk=rule_pk)
+    if rule not in queries.rules_for(request.user):
+        raise Http404("报送规则不存在或不在您的范围内")
+    try:
+        wanted = Period.parse(period)
+    except ValueError as exc:
+        raise Http404(str(exc)) from exc
+    if request.method == "POST":
+        try:
+            services.issue_report_notice(rule, wanted, by=request.user)
+        except ValidationError as exc:
+            _errors(request, exc)
+        else:
+            messages.success(request, f"已印发{wanted.label}报送情况通报")
+        return redirect(f"{reverse('ledger:report_dashboard')}?year={rule.year}")
+    notice = ReportNotice.objects.filter(rule=rule, period=str(wanted)).first()
+    if notice is None or not notice.document:
+        raise Http404("该期尚未印发通报")
+    return FileResponse(notice.document.open("rb"), as_attachment=True, filename=f"{notice.title}.docx")
+
+
+@login_required
+def my_reports(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not is_unit_user(user):
+        _require_reader(request)
+        return redirect("ledger:report_dashboard")
+    now = timezone.now()
+    reports = list(queries.unit_reports(user.unit_id))
+    rows = []
+    for report in reports:
+        clock = report.clock
+        overdue = bool(report.state == ReportState.DRAFT and clock and clock.due_at and clock.due_at < now)
+        rows.append((report, Period.parse(report.period).label, overdue))
+    context = {"rows": rows, "unit": user.unit, "can_keep": can_keep_unit(user, user.unit_id)}
+    return render(request, "ledger/report_mine.html", context)
+
+
+def _report(request: HttpRequest, pk: int):
+    _require_reader(request)
+    report = queries.report_for(request.user, pk)
+    if report is None:
+        raise Http404("季度报送不存在或不在您的范围内")
+    return report
+
+
+@login_required
+def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _report(request, pk)
+    user = request.user
+    figures = [(label, report.figures.get(key)) for key, label in REPORT_FIGURES]
+    context = {
+        "report": report,
+        "period_label": Period.parse(report.period).label,
+        "figures": figures,
+        "items": sorted(report.items.all(), key=lambda item: item.task.number),
+        "can_edit": services.can_submit(user, report) and report.state in ReportState.EDITABLE,
+        "can_review": services.can_review(user, report.rule) and report.state in ReportState.AWAITING_REVIEW,
+        "reason_form": ReasonForm(),
+    }
+    return render(request, "ledger/report_detail.html", context)
+
+
+@login_required
+def report_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _report(request, pk)
+    if not services.can_submit(request.user, report):
+        raise PermissionDenied("只有本单位的联络员和单位负责人可以填写季度报送")
+    tasks = services.report_tasks(report)
+    progress = {item.task_id: item.progress for item in report.items.all()}
+    initial: dict[str, Any] = {"summary": report.summary}
+    initial |= {f"figure_{key}": report.figures.get(key, "") for key, _label in REPORT_FIGURES}
+    initial |= {f"task_{task_id}": text for task_id, text in progress.items()}
+    form = ReportForm(request.POST or None, request.FILES or None, initial=initial, tasks=tasks)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.save_report(report, **form.service_arguments(), by=request.user)
+                if "submit" in request.POST:
+                    target = (
+                        ReportState.RESUBMITTED
+                        if report.state == ReportState.RETURNED
+                        else ReportState.SUBMITTED
+                    )
+                    services.set_report_state(report, target, by=request.user)
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error(None, message)
+            else:
+                done = "已报送" if "submit" in request.POST else "已保存"
+                messages.success(request, f"{done}{Period.parse(report.period).label}工作情况")
+                return redirect("ledger:report_detail", pk=report.pk)
+        status = 400
+    context = {"form": form, "report": report, "period_label": Period.parse(report.period).label}
+    return render(request, "ledger/report_form.html", context, status=status)
+
+
+def _transition(request: HttpRequest, pk: int, state: str, reason: str = "") -> HttpResponse:
+    report = _report(request, pk)
+    try:
+        services.set_report_state(report, state, by=request.user, reason=reason)
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, f"季度报送：{report.get_state_display()}")
+    return redirect("ledger:report_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def report_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _report(request, pk)
+    target = ReportState.RESUBMITTED if report.state == ReportState.RETURNED else ReportState.SUBMITTED
+    return _transition(request, pk, target)
+
+
+@login_required
+@require_POST
+def report_return(request: HttpRequest, pk: int) -> HttpResponse:
+    form = ReasonForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    return _transition(request, pk, ReportState.RETURNED, reason)
+
+
+@login_required
+@require_POST
+def report_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition(request, pk, ReportState.ACCEPTED)
+
+
+@login_required
+def report_attachment(request: HttpRequest, pk: int) -> FileResponse:
+    _require_reader(request)
+    attachment = queries.attachment_for(request.user, pk)
+    if attachment is None:
+        raise Http404("附件不存在或不在您的范围内")
+    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name)
+
+
+# --- Review rounds -----------------------------------------------------------------------------
+
+
+def _office_division(user: Any) -> Division | None:
+    if user.role == Role.OFFICE and user.unit_id:
+        return user.unit.division
+    return None
+
+
+@login_required
+def review_home(request: HttpRequest) -> HttpResponse:
+    """Office: the rounds and a form to open one. Units: their rectification demands."""
+    _require_reader(request)
+    user = request.user
+    division = _office_division(user)
+    context: dict[str, Any] = {
+        "rounds": list(queries.rounds_for(user)),
+        "demands": list(queries.unit_demands(user.unit_id)) if is_unit_user(user) else [],
+        "can_create": division is not None,
+        "form": ReviewRoundForm(initial={"year": timezone.localtime().year}),
+    }
+    return render(request, "ledger/review_list.html", context)
+
+
+@login_required
+@require_POST
+def review_create(request: HttpRequest) -> HttpResponse:
+    _require_reader(request)
+    division = _office_division(request.user)
+    if division is None:
+        raise PermissionDenied("只有“正风”办可以组织督查检查")
+    form = ReviewRoundForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, "；".join(f"{form.fields[k].label}：{' '.join(v)}" for k, v in form.errors.items())
+        )
+        return redirect("ledger:review_home")
+    try:
+        review = reviews_services.create_review_round(division=division, **form.cleaned_data, by=request.user)
+    except ValidationError as exc:
+        _errors(request, exc)
+        return redirect("ledger:review_home")
+    messages.success(request, f"已建立：{review.title}")
+    return redirect("ledger:review_detail", pk=review.pk)
+
+
+def _round(request: HttpRequest, pk: int):
+    _require_reader(request)
+    review = queries.rounds_for(request.user).filter(pk=pk).first()
+    if review is None:
+        raise Http404("督查检查不存在或不在您的范围内")
+    return review
+
+
+def _units_of(user: Any, division: Division):
+    return (
+        units_for(user)
+        .filter(division__code__startswith=division.prefix, is_active=True)
+        .order_by("division_id", "code")
+    )
+
+
+@login_required
+def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _round(request, pk)
+    user = request.user
+    office = reviews_services.can_run_reviews(user, review.division)
+    context = {
+        "review": review,
+        "findings": list(queries.round_findings(user, review)),
+        "office": office,
+        "finding_form": FindingForm(units=_units_of(user, review.division)) if office else None,
+        "demand_form": DemandForm() if office else None,
+    }
+    return render(request, "ledger/review_detail.html", context)
+
+
+@login_required
+@require_POST
+def finding_add(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _round(request, pk)
+    form = FindingForm(request.POST, units=_units_of(request.user, review.division))
+    if form.is_valid():
+        try:
+            reviews_services.add_finding(review, **form.cleaned_data, by=request.user)
+        except ValidationError as exc:
+            _errors(request, exc)
+        else:
+            messages.success(request, "已登记问题")
+    else:
+        messages.error(
+            request, "；".join(f"{form.fields[k].label}：{' '.join(v)}" for k, v in form.errors.items())
+        )
+    return redirect("ledger:review_detail", pk=review.pk)
+
+
+@login_required
+@require_POST
+def demand_issue(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_reader(request)
+    finding = get_object_or_404(
+        queries.findings_for(request.user).select_related("round__division", "unit"), pk=pk
+    )
+    form = DemandForm(request.POST)
+    if form.is_valid():
+        try:
+            reviews_services.issue_demand(finding, **form.cleaned_data, by=request.user)
+        except ValidationError as exc:
+            _errors(request, exc)
+        else:
+            messages.success(request, f"已向{finding.unit.name}下达整改通知")
+    else:
+        messages.error(
+            request, "；".join(f"{form.fields[k].label}：{' '.join(v)}" for k, v in form.errors.items())
+        )
+    return redirect("ledger:review_detail", pk=finding.round_id)
+
+
+def _demand(request: HttpRequest, pk: int):
+    _require_reader(request)
+    demand = queries.demand_for(request.user, pk)
+    if demand is None:
+        raise Http404("整改通知不存在或不在您的范围内")
+    return demand
+
+
+@login_required
+def demand_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    demand = _demand(request, pk)
+    user = request.user
+    context = {
+        "demand": demand,
+        "can_submit": can_keep_unit(user, demand.unit_id) and demand.state in DemandState.EDITABLE,
+        "can_review": reviews_services.can_run_reviews(user, demand.finding.round.division)
+        and demand.state == DemandState.SUBMITTED,
+        "form": RectificationForm(),
+        "reason_form": ReasonForm(),
+    }
+    return render(request, "ledger/demand_detail.html", context)
+
+
+@login_required
+@require_POST
+def demand_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    demand = _demand(request, pk)
+    form = RectificationForm(request.POST)
+    text = form.cleaned_data["text"] if form.is_valid() else ""
+    try:
+        reviews_services.set_demand_state(demand, DemandState.SUBMITTED, text=text, by=request.user)
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, "已报送整改情况")
+    return redirect("ledger:demand_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def demand_review(request: HttpRequest, pk: int) -> HttpResponse:
+    demand = _demand(request, pk)
+    form = ReasonForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    state = DemandState.ACCEPTED if request.POST.get("action") == "accept" else DemandState.RETURNED
+    try:
+        reviews_services.set_demand_state(demand, state, reason=reason, by=request.user)
+    except ValidationError as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, f"整改通知：{demand.get_state_display()}")
+    return redirect("ledger:demand_detail", pk=pk)
