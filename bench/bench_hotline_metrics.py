@@ -133,7 +133,9 @@ def fill(total: int) -> None:
     Unit.objects.bulk_create(
         [Unit(code=f"B{n:05d}", name=f"压测单位{n}", division_id="441800") for n in range(1, UNITS + 1)]
     )
-    office_unit = Unit.objects.create(code="B-OFFICE", name="市正风办", kind="campaign_office", division_id="441800")
+    office_unit = Unit.objects.create(
+        code="B-OFFICE", name="市正风办", kind="campaign_office", division_id="441800"
+    )
     first_unit = Unit.objects.order_by("id").values_list("id", flat=True).first()
     user = User.objects.create(username="bench_office", role=Role.OFFICE, unit=office_unit, password="!")  # noqa: S106 (unusable password marker)
     start = dt.datetime(2025, 1, 1, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
@@ -149,10 +151,41 @@ def fill(total: int) -> None:
             started = time.perf_counter()
             cursor.execute(sql, params)
             print(f"  {name}: {cursor.rowcount:,} rows in {time.perf_counter() - started:.1f} s", flush=True)
-        for table in ("hotline_workorder", "deadlines_clock", "hotline_workorderassignment", "hotline_reply",
-                      "hotline_callback"):
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608 (table names are literals above)
+        for table in (
+            "hotline_workorder",
+            "deadlines_clock",
+            "hotline_workorderassignment",
+            "hotline_reply",
+            "hotline_callback",
+        ):
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608 (literal table names)
+            )
         cursor.execute("ANALYZE")
+
+
+# Indexes the metrics queries want and the models do not have yet (proposed to the hotline and deadlines
+# owners). The bench measures without them, then creates the missing ones and measures again.
+PROPOSED_INDEXES = {
+    "hotline_assign_dispatched_idx": "hotline_workorderassignment (dispatched_at) WHERE role = 'main'",
+    "hotline_order_closed_idx": "hotline_workorder (closed_at) WHERE status = 'closed'",
+    "hotline_order_uncounted_idx": "hotline_workorder (id) WHERE status IN ('merged', 'voided')",
+    "clock_due_idx": "deadlines_clock (due_at)",
+}
+
+
+def create_missing_indexes() -> list[str]:
+    from django.db import connection
+
+    created = []
+    with connection.cursor() as cursor:
+        for name, definition in PROPOSED_INDEXES.items():
+            cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(f"CREATE INDEX {name} ON {definition}")
+                created.append(name)
+        cursor.execute("ANALYZE")
+    return created
 
 
 def timed(label: str, func, repeat: int = 3):
@@ -198,7 +231,8 @@ def main() -> None:
         units = Unit.objects.all()
         at = dt.datetime(2026, 1, 15, tzinfo=timezone.get_current_timezone())
         month = metrics.Month(2025, 6)
-        if args.explain:
+
+        def explain() -> None:
             with CaptureQueriesContext(connection) as queries:
                 metrics.compute(units, month, at=at)
             with connection.cursor() as cursor:
@@ -206,16 +240,35 @@ def main() -> None:
                     cursor.execute("EXPLAIN ANALYZE " + query["sql"])
                     print("\n".join(row[0] for row in cursor.fetchall()), "\n")
 
-        best_month, rows = timed("month, per unit, administrator (all units)", lambda: metrics.compute(units, month, at=at))
-        print(f"  {len(rows):,} rows; e.g. {rows[0].label}: {rows[0].figures}")
-        best_office, _ = timed("month, per unit, city office (scoped)", lambda: metrics.unit_metrics(office, month, at=at))
-        timed("month, per division", lambda: metrics.compute(units, month, group="division", at=at))
-        timed("quarter, per unit", lambda: metrics.compute(units, Period.quarter(2025, 2), at=at))
-        timed("year, per unit", lambda: metrics.compute(units, Period.parse("2025"), at=at), repeat=1)
-        one_unit = units.filter(pk=rows[0].key)
-        timed("one unit, the year by month (drill-down)", lambda: metrics.compute(one_unit, Period.parse("2025"), group="month", at=at))
-        worst = max(best_month, best_office)
-        print("target: per-unit monthly metrics < 1 s:", "OK" if worst < 1 else "MISSED")
+        def measure() -> float:
+            if args.explain:
+                explain()
+            best_month, rows = timed(
+                "  month, per unit, administrator (all units)", lambda: metrics.compute(units, month, at=at)
+            )
+            best_office, _ = timed(
+                "  month, per unit, city office (scoped)", lambda: metrics.unit_metrics(office, month, at=at)
+            )
+            timed("  month, per division", lambda: metrics.compute(units, month, group="division", at=at))
+            timed("  quarter, per unit", lambda: metrics.compute(units, Period.quarter(2025, 2), at=at))
+            timed("  year, per unit", lambda: metrics.compute(units, Period.parse("2025"), at=at), repeat=1)
+            one_unit = units.filter(pk=rows[0].key)
+            timed(
+                "  one unit, the year by month (drill-down)",
+                lambda: metrics.compute(one_unit, Period.parse("2025"), group="month", at=at),
+            )
+            print(f"  {len(rows):,} unit rows; e.g. {rows[3].label}: {rows[3].figures}")
+            return max(best_month, best_office)
+
+        print("with the model's indexes only:")
+        before = measure()
+        created = create_missing_indexes()
+        print(f"with the proposed indexes ({', '.join(created) or 'all present already'}):")
+        after = measure()
+        print(
+            f"target: per-unit monthly metrics < 1 s: {before:.2f} s without, {after:.2f} s with the indexes:",
+            "OK" if after < 1 else "MISSED",
+        )
         connection.close()
     finally:
         if not args.keep:

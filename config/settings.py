@@ -244,6 +244,17 @@ if not FIELD_ENCRYPTION_KEY:
 if len(FIELD_ENCRYPTION_KEY) < 16:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY: 密钥至少 16 个字符")
 
+# --- Cache ---------------------------------------------------------------------------------------
+# Rate limits (public filing, tracking, votes) must count across every server process and the worker,
+# and the design needs no Redis: the database is the shared cache. The table is created by migration
+# core.0003 (and `zhengfeng createcachetable` is harmless to re-run).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "zhengfeng_cache",
+    }
+}
+
 # --- Static files -----------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
@@ -282,6 +293,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "zhengfeng@localhost")
 # --- Evaluation (公述民评) ----------------------------------------------------------------------
 # Minutes between recording an enforcement action and its invitation SMS (quiet hours still apply).
 EVALUATION_SMS_DELAY_MINUTES = env_int("EVALUATION_SMS_DELAY_MINUTES", 30, minimum=0)
+# Online evaluation: verification codes per hour from one IP address (offices behind one NAT share
+# it, hence generous) and from one device cookie.
+EVALUATION_VOTE_IP_LIMIT = env_int("EVALUATION_VOTE_IP_LIMIT", 30, minimum=1)
+EVALUATION_VOTE_DEVICE_LIMIT = env_int("EVALUATION_VOTE_DEVICE_LIMIT", 5, minimum=1)
 
 # --- Open311 and the public hotline portal -----------------------------------------------------
 # The jurisdiction this Open311 endpoint serves (the city's web domain without www); another value → 404.

@@ -14,7 +14,16 @@ from django.http import HttpRequest
 from zhengfeng.core import audit
 from zhengfeng.core.crypto import mask_name, mask_phone
 from zhengfeng.evaluation import services
-from zhengfeng.evaluation.models import DisclosedStaff, EnforcementAction, Evaluation, EvaluationYear, Reply
+from zhengfeng.evaluation.models import (
+    Clue,
+    DisclosedStaff,
+    EnforcementAction,
+    Evaluation,
+    EvaluationYear,
+    OnlineVote,
+    Reply,
+    ResultPublication,
+)
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -46,6 +55,18 @@ class EvaluationYearForm(forms.ModelForm):
             "points_basic",
             "points_unsatisfied",
             "reply_window_days",
+            "vote_opens_at",
+            "vote_closes_at",
+            "vote_weight",
+            "assessment_points",
+            "rule_repeat_count",
+            "rule_repeat_days",
+            "rule_burst_count",
+            "rule_burst_minutes",
+            "rule_fast_seconds",
+            "rule_vote_count",
+            "rule_vote_minutes",
+            "rule_name_phones",
         )
 
     def clean(self) -> dict[str, Any]:
@@ -128,3 +149,38 @@ class EvaluationAdmin(ReadOnlyAdmin):
 class ReplyAdmin(ReadOnlyAdmin):
     list_display = ("id", "evaluation", "received_at", "parsed", "outcome", "seconds_after_sent")
     list_filter = ("outcome", "parsed")
+
+
+@admin.register(OnlineVote)
+class OnlineVoteAdmin(ReadOnlyAdmin):
+    list_display = ("id", "unit", "rating", "created_at", "masked_phone", "ip_network", "flag_state")
+    list_filter = ("rating", "flag_state")
+    fields = (
+        "year",
+        "unit",
+        "rating",
+        "comment",
+        "masked_phone",
+        "ip",
+        "ip_network",
+        "device_id",
+        "created_at",
+    )
+    readonly_fields = fields
+    list_select_related = ("unit",)
+
+    @admin.display(description="手机号码")
+    def masked_phone(self, obj: OnlineVote) -> str:
+        return mask_phone(obj.phone)
+
+
+@admin.register(Clue)
+class ClueAdmin(ReadOnlyAdmin):
+    list_display = ("id", "unit", "addressed_to", "status", "created_at")
+    list_filter = ("status",)
+
+
+@admin.register(ResultPublication)
+class ResultPublicationAdmin(ReadOnlyAdmin):
+    list_display = ("title", "status", "published_at", "published_by", "withdrawn_at")
+    list_filter = ("status",)

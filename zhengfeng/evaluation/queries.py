@@ -8,14 +8,20 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
+from zhengfeng.core.periods import Period
 from zhengfeng.evaluation.models import (
     Answer,
+    Clue,
     DisclosedStaff,
     EnforcementAction,
     Evaluation,
     EvaluationYear,
     FlagState,
+    OnlineVote,
+    PublicationStatus,
+    ResultPublication,
 )
 from zhengfeng.messaging.models import OutboxStatus
 from zhengfeng.org.models import Unit
@@ -186,12 +192,27 @@ COUNT_NAMES = ("invited", "answered", "satisfied", "basic", "unsatisfied", "flag
 ZERO_COUNTS = dict.fromkeys(COUNT_NAMES, 0)
 
 
-def scores(year: int, *, user: Any = None, by: str = "staff", everything: bool = False) -> list[ScoreRow]:
+def period_bounds(period: Period) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a period as aware datetimes in TIME_ZONE."""
+    start = timezone.make_aware(dt.datetime.combine(period.first, dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(period.last + dt.timedelta(days=1), dt.time.min))
+    return start, end
+
+
+def scores(
+    year: int,
+    *,
+    user: Any = None,
+    by: str = "staff",
+    everything: bool = False,
+    period: Period | None = None,
+) -> list[ScoreRow]:
     """One row per staff member (or per unit with `by="unit"`) of the year's key units, with counts.
 
     Rows: every key unit (or every active staff member of one, plus anyone who left but was on an
     action) that `user` may see, including those without evaluations (score None). `everything=True`
-    (API keys) skips the scoping. Three queries whatever the size.
+    (API keys) skips the scoping. `period` (a quarter of the year) counts only the actions of that
+    quarter. Three queries whatever the size.
     """
     years = EvaluationYear.objects.filter(year=year)
     units = Unit.objects.filter(evaluation_years__in=years).select_related("division")
@@ -207,6 +228,9 @@ def scores(year: int, *, user: Any = None, by: str = "staff", everything: bool =
     evaluations = Evaluation.objects.filter(
         action__year__year=year, action__unit__in=[u.pk for u in unit_list]
     )
+    if period is not None:
+        start, end = period_bounds(period)
+        evaluations = evaluations.filter(action__acted_at__gte=start, action__acted_at__lt=end)
     rows: list[ScoreRow] = []
     if by == "unit":
         counts = {
@@ -242,3 +266,188 @@ def _row(
         score=compute_score(evaluation_year, values["satisfied"], values["basic"], values["unsatisfied"]),
         **values,
     )
+
+
+# --- Online votes and combined unit results ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """A unit's year (or quarter): the SMS evaluation row, the online votes, and the weighted total."""
+
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    sms: ScoreRow
+    votes: int
+    vote_satisfied: int
+    vote_basic: int
+    vote_unsatisfied: int
+    vote_flagged: int
+    vote_score: Decimal | None
+    total: Decimal | None
+
+    def as_public(self) -> dict[str, Any]:
+        """Unit names and figures only: what a publication freezes."""
+        return {
+            "unit_code": self.unit_code,
+            "unit_name": self.unit_name,
+            "sms_answered": self.sms.satisfied + self.sms.basic + self.sms.unsatisfied,
+            "sms_satisfied": self.sms.satisfied,
+            "sms_basic": self.sms.basic,
+            "sms_unsatisfied": self.sms.unsatisfied,
+            "sms_score": str(self.sms.score) if self.sms.score is not None else None,
+            "votes": self.vote_satisfied + self.vote_basic + self.vote_unsatisfied,
+            "vote_satisfied": self.vote_satisfied,
+            "vote_basic": self.vote_basic,
+            "vote_unsatisfied": self.vote_unsatisfied,
+            "vote_score": str(self.vote_score) if self.vote_score is not None else None,
+            "total": str(self.total) if self.total is not None else None,
+        }
+
+
+def combine(sms_score: Decimal | None, vote_score: Decimal | None, vote_weight: int) -> Decimal | None:
+    """The unit's total: weighted mean of the two scores; the one that exists when only one does."""
+    if sms_score is None or vote_score is None:
+        return sms_score if vote_score is None else vote_score
+    weight = Decimal(vote_weight) / 100
+    return (sms_score * (1 - weight) + vote_score * weight).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+
+
+def unit_results(
+    year: int, *, user: Any = None, everything: bool = False, period: Period | None = None
+) -> list[UnitResult]:
+    """Per key unit: SMS counts and score, online vote counts and score, the weighted total.
+
+    Flagged (pending or confirmed) votes are left out like flagged SMS answers. Ordered by unit code.
+    """
+    sms_rows = scores(year, user=user, by="unit", everything=everything, period=period)
+    units = {u.code: u for u in Unit.objects.filter(code__in=[row.unit_code for row in sms_rows])}
+    unit_years = {
+        row.unit_id: row.evaluationyear
+        for row in EvaluationYear.key_units.through.objects.filter(evaluationyear__year=year).select_related(
+            "evaluationyear"
+        )
+    }
+    votes = OnlineVote.objects.filter(year__year=year, unit__in=[u.pk for u in units.values()])
+    if period is not None:
+        start, end = period_bounds(period)
+        votes = votes.filter(created_at__gte=start, created_at__lt=end)
+    counted = ~Q(flag_state__in=FlagState.EXCLUDED_STATES)
+    tallies = {
+        row["unit_id"]: row
+        for row in votes.order_by()
+        .values("unit_id")
+        .annotate(
+            satisfied=Count("pk", filter=counted & Q(rating=Answer.SATISFIED)),
+            basic=Count("pk", filter=counted & Q(rating=Answer.BASIC)),
+            unsatisfied=Count("pk", filter=counted & Q(rating=Answer.UNSATISFIED)),
+            flagged=Count("pk", filter=~counted),
+            total=Count("pk"),
+        )
+    }
+    results = []
+    for row in sms_rows:
+        unit = units[row.unit_code]
+        evaluation_year = unit_years[unit.pk]
+        tally = tallies.get(unit.pk, {"satisfied": 0, "basic": 0, "unsatisfied": 0, "flagged": 0, "total": 0})
+        vote_score = compute_score(evaluation_year, tally["satisfied"], tally["basic"], tally["unsatisfied"])
+        results.append(
+            UnitResult(
+                unit_id=unit.pk,
+                unit_code=unit.code,
+                unit_name=unit.name,
+                sms=row,
+                votes=tally["total"],
+                vote_satisfied=tally["satisfied"],
+                vote_basic=tally["basic"],
+                vote_unsatisfied=tally["unsatisfied"],
+                vote_flagged=tally["flagged"],
+                vote_score=vote_score,
+                total=combine(row.score, vote_score, evaluation_year.vote_weight),
+            )
+        )
+    return results
+
+
+def voting_year(*, at: dt.datetime) -> EvaluationYear | None:
+    """The year whose online evaluation is open at `at` (the portal's vote page)."""
+    return (
+        EvaluationYear.objects.filter(vote_opens_at__lte=at, vote_closes_at__gt=at)
+        .select_related("division")
+        .order_by("-year", "division_id")
+        .first()
+    )
+
+
+# --- Anti-rigging review and clues ----------------------------------------------------------------
+
+REVIEW_VIEW_ROLES = frozenset({"admin", "office", "inspector"})
+
+
+def can_view_flags(user: Any) -> bool:
+    return bool(
+        getattr(user, "is_authenticated", False) and (user.is_superuser or user.role in REVIEW_VIEW_ROLES)
+    )
+
+
+def can_review_flags(user: Any) -> bool:
+    """The campaign office decides (the administrator too); inspectors read."""
+    return bool(
+        getattr(user, "is_authenticated", False) and (user.is_superuser or user.role in ("admin", "office"))
+    )
+
+
+def flagged_evaluations_for(user: Any, *, state: str = FlagState.PENDING) -> QuerySet[Evaluation]:
+    rows = (
+        Evaluation.objects.exclude(flag_state=FlagState.NONE)
+        if state == "all"
+        else Evaluation.objects.filter(flag_state=state)
+    )
+    return scope_filter(
+        rows.select_related("action__unit", "reviewed_by").prefetch_related("action__staff"),
+        user,
+        unit_field=None,
+        division_field="division_code",
+    ).order_by("-flagged_at", "-id")
+
+
+def flagged_votes_for(user: Any, *, state: str = FlagState.PENDING) -> QuerySet[OnlineVote]:
+    rows = (
+        OnlineVote.objects.exclude(flag_state=FlagState.NONE)
+        if state == "all"
+        else OnlineVote.objects.filter(flag_state=state)
+    )
+    return scope_filter(
+        rows.select_related("unit", "reviewed_by"), user, unit_field=None, division_field="division_code"
+    ).order_by("-flagged_at", "-id")
+
+
+def clues_for(user: Any) -> QuerySet[Clue]:
+    """Clues in the user's division subtree, for inspectors, the office and the administrator."""
+    if not can_view_flags(user):
+        return Clue.objects.none()
+    return scope_filter(
+        Clue.objects.select_related("unit", "addressed_to", "created_by"),
+        user,
+        unit_field=None,
+        division_field="division_code",
+    ).order_by("-created_at", "-id")
+
+
+# --- Publications -----------------------------------------------------------------------------------
+
+
+def public_results() -> QuerySet[ResultPublication]:
+    return ResultPublication.objects.filter(status=PublicationStatus.PUBLISHED).order_by(
+        "-published_at", "-id"
+    )
+
+
+def publications_for(user: Any) -> QuerySet[ResultPublication]:
+    return scope_filter(
+        ResultPublication.objects.select_related("year", "published_by", "withdrawn_by"),
+        user,
+        unit_field=None,
+        division_field="division_code",
+    ).order_by("-published_at", "-id")

@@ -24,11 +24,13 @@ from zhengfeng.evaluation.models import (
     ActionSource,
     ActionStaff,
     ActionType,
+    Clue,
     DisclosedStaff,
     EnforcementAction,
     Evaluation,
     EvaluationYear,
     FlagState,
+    OnlineVote,
     Reply,
     ReplyOutcome,
 )
@@ -37,7 +39,7 @@ from zhengfeng.messaging import queries as messaging_queries
 from zhengfeng.messaging import services as messaging
 from zhengfeng.messaging.models import InboundSms, OutboxStatus
 from zhengfeng.messaging.services import SMS_MAX_LENGTH
-from zhengfeng.org.models import Division, Person, Unit
+from zhengfeng.org.models import Division, Person, Unit, UnitKind
 from zhengfeng.org.validators import normalise_mobile
 
 TEMPLATE_FIELDS = ("unit", "staff", "date", "action")
@@ -172,6 +174,24 @@ def create_year(
     return evaluation_year
 
 
+# Anti-rigging thresholds on EvaluationYear and their smallest sensible values.
+RULE_FIELDS = (
+    "rule_repeat_count",
+    "rule_repeat_days",
+    "rule_burst_count",
+    "rule_burst_minutes",
+    "rule_fast_seconds",
+    "rule_vote_count",
+    "rule_vote_minutes",
+    "rule_name_phones",
+)
+RULE_MINIMUM = {
+    "rule_repeat_days": 1,
+    "rule_burst_minutes": 1,
+    "rule_fast_seconds": 1,
+    "rule_vote_minutes": 1,
+}
+
 YEAR_FIELDS = (
     "title",
     "sms_template",
@@ -180,7 +200,30 @@ YEAR_FIELDS = (
     "points_basic",
     "points_unsatisfied",
     "reply_window_days",
+    "vote_opens_at",
+    "vote_closes_at",
+    "vote_weight",
+    "assessment_points",
+    *RULE_FIELDS,
 )
+
+
+def _clean_int(value: Any, label: str, minimum: int, maximum: int = 10_000) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{label} {value!r} 不是整数") from exc
+    if not minimum <= number <= maximum:
+        raise ValidationError(f"{label} {number} 无效：应在 {minimum}–{maximum} 之间")
+    return number
+
+
+def _clean_moment(value: Any, label: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime) or timezone.is_naive(value):
+        raise ValidationError(f"{label}必须是带时区的日期时间：{value}")
+    return value
 
 
 def update_year(
@@ -206,10 +249,21 @@ def update_year(
         "points_basic": lambda v: _clean_points(v, "基本满意分值"),
         "points_unsatisfied": lambda v: _clean_points(v, "不满意分值"),
         "reply_window_days": lambda v: int(v),
+        "vote_opens_at": lambda v: _clean_moment(v, "网上评议开始时间"),
+        "vote_closes_at": lambda v: _clean_moment(v, "网上评议结束时间"),
+        "vote_weight": lambda v: _clean_int(v, "网上评议权重", 0, 100),
+        "assessment_points": lambda v: _clean_points(v, "年度考核分值"),
     }
+    for field in RULE_FIELDS:
+        label = str(EvaluationYear._meta.get_field(field).verbose_name)
+        cleaners[field] = lambda v, label=label, field=field: _clean_int(v, label, RULE_MINIMUM.get(field, 2))
     new = {name: cleaners[name](value) for name, value in changes.items()}
     if new.get("reply_window_days", 1) < 1:
         raise ValidationError(f"回复有效天数至少为 1 天，而不是 {new['reply_window_days']}")
+    opens = new.get("vote_opens_at", evaluation_year.vote_opens_at)
+    closes = new.get("vote_closes_at", evaluation_year.vote_closes_at)
+    if (opens is None) != (closes is None) or (opens and closes and closes <= opens):
+        raise ValidationError(f"网上评议时间无效：开始 {opens}，结束 {closes}（须同时设置，且结束晚于开始）")
     changed = [name for name, value in new.items() if getattr(evaluation_year, name) != value]
     units = None
     if key_units is not None:
@@ -717,62 +771,170 @@ def process_replies(
     return stats
 
 
-# --- Anti-rigging hooks (rules and review pages: part 2) ----------------------------------------
+# --- Anti-rigging: flags and the office's review -------------------------------------------------
+
+FLAG_REVIEW_ROLES = frozenset({"office", "admin"})
 
 
-def flag_evaluation(evaluation: Evaluation, *, reason: str, by: Any = None) -> bool:
-    """Put an evaluation under review: its answer stops counting until the office clears it.
+def _flag_label(record: Evaluation | OnlineVote) -> str:
+    return f"评议 #{record.pk}" if isinstance(record, Evaluation) else f"网上评议 #{record.pk}"
+
+
+def _audit_name(record: Evaluation | OnlineVote, suffix: str) -> str:
+    """evaluation.flagged for SMS evaluations, evaluation.vote_flagged for online votes."""
+    return f"evaluation.{suffix}" if isinstance(record, Evaluation) else f"evaluation.vote_{suffix}"
+
+
+def flag_record(record: Evaluation | OnlineVote, *, reason: str, by: Any = None) -> bool:
+    """Put an evaluation or an online vote under review: it stops counting until the office clears it.
 
     A flag that was already reviewed stays as reviewed (returns False); a pending flag gains the new
-    reason. Side effects: flag fields; audit row `evaluation.flagged`.
+    reason (the same reason twice changes nothing, so rules can run again and again).
+    Side effects: flag fields; audit row `evaluation.flagged` / `evaluation.vote_flagged`.
     """
     reason = _clean_text(reason, "标记原因", 300)
+    model = type(record)
     now = timezone.now()
     with transaction.atomic():
-        current = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
+        current = model.objects.select_for_update().get(pk=record.pk)
         if current.flag_state in (FlagState.CONFIRMED, FlagState.CLEARED):
             return False
         if current.flag_state == FlagState.PENDING:
             if reason in current.flag_reason.split("；"):
                 return False
             reason = f"{current.flag_reason}；{reason}"[:300]
-        Evaluation.objects.filter(pk=evaluation.pk).update(
+        model.objects.filter(pk=record.pk).update(
             flag_state=FlagState.PENDING, flag_reason=reason, flagged_at=current.flagged_at or now
         )
         audit.record(
-            "evaluation.flagged",
+            _audit_name(record, "flagged"),
             by=by,
-            target=evaluation,
+            target=record,
             division_code=current.division_code,
             data={"reason": reason},
         )
-    evaluation.refresh_from_db()
+    record.refresh_from_db()
     return True
 
 
-def review_flag(evaluation: Evaluation, *, confirm: bool, reason: str, by: Any) -> Evaluation:
+def flag_evaluation(evaluation: Evaluation, *, reason: str, by: Any = None) -> bool:
+    """`flag_record` for an SMS evaluation (the part 1 hook)."""
+    return flag_record(evaluation, reason=reason, by=by)
+
+
+def review_record(
+    record: Evaluation | OnlineVote,
+    *,
+    confirm: bool,
+    reason: str,
+    by: Any,
+    refer: bool = False,
+) -> Evaluation | OnlineVote:
     """The office's decision on a pending flag: confirmed (stays out of scores) or cleared (counts).
 
-    Side effects: review fields; audit row `evaluation.flag_confirmed` / `evaluation.flag_cleared`.
+    With `refer=True` a confirmed case is also handed to the discipline office as a clue
+    (`create_clue`). Side effects: review fields; audit row `evaluation.flag_confirmed` /
+    `evaluation.flag_cleared` (votes: `evaluation.vote_flag_confirmed` / `…_cleared`); the clue.
     """
     reason = _clean_text(reason, "复核意见", 300)
+    if refer and not confirm:
+        raise ValidationError("只有确认违规的情形才能移交纪委监委")
     state = FlagState.CONFIRMED if confirm else FlagState.CLEARED
+    model = type(record)
     now = timezone.now()
     with transaction.atomic():
-        changed = Evaluation.objects.filter(pk=evaluation.pk, flag_state=FlagState.PENDING).update(
+        changed = model.objects.filter(pk=record.pk, flag_state=FlagState.PENDING).update(
             flag_state=state, reviewed_at=now, reviewed_by=by, review_reason=reason
         )
         if changed != 1:
-            evaluation.refresh_from_db()
+            record.refresh_from_db()
             raise ValidationError(
-                f"评议 #{evaluation.pk} 不在待复核状态（{evaluation.get_flag_state_display()}）"
+                f"{_flag_label(record)} 不在待复核状态（{record.get_flag_state_display()}）"
             )
         audit.record(
-            f"evaluation.flag_{state}",
+            _audit_name(record, f"flag_{state}"),
             by=by,
-            target=evaluation,
-            division_code=evaluation.division_code,
-            data={"reason": reason},
+            target=record,
+            division_code=record.division_code,
+            data={"reason": reason, "refer": refer},
         )
-    evaluation.refresh_from_db()
-    return evaluation
+        record.refresh_from_db()
+        if refer:
+            create_clue(record, by=by)
+    return record
+
+
+def review_flag(
+    evaluation: Evaluation, *, confirm: bool, reason: str, by: Any, refer: bool = False
+) -> Evaluation:
+    """`review_record` for an SMS evaluation (the part 1 hook)."""
+    return review_record(evaluation, confirm=confirm, reason=reason, by=by, refer=refer)
+
+
+def discipline_unit_for(division_code: str) -> Unit | None:
+    """The 纪委监委 of the division, or of the nearest division above it that has one."""
+    code = division_code
+    while code:
+        unit = (
+            Unit.objects.filter(division_id=code, kind=UnitKind.DISCIPLINE, is_active=True)
+            .order_by("pk")
+            .first()
+        )
+        if unit is not None:
+            return unit
+        parent = Division.objects.filter(code=code).values_list("parent_id", flat=True).first()
+        code = parent or ""
+    return None
+
+
+def _clue_summary(record: Evaluation | OnlineVote) -> tuple[Unit, str]:
+    if isinstance(record, Evaluation):
+        action = EnforcementAction.objects.select_related("unit").get(pk=record.action_id)
+        names = "、".join(action.staff.order_by("action_links__id").values_list("name", flat=True))
+        when = timezone.localtime(action.acted_at)
+        return action.unit, (
+            f"{action.unit.name}{names} {when:%Y-%m-%d %H:%M} {action.get_action_type_display()}的短信评议"
+            f"（评议 #{record.pk}，对象 {mask_phone(action.subject_phone)}）经复核确认存在刷票嫌疑。"
+            f"标记原因：{record.flag_reason}。复核意见：{record.review_reason}"
+        )
+    vote = OnlineVote.objects.select_related("unit").get(pk=record.pk)
+    return vote.unit, (
+        f"对{vote.unit.name}的网上评议（#{vote.pk}，{timezone.localtime(vote.created_at):%Y-%m-%d %H:%M}，"
+        f"号码 {mask_phone(vote.phone)}）经复核确认存在刷票嫌疑。"
+        f"标记原因：{vote.flag_reason}。复核意见：{vote.review_reason}"
+    )
+
+
+def create_clue(record: Evaluation | OnlineVote, *, by: Any) -> Clue:
+    """Hand a confirmed rigging case to the discipline office of its division (问题线索).
+
+    One clue per record (a second call returns the first). The inspection module takes these over.
+    Side effects: one Clue; audit row `evaluation.clue_created`.
+    """
+    if record.flag_state != FlagState.CONFIRMED:
+        raise ValidationError(
+            f"{_flag_label(record)} 未确认违规（{record.get_flag_state_display()}），不能移交"
+        )
+    source_type = record._meta.label_lower
+    existing = Clue.objects.filter(source_type=source_type, source_id=str(record.pk)).first()
+    if existing is not None:
+        return existing
+    unit, summary = _clue_summary(record)
+    with transaction.atomic():
+        clue = Clue.objects.create(
+            division_code=record.division_code,
+            addressed_to=discipline_unit_for(record.division_code),
+            unit=unit,
+            source_type=source_type,
+            source_id=str(record.pk),
+            summary=summary,
+            created_by=by,
+        )
+        audit.record(
+            "evaluation.clue_created",
+            by=by,
+            target=clue,
+            division_code=clue.division_code,
+            data={"source": f"{source_type}:{record.pk}", "to": clue.addressed_to_id, "unit": unit.code},
+        )
+    return clue

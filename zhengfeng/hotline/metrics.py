@@ -20,7 +20,7 @@ Definitions (P = the period [first day 00:00, day after the last 00:00) in the c
 | 退单 returned | rounds the unit asked to return (pending review, accepted, or overruled) |
 | 退单率 | returned ÷ dispatched |
 | 不当退单数 improper_returns | rounds whose return the hotline overruled (`is_forced`, 审定强派) |
-| 应办结 reply_due | rounds of any reason whose reply deadline (the clock's frozen `due_at`, after approved extensions) falls in P and that are settled: the reply was signed off by the unit head (a `Reply` with `approved_at`), or the deadline has passed at `at` |
+| 应办结 reply_due | rounds of any reason whose reply deadline (the clock's frozen `due_at`, after approved extensions) falls in P and that are settled: the reply was signed off by the unit head (the round's reply clock stopped), or the deadline has passed at `at` |
 | 按时办结 replied_on_time | settled rounds replied without `reply_late` |
 | 按时办结率 | replied_on_time ÷ reply_due |
 | 逾期答复 replied_late | rounds replied with `reply_late` (replied after the deadline) |
@@ -28,7 +28,7 @@ Definitions (P = the period [first day 00:00, day after the last 00:00) in the c
 | 当前超期未答复 reply_overdue_now | open orders of the unit in 办理中 / 答复待审批 with `reply_due_at` < `at` (snapshot) |
 | 办结量 closed | orders closed in P whose last 主办 is the unit |
 | 应回访 callback_expected | closed orders with a named requester and a phone (anonymous requesters are not called back and leave every callback rate) |
-| 已回访 called_back | callback_expected orders with a callback that reached the requester |
+| 已回访 called_back | callback_expected orders with a callback that reached the requester (such a callback always records a satisfaction, so this equals rated) |
 | 回访率 | called_back ÷ callback_expected |
 | 已评价 rated | callback_expected orders with a satisfaction answer (the last callback's) |
 | 满意率 | satisfied (满意 + 基本满意) ÷ rated |
@@ -49,17 +49,16 @@ from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Substr, TruncMonth
 from django.utils import timezone
 
 from zhengfeng.core.periods import Period
+from zhengfeng.deadlines.models import ClockState
 from zhengfeng.hotline.models import (
     AssignmentReason,
     AssignmentRole,
     AssignmentStatus,
-    Callback,
-    Reply,
     Satisfaction,
     Status,
     WorkOrder,
@@ -344,8 +343,10 @@ def _aggregate(
             for name, value in row.items():
                 setattr(figures, name, getattr(figures, name) + (value or 0))
 
+    # NOT IN over the (few) merged and voided orders: cheaper than joining every round to its order.
+    uncounted = WorkOrder.objects.filter(status__in=EXCLUDED_STATES).order_by().values("pk")
     rounds = WorkOrderAssignment.objects.filter(role=AssignmentRole.MAIN, unit__in=unit_ids).exclude(
-        order__status__in=EXCLUDED_STATES
+        order__in=uncounted
     )
     orders = WorkOrder.objects.counted().filter(main_unit__in=unit_ids)
     if channel:
@@ -377,7 +378,9 @@ def _aggregate(
     add(sign_rows)
 
     # 2. Replies: rounds whose (frozen, extended) reply deadline falls in P.
-    replied = Q(Exists(Reply.objects.filter(assignment=OuterRef("pk"), approved_at__isnull=False)))
+    # Replied = the round's reply clock has stopped: the services stop it when the unit head signs the
+    # reply off (答复签发), and otherwise only when an order is merged or voided, which never count.
+    replied = Q(reply_clock__state=ClockState.STOPPED)
     reply_rows = (
         rounds.filter(reply_clock__due_at__gte=start, reply_clock__due_at__lt=end)
         .order_by()
@@ -404,10 +407,9 @@ def _aggregate(
         .annotate(
             closed=Count("pk", filter=closed),
             callback_expected=Count("pk", filter=expected),
-            called_back=Count(
-                "pk",
-                filter=expected & Q(Exists(Callback.objects.filter(order=OuterRef("pk"), reached=True))),
-            ),
+            # A callback that reaches the requester must record a satisfaction (services), so the
+            # last reached callback's answer on the order marks it as called back.
+            called_back=Count("pk", filter=rated),
             rated=Count("pk", filter=rated),
             satisfied=Count("pk", filter=rated & Q(satisfaction__in=Satisfaction.POSITIVE)),
             resolved=Count("pk", filter=rated & Q(resolved=True)),

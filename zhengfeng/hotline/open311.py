@@ -230,7 +230,10 @@ def parse_datetime(value: str, *, name: str, end: bool = False) -> dt.datetime:
             if end:
                 day += dt.timedelta(days=1)
             return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-        parsed = dt.datetime.fromisoformat(text.replace(" ", "+") if text.count(" ") == 1 else text)
+        if "T" in text and text.count(" ") == 1:
+            # An unencoded "+08:00" in a query string arrives as " 08:00".
+            text = text.replace(" ", "+")
+        parsed = dt.datetime.fromisoformat(text)
     except ValueError as exc:
         raise Open311Error(
             400, f"{name} 不是有效的 W3C 日期时间（如 2026-11-01T08:00:00+08:00）：{value}"

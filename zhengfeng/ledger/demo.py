@@ -15,12 +15,25 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from zhengfeng.ledger import ledger_services
+from zhengfeng.core.periods import Period
+from zhengfeng.deadlines.queries import calendar_index
+from zhengfeng.ledger import ledger_services, reports_services, reviews_services
 from zhengfeng.ledger.importing import prepare_import
-from zhengfeng.ledger.models import Ledger, Plan, Responsibility, StepStatus
+from zhengfeng.ledger.models import (
+    DemandState,
+    Ledger,
+    Plan,
+    QuarterlyReport,
+    ReportState,
+    Responsibility,
+    ReviewKind,
+    ReviewRound,
+    StepStatus,
+)
+from zhengfeng.ledger.reports_dates import due_date
 from zhengfeng.ledger.services import UnmatchedNamesError, import_plan, set_responsibility
 from zhengfeng.org import services as org_services
-from zhengfeng.org.models import Division, DivisionLevel, Unit, UnitKind
+from zhengfeng.org.models import Division, DivisionLevel, Role, Unit, UnitKind, User
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 SEED_PLAN = REPO_ROOT.parent / "shared" / "seed" / "000_69ff0bccd2564e91.txt"
@@ -128,6 +141,111 @@ def load_demo_ledgers(plan: Plan) -> int:
     return created
 
 
+# How each 2015 report goes, by the unit's position in the list of reporting units (code order):
+# a few late, a few never submitted, one returned and resubmitted; the rest on time and accepted.
+def _demo_fate(period: Period, position: int, unit_code: str) -> str:
+    if unit_code == "441800-SFJ" and period.number == 4:
+        return "draft"  # the demo liaison still has a report to fill in and submit
+    if period.number == 1 and position == 1:
+        return "returned"
+    if (period.number + position) % 9 == 0:
+        return "missing"
+    if (period.number * 2 + position) % 7 == 0:
+        return "late"
+    if period.number == 4 and position % 2:
+        return "submitted"
+    return "accepted"
+
+
+def _local(day: dt.date, hour: int) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=calendar_index().tz)
+
+
+def load_demo_reports(plan: Plan) -> int:
+    """The 2015 reporting rule with every unit's four reports in mixed states (once); returns the
+    number of reports created. Submissions are dated in 2015 as they would have happened."""
+    rule, _ = reports_services.ensure_reporting_rule(division=plan.division, year=plan.year, plan=plan)
+    if QuarterlyReport.objects.filter(rule=rule).exists():
+        return 0
+    created = reports_services.schedule_reports(rule)
+    office = User.objects.filter(role=Role.OFFICE, unit__division=plan.division).order_by("id").first()
+    liaisons = {
+        user.unit_id: user for user in User.objects.filter(role=Role.LIAISON).order_by("-id") if user.unit_id
+    }
+    index = calendar_index()
+    reports = QuarterlyReport.objects.filter(rule=rule).select_related("unit", "clock", "rule__division")
+    positions = {code: n for n, code in enumerate(sorted({r.unit.code for r in reports}))}
+    for report in reports.order_by("period", "unit__code"):
+        period = Period.parse(report.period)
+        fate = _demo_fate(period, positions[report.unit.code], report.unit.code)
+        if fate in ("draft", "missing"):
+            continue
+        due = due_date(period, rule.due_workdays, index).due
+        submitted_on = index.add_workdays(due, 2 if fate == "late" else -1)
+        at = _local(submitted_on, 10)
+        by = liaisons.get(report.unit_id)
+        reports_services.save_report(
+            report,
+            summary=f"{report.unit.name}{period.label}按照实施方案推进各项任务，开展作风建设自查自纠。",
+            figures={"meetings": 1 + positions[report.unit.code] % 3, "inspections": 2},
+            by=by,
+            now=at,
+        )
+        reports_services.set_report_state(report, ReportState.SUBMITTED, by=by, now=at)
+        review_at = _local(index.add_workdays(submitted_on, 1), 15)
+        if fate == "returned":
+            reports_services.set_report_state(
+                report, ReportState.RETURNED, by=office, reason="请补充任务落实数据和佐证材料", now=review_at
+            )
+            continue
+        if fate in ("accepted", "late"):
+            reports_services.set_report_state(report, ReportState.ACCEPTED, by=office, now=review_at)
+    return created
+
+
+def load_demo_review(plan: Plan) -> int:
+    """A 2015 mid-year review (年中督查) with one finding at 市司法局 and a rectification demand due
+    in 20 days from today; its report is open for the demo liaison. Returns rounds created (0 or 1)."""
+    division = plan.division
+    if ReviewRound.objects.filter(division=division, year=plan.year, kind=ReviewKind.MID_YEAR).exists():
+        return 0
+    office = User.objects.filter(role=Role.OFFICE, unit__division=division).order_by("id").first()
+    unit = Unit.objects.filter(code="441800-SFJ").first()
+    if office is None or unit is None:
+        return 0
+    review = reviews_services.create_review_round(
+        division=division, year=plan.year, kind=ReviewKind.MID_YEAR, by=office
+    )
+    finding = reviews_services.add_finding(
+        review,
+        unit=unit,
+        text="“公述民评”岗位职责公开不完整，3 个执法科室未公开人员职务。",
+        severity="major",
+        by=office,
+    )
+    reviews_services.issue_demand(
+        finding,
+        requirements="补齐 3 个执法科室人员职务和岗位职责公开，报送整改情况及截图。",
+        due_on=ledger_services.local_today() + dt.timedelta(days=20),
+        by=office,
+    )
+    other = Unit.objects.filter(code="441800-XZFWZX").first()
+    if other is not None:
+        done = reviews_services.add_finding(review, unit=other, text="窗口服务评价器未全部启用。", by=office)
+        demand = reviews_services.issue_demand(
+            done,
+            requirements="全部启用评价器。",
+            due_on=ledger_services.local_today() + dt.timedelta(days=10),
+            by=office,
+        )
+        # Reported and accepted already (by the system: the demo has no liaison there).
+        reviews_services.set_demand_state(
+            demand, DemandState.SUBMITTED, text="已全部启用并每日检查。", by=None
+        )
+        reviews_services.set_demand_state(demand, DemandState.ACCEPTED, by=office)
+    return 1
+
+
 def _say(stdout: Any, text: str) -> None:
     if stdout is not None:
         stdout.write(text)
@@ -163,7 +281,8 @@ def load_demo(*, stdout: Any = None) -> dict[str, Any]:
         _say(stdout, f"实施方案：{SEED_YEAR} 年方案已载入，无变化。")
         ledgers = load_demo_ledgers(loaded)
         _say(stdout, f"工作台帐：新建 {ledgers} 个。")
-        return {"created": {"units": units_created, "plan": 0, "ledgers": ledgers}}
+        extra = _load_reports_and_review(loaded, stdout)
+        return {"created": {"units": units_created, "plan": 0, "ledgers": ledgers, **extra}}
     prepared = prepare_import(text, division=city, year=SEED_YEAR)
     try:
         summary = import_plan(prepared)
@@ -175,4 +294,13 @@ def load_demo(*, stdout: Any = None) -> dict[str, Any]:
         _say(stdout, f"实施方案：{line}")
     ledgers = load_demo_ledgers(summary.plan)
     _say(stdout, f"工作台帐：新建 {ledgers} 个。")
-    return {"created": {"units": units_created, "plan": int(summary.created), "ledgers": ledgers}}
+    extra = _load_reports_and_review(summary.plan, stdout)
+    return {"created": {"units": units_created, "plan": int(summary.created), "ledgers": ledgers, **extra}}
+
+
+def _load_reports_and_review(plan: Plan, stdout: Any) -> dict[str, int]:
+    reports = load_demo_reports(plan)
+    _say(stdout, f"季度报送：新建 {reports} 份。")
+    reviews = load_demo_review(plan)
+    _say(stdout, f"督查整改：新建督查 {reviews} 次。")
+    return {"reports": reports, "reviews": reviews}

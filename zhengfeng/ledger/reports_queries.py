@@ -13,9 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet
 
 from zhengfeng.core.periods import Period, quarters_of
 from zhengfeng.deadlines.queries import calendar_index
@@ -32,7 +32,7 @@ from zhengfeng.ledger.models import (
     ReportState,
     ReviewRound,
 )
-from zhengfeng.ledger.reports_dates import due_date, grace_end
+from zhengfeng.ledger.reports_dates import DEFAULT_DUE_WORKDAYS, due_date, grace_end
 from zhengfeng.org.models import Unit
 from zhengfeng.org.queries import scope_filter, scope_of
 
@@ -103,22 +103,21 @@ class Cell:
     ORDER = (ON_TIME, LATE, RETURNED, PENDING, OVERDUE, MISSING)
 
 
-def cell_status(
-    state: str, is_late: bool, due_at: dt.datetime | None, grace: dt.datetime, now: dt.datetime
-) -> str:
+def cell_status(state: str, is_late: bool, overdue: bool, missing: bool) -> str:
+    """The dashboard status of a report: `overdue` is "its clock's deadline has passed" (compared in
+    SQL), `missing` "the period's grace has ended" (the next period is due)."""
     if state == ReportState.RETURNED:
         return Cell.RETURNED
     if state != ReportState.DRAFT:
         return Cell.LATE if is_late else Cell.ON_TIME
-    if now > grace:
+    if missing:
         return Cell.MISSING
-    if due_at is not None and now > due_at:
+    if overdue:
         return Cell.OVERDUE
     return Cell.PENDING
 
 
-@dataclass(frozen=True)
-class MatrixCell:
+class MatrixCell(NamedTuple):
     status: str
     label: str
     css: str
@@ -161,42 +160,58 @@ class Matrix:
 
 
 def report_matrix(user: Any, year: int, *, now: dt.datetime) -> Matrix:
-    """Units × periods of `year` in the user's scope. Three queries (calendar version, reports, units)."""
+    """Units × periods of `year` in the user's scope.
+
+    Four small queries whatever the number of units: the calendar version, the rule's N, the
+    reports (unit, period, state, late flag, and whether the clock's stored deadline has passed,
+    compared in SQL so no datetime is loaded per row) and the units. The matrix is built in Python.
+    """
     index = calendar_index()
-    rows = list(
-        reports_for(user)
-        .filter(year=year)
-        .values_list("id", "unit_id", "period", "state", "is_late", "clock__due_at", "rule__due_workdays")
+    reports = reports_for(user).filter(year=year)
+    due_workdays = (
+        ReportingRule.objects.filter(year=year, pk__in=reports.values("rule_id"))
+        .values_list("due_workdays", flat=True)
+        .first()
+        or DEFAULT_DUE_WORKDAYS
+    )
+    overdue = ExpressionWrapper(Q(clock__due_at__lt=now), output_field=BooleanField())
+    rows = reports.annotate(overdue=overdue).values_list(
+        "id", "unit_id", "period", "state", "is_late", "overdue"
     )
     periods = quarters_of(year)
-    due_workdays = rows[0][6] if rows else 5
     columns = []
-    graces: dict[str, dt.datetime] = {}
-    for period in periods:
+    position: dict[str, int] = {}
+    missing: dict[str, bool] = {}
+    for number, period in enumerate(periods):
         due = due_date(period, due_workdays, index)
         columns.append(PeriodColumn(period=period, due=due.due, provisional=due.provisional))
-        graces[str(period)] = grace_end(period, due_workdays, index)
-    position = {str(period): number for number, period in enumerate(periods)}
+        position[str(period)] = number
+        missing[str(period)] = now > grace_end(period, due_workdays, index)
     none = MatrixCell(Cell.NONE, "—", "", None)
     cells: dict[int, list[MatrixCell]] = {}
     labels = Cell.LABELS
-    for report_id, unit_id, period, state, is_late, due_at, _n in rows:
-        status = cell_status(state, is_late, due_at, graces[period], now)
+    for report_id, unit_id, period, state, is_late, is_overdue in rows:
+        status = cell_status(state, is_late, bool(is_overdue), missing[period])
         label, css = labels[status]
         column = position[period]
         columns[column].totals[status] += 1
-        cells.setdefault(unit_id, [none] * len(periods))[column] = MatrixCell(
-            status, label, css, report_id, late=is_late and status == Cell.RETURNED
-        )
+        unit_cells = cells.get(unit_id)
+        if unit_cells is None:
+            unit_cells = cells[unit_id] = [none] * len(periods)
+        unit_cells[column] = MatrixCell(status, label, css, report_id, is_late and status == Cell.RETURNED)
     units = (
-        Unit.objects.filter(pk__in=list(cells))
+        Unit.objects.filter(pk__in=reports.values("unit_id"))
         .order_by("division_id", "code")
         .values_list("id", "name", "code", "division_id")
     )
     return Matrix(
         year=year,
         columns=columns,
-        rows=[MatrixRow(uid, name, code, division, cells[uid]) for uid, name, code, division in units],
+        rows=[
+            MatrixRow(uid, name, code, division, cells[uid])
+            for uid, name, code, division in units
+            if uid in cells
+        ],
     )
 
 

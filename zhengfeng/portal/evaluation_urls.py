@@ -7,4 +7,7 @@ from zhengfeng.portal import evaluation_views
 urlpatterns = [
     path("", evaluation_views.evaluation_index, name="evaluation_index"),
     path("units/<str:code>/", evaluation_views.evaluation_unit, name="evaluation_unit"),
+    path("vote/", evaluation_views.evaluation_vote, name="evaluation_vote"),
+    path("results/", evaluation_views.results_list, name="evaluation_results"),
+    path("results/<int:pk>/", evaluation_views.results_detail, name="evaluation_result"),
 ]

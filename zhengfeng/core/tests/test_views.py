@@ -26,9 +26,39 @@ def test_login_page_is_chinese_and_serves_local_assets(client):
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("liaison_a", {"工作台": True, "站内消息": True, "单位": False, "审计日志": False}),
-        ("city_office", {"工作台": True, "站内消息": True, "单位": True, "审计日志": False}),
-        ("inspector", {"工作台": True, "站内消息": True, "单位": True, "审计日志": True}),
+        (
+            "liaison_a",
+            {
+                "工作台": True,
+                "站内消息": True,
+                "单位": False,
+                "审计日志": False,
+                "热线待办": True,
+                "热线工单": False,
+            },
+        ),
+        (
+            "city_office",
+            {
+                "工作台": True,
+                "站内消息": True,
+                "单位": True,
+                "审计日志": False,
+                "热线工单": True,
+                "热线受理": False,
+            },
+        ),
+        (
+            "inspector",
+            {
+                "工作台": True,
+                "站内消息": True,
+                "单位": True,
+                "审计日志": True,
+                "热线工单": True,
+                "热线受理": False,
+            },
+        ),
     ],
 )
 def test_navigation_depends_on_role(client, request, persona, expected):

@@ -20,7 +20,6 @@ from zhengfeng.org.models import Role, UnitKind
 from zhengfeng.org.services import create_api_key
 from zhengfeng.testing.factories import UnitFactory, UserFactory
 
-
 SCHEMA_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "open311"
 SCHEMA_FILES = ("request.json", "requests.json", "service.json", "services.json", "service-definition.json")
 NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
@@ -430,6 +429,8 @@ def test_requests_filters(client, orders):
     # Empty parameters behave as absent ones.
     assert ids(status="", service_code="", start_date="", end_date="") == [public, closed]
     assert ids(page_size="1", page="2") == [closed]
+    unencoded_plus = client.get("/open311/v2/requests.json?start_date=2026-11-18T00:00:00+08:00")
+    assert [r["service_request_id"] for r in json_body(unencoded_plus)] == [public]
 
 
 @time_machine.travel(NOW, tick=False)

@@ -45,7 +45,7 @@ def test_office_sees_the_table_with_rates_scores_and_charts(client, march, city_
     assert "40.0%" in html
     assert "<svg" in html
     # A's score total (o2 signed late, o3 不当退单).
-    assert '<td class="num">-1.5</td>' in html
+    assert '<td class="num">-1.50</td>' in html
     assert response.context["total"].received == 8
     # The charts hold the rated units, one bar each, 4 px per percentage point.
     on_time = response.context["charts"][0]

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import io
+from collections import Counter
 
 from zhengfeng.core.models import AuditLog
 from zhengfeng.deadlines.models import Clock
 from zhengfeng.ledger import demo
-from zhengfeng.ledger.models import Ledger, LedgerStep, Plan, ProgressEntry, Responsibility, Task
+from zhengfeng.ledger.models import (
+    Ledger,
+    LedgerStep,
+    Plan,
+    ProgressEntry,
+    QuarterlyReport,
+    RectificationDemand,
+    Responsibility,
+    Task,
+)
 from zhengfeng.org.models import Unit
 
 
 def test_demo_loads_the_seed_plan_and_ledgers_once(demo_org, seed_text):
     out = io.StringIO()
-    assert demo.load_demo(stdout=out) == {"created": {"units": 0, "plan": 1, "ledgers": 4}}
+    assert demo.load_demo(stdout=out) == {
+        "created": {"units": 0, "plan": 1, "ledgers": 4, "reports": 124, "reviews": 1}
+    }
     plan = Plan.objects.get(year=2015, division_id="441800")
     # Version 2: the demo makes 市司法局 responsible for task 19 after the import.
     assert (plan.sections.count(), plan.tasks.count(), plan.version) == (6, 20, 2)
@@ -22,21 +34,31 @@ def test_demo_loads_the_seed_plan_and_ledgers_once(demo_org, seed_text):
     assert (liaison_ledger.task.number, liaison_ledger.status) == (19, "in_progress")
     assert liaison_ledger.steps.count() == 3
     assert Clock.objects.filter(kind="ledger_step").count() == 9
+    # 31 reporting units (the city's units but its 正风办, and the 8 county 正风办) × 4 quarters.
+    states = Counter(QuarterlyReport.objects.values_list("state", flat=True))
+    assert states == {"accepted": 100, "submitted": 10, "draft": 13, "returned": 1}
+    assert QuarterlyReport.objects.filter(is_late=True).count() == 15
+    assert QuarterlyReport.objects.get(unit__code="441800-SFJ", period="2015Q4").state == "draft"
+    assert RectificationDemand.objects.filter(unit__code="441800-SFJ", state="open").count() == 1
     counts = (
         Task.objects.count(),
         Responsibility.objects.count(),
         Ledger.objects.count(),
         LedgerStep.objects.count(),
         ProgressEntry.objects.count(),
+        QuarterlyReport.objects.count(),
         AuditLog.objects.count(),
     )
-    assert demo.load_demo(stdout=io.StringIO()) == {"created": {"units": 0, "plan": 0, "ledgers": 0}}
+    assert demo.load_demo(stdout=io.StringIO()) == {
+        "created": {"units": 0, "plan": 0, "ledgers": 0, "reports": 0, "reviews": 0}
+    }
     assert (
         Task.objects.count(),
         Responsibility.objects.count(),
         Ledger.objects.count(),
         LedgerStep.objects.count(),
         ProgressEntry.objects.count(),
+        QuarterlyReport.objects.count(),
         AuditLog.objects.count(),
     ) == counts
 

@@ -109,7 +109,8 @@ def test_the_notice_lists_late_and_missing_units(
 
     assert notice.doc_number == "清正风通〔2015〕1号"
     assert (notice.late_units, notice.missing_units) == (["市甲局"], ["市乙局", "清城区正风办"])
-    paragraphs = [p.text for p in Document(io.BytesIO(notice.document.read())).paragraphs if p.text]
+    with notice.document.open("rb") as handle:
+        paragraphs = [p.text for p in Document(io.BytesIO(handle.read())).paragraphs if p.text]
     assert paragraphs[:4] == [
         "清远市“正风”办公室文件",
         "清正风通〔2015〕1号",

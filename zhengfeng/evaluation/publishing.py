@@ -1,0 +1,208 @@
+"""Publishing a year's results on the portal and turning them into assessment score events.
+
+A publication freezes the per-unit table (unit names and figures, never a person's data) at the
+moment the office publishes it; later flags or answers do not move a published figure. The score
+events of the annual assessment follow the published table: publishing records them, withdrawing
+voids them, publishing again voids what changed and records the new figures.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from zhengfeng.assessment import services as assessment
+from zhengfeng.assessment.models import Dimension, ScoreEvent
+from zhengfeng.core import audit
+from zhengfeng.evaluation import queries
+from zhengfeng.evaluation.models import EvaluationYear, PublicationStatus, ResultPublication
+from zhengfeng.org.models import Unit
+from zhengfeng.org.queries import scope_of
+
+PUBLISHER_ROLES = frozenset({"office", "admin"})
+SCORE_SOURCE = "evaluation.unit_year"
+SCORE_REASON_CODE = "evaluation.unit_score"
+
+
+def can_publish(user: Any, evaluation_year: EvaluationYear) -> bool:
+    """The campaign office of the year's division (or above it), or the administrator."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    scope = scope_of(user)
+    if scope.everything:
+        return True
+    return (
+        user.role in PUBLISHER_ROLES
+        and scope.division_prefix is not None
+        and evaluation_year.division_id.startswith(scope.division_prefix)
+    )
+
+
+def deduction(evaluation_year: EvaluationYear, total: Decimal | None) -> Decimal:
+    """The assessment points for a unit total: −assessment_points × (100 − total) / 100, 2 places.
+
+    A unit with 100 (or with no counted answer at all) loses nothing and gets no event.
+    """
+    if total is None:
+        return Decimal(0)
+    lost = evaluation_year.assessment_points * (Decimal(100) - total) / Decimal(100)
+    return -lost.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _snapshot(evaluation_year: EvaluationYear) -> dict[str, Any]:
+    results = [
+        row
+        for row in queries.unit_results(evaluation_year.year, everything=True)
+        if evaluation_year.key_units.filter(pk=row.unit_id).exists()
+    ]
+    ranked = sorted(results, key=lambda r: (r.total is None, -(r.total or 0), r.unit_code))
+    rows = []
+    for rank, row in enumerate(ranked, start=1):
+        rows.append({"rank": rank if row.total is not None else None, **row.as_public()})
+    return {
+        "year": evaluation_year.year,
+        "formula": {
+            "satisfied": str(evaluation_year.points_satisfied),
+            "basic": str(evaluation_year.points_basic),
+            "unsatisfied": str(evaluation_year.points_unsatisfied),
+            "vote_weight": evaluation_year.vote_weight,
+        },
+        "rows": rows,
+    }
+
+
+def record_score_events(
+    evaluation_year: EvaluationYear, rows: list[dict[str, Any]], *, by: Any, reason: str = "评议结果重新发布"
+) -> dict[str, int]:
+    """One 公述民评 score event per unit with a deduction, from a published table; idempotent.
+
+    A unit whose live event already carries the same points keeps it; a different figure voids the
+    old event (with `reason`) and records a new one (source id `<year id>:<unit id>:<n>`).
+    Side effects: ScoreEvents and their audit rows (`score.recorded`, `score.voided`).
+    """
+    stats = {"recorded": 0, "kept": 0, "voided": 0}
+    occurred_at = timezone.now()
+    units = {u.code: u for u in Unit.objects.filter(code__in=[row["unit_code"] for row in rows])}
+    with transaction.atomic():
+        for row in rows:
+            unit = units[row["unit_code"]]
+            points = deduction(evaluation_year, Decimal(row["total"]) if row["total"] is not None else None)
+            prefix = f"{evaluation_year.pk}:{unit.pk}:"
+            events = ScoreEvent.objects.filter(
+                source_type=SCORE_SOURCE, source_id__startswith=prefix, dimension=Dimension.EVALUATION
+            )
+            live = [event for event in events if event.voided_at is None]
+            if points and any(event.points == points for event in live):
+                stats["kept"] += 1
+                continue
+            for event in live:
+                assessment.void_score_event(event, reason=reason, by=by)
+                stats["voided"] += 1
+            if points:
+                assessment.record_score_event(
+                    unit=unit,
+                    dimension=Dimension.EVALUATION,
+                    points=points,
+                    reason=f"{evaluation_year.title}：单位总分 {row['total']}",
+                    reason_code=SCORE_REASON_CODE,
+                    source_type=SCORE_SOURCE,
+                    source_id=f"{prefix}{events.count() + 1}",
+                    occurred_at=occurred_at,
+                    year=evaluation_year.year,
+                    by=by,
+                )
+                stats["recorded"] += 1
+    return stats
+
+
+def void_score_events(evaluation_year: EvaluationYear, *, by: Any, reason: str) -> int:
+    """Void every live 公述民评 event of the year (the results were withdrawn)."""
+    events = ScoreEvent.objects.filter(
+        source_type=SCORE_SOURCE,
+        source_id__startswith=f"{evaluation_year.pk}:",
+        dimension=Dimension.EVALUATION,
+        voided_at__isnull=True,
+    )
+    count = 0
+    with transaction.atomic():
+        for event in events:
+            assessment.void_score_event(event, reason=reason, by=by)
+            count += 1
+    return count
+
+
+def publish_results(evaluation_year: EvaluationYear, *, by: Any) -> ResultPublication:
+    """Freeze the year's per-unit results and publish them on the portal; record the score events.
+
+    Refused while a publication of the year is live (withdraw it first) or while flags are pending
+    (the office reviews them first, so nothing published moves afterwards).
+    Side effects: one ResultPublication; score events (`record_score_events`); audit row
+    `evaluation.results_published`.
+    """
+    if not can_publish(by, evaluation_year):
+        raise PermissionDenied("只有本级正风办和系统管理员可以发布评议结果")
+    if ResultPublication.objects.filter(year=evaluation_year, status=PublicationStatus.PUBLISHED).exists():
+        raise ValidationError(f"{evaluation_year.title}的结果已发布；如需更正，请先撤回")
+    pending = queries.flagged_evaluations_for(by).filter(action__year=evaluation_year).count()
+    pending += queries.flagged_votes_for(by).filter(year=evaluation_year).count()
+    if pending:
+        raise ValidationError(f"还有 {pending} 条待复核的评议，请先复核后再发布")
+    data = _snapshot(evaluation_year)
+    with transaction.atomic():
+        publication = ResultPublication.objects.create(
+            year=evaluation_year,
+            division_code=evaluation_year.division_id,
+            title=f"{evaluation_year.title}结果",
+            data=data,
+            published_at=timezone.now(),
+            published_by=by,
+        )
+        stats = record_score_events(evaluation_year, data["rows"], by=by)
+        audit.record(
+            "evaluation.results_published",
+            by=by,
+            target=publication,
+            division_code=publication.division_code,
+            data={"year": evaluation_year.year, "units": len(data["rows"]), "score_events": stats},
+        )
+    return publication
+
+
+def withdraw_results(publication: ResultPublication, *, by: Any, reason: str) -> ResultPublication:
+    """Take a publication off the portal (kept, with the reason) and void its score events.
+
+    Side effects: status, withdrawn_at/by/reason; voided score events; audit row
+    `evaluation.results_withdrawn`.
+    """
+    if not can_publish(by, publication.year):
+        raise PermissionDenied("只有本级正风办和系统管理员可以撤回评议结果")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("撤回理由不能为空")
+    if len(reason) > 300:
+        raise ValidationError(f"撤回理由过长（{len(reason)} 字，最多 300 字）")
+    with transaction.atomic():
+        changed = ResultPublication.objects.filter(
+            pk=publication.pk, status=PublicationStatus.PUBLISHED
+        ).update(
+            status=PublicationStatus.WITHDRAWN,
+            withdrawn_at=timezone.now(),
+            withdrawn_by=by,
+            withdraw_reason=reason,
+        )
+        if changed != 1:
+            raise ValidationError(f"“{publication.title}”已撤回")
+        voided = void_score_events(publication.year, by=by, reason=f"评议结果撤回：{reason}")
+        audit.record(
+            "evaluation.results_withdrawn",
+            by=by,
+            target=publication,
+            division_code=publication.division_code,
+            data={"reason": reason, "voided": voided},
+        )
+    publication.refresh_from_db()
+    return publication
