@@ -188,6 +188,14 @@ def create_missing_indexes() -> list[str]:
     return created
 
 
+def drop_proposed_indexes() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for name in PROPOSED_INDEXES:
+            cursor.execute(f"DROP INDEX IF EXISTS {name}")
+
+
 def timed(label: str, func, repeat: int = 3):
     best, result = None, None
     for _ in range(repeat):
@@ -203,10 +211,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse a database kept by --keep (skip the fill)"
+    )
     parser.add_argument("--explain", action="store_true", help="print the plans of the monthly queries")
     args = parser.parse_args()
 
-    recreate_database()
+    if not args.reuse:
+        recreate_database()
     try:
         import datetime as dt
 
@@ -222,10 +234,15 @@ def main() -> None:
         from zhengfeng.hotline import metrics
         from zhengfeng.org.models import Unit, User
 
-        call_command("migrate", verbosity=0)
-        started = time.perf_counter()
-        fill(args.orders)
-        print(f"filled {args.orders:,} orders over {UNITS:,} units in {time.perf_counter() - started:.1f} s")
+        if not args.reuse:
+            call_command("migrate", verbosity=0)
+            started = time.perf_counter()
+            fill(args.orders)
+            print(
+                f"filled {args.orders:,} orders over {UNITS:,} units in {time.perf_counter() - started:.1f} s"
+            )
+        else:
+            drop_proposed_indexes()
 
         office = User.objects.get(username="bench_office")
         units = Unit.objects.all()

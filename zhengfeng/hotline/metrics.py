@@ -1,9 +1,10 @@
 """Efficiency supervision metrics of the hotline (read side): per unit, per division and per month.
 
-Every figure comes from three aggregate queries (conditional `Count(filter=Q)`), whatever the number of
+Every figure comes from four aggregate queries (conditional `Count(filter=Q)`), whatever the number of
 units or orders: one over the 主办 rounds dispatched in the period (sign-for and returns), one over
-the 主办 rounds whose reply deadline falls in the period (replies), one over the orders (callbacks and
-the overdue snapshot). Merged and voided orders never count (`WorkOrder.objects.counted()`): a merged
+those still pending past their sign-for deadline (the current backlog, small), one over the 主办 rounds
+whose reply deadline falls in the period (replies), one over the orders (callbacks and the overdue
+snapshot). Merged and voided orders never count (`WorkOrder.objects.counted()`): a merged
 order is handled, answered and called back through its main order, so it counts once.
 
 Definitions (P = the period [first day 00:00, day after the last 00:00) in the configured time zone;
@@ -362,9 +363,7 @@ def _aggregate(
         .annotate(
             dispatched=Count("pk"),
             received=Count("order_id", distinct=True),
-            sign_base=Count(
-                "pk", filter=signed | Q(status=AssignmentStatus.PENDING, order__sign_due_at__lt=at)
-            ),
+            sign_base=Count("pk", filter=signed),
             signed_on_time=Count("pk", filter=signed & Q(is_forced=False, sign_late=False)),
             signed_late=Count("pk", filter=Q(sign_late=True)),
             returned=Count(
@@ -376,6 +375,21 @@ def _aggregate(
         )
     )
     add(sign_rows)
+    # Rounds still pending past their sign-for deadline also count in the base. Few rows (the current
+    # backlog), counted apart so the big query above needs no join to the orders.
+    pending_rows = (
+        rounds.filter(
+            reason__in=SIGN_REASONS,
+            dispatched_at__gte=start,
+            dispatched_at__lt=end,
+            status=AssignmentStatus.PENDING,
+            order__sign_due_at__lt=at,
+        )
+        .order_by()
+        .values(key=_group_expression(group, "unit", "dispatched_at"))
+        .annotate(sign_base=Count("pk"))
+    )
+    add(pending_rows)
 
     # 2. Replies: rounds whose (frozen, extended) reply deadline falls in P.
     # Replied = the round's reply clock has stopped: the services stop it when the unit head signs the
@@ -433,7 +447,7 @@ def compute(
     """Rows for the given (already scoped) units; only rows with some figure appear.
 
     `group`: "unit" (sorted by unit code), "division" (county; by code) or "month" (chronological).
-    Four queries at most: three aggregates and one for the row labels.
+    Five queries: four aggregates and one for the row labels.
     """
     at = at or timezone.now()
     figures = _aggregate(units, period, group=group, at=at, channel=channel)

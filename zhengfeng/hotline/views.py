@@ -342,6 +342,11 @@ def category_options(request: HttpRequest, level: int) -> HttpResponse:
 # ------------------------------------------------------------------------------------ order page
 
 
+def _auto_id(action: str) -> str:
+    # Several action forms share field names (text, reason, note) on one page: ids must stay unique.
+    return f"id_{action}_%s"
+
+
 @dataclass
 class ActionPanel:
     name: str
@@ -358,7 +363,7 @@ def _panels(
         form = (
             bound
             if name == action and bound is not None
-            else forms.ACTION_FORMS[name](order=order, user=user)
+            else forms.ACTION_FORMS[name](order=order, user=user, auto_id=_auto_id(name))
         )
         panels.append(
             ActionPanel(name, services.ACTION_LABELS[name], form, multipart=name == "request_return")
@@ -445,7 +450,9 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     user = request.user
     order = queries.order_for(user, pk)
     label = services.ACTION_LABELS[action]
-    form = forms.ACTION_FORMS[action](request.POST, request.FILES, order=order, user=user)
+    form = forms.ACTION_FORMS[action](
+        request.POST, request.FILES, order=order, user=user, auto_id=_auto_id(action)
+    )
     if form.is_valid():
         try:
             services.transition(order, action, by=user, **form.transition_kwargs())

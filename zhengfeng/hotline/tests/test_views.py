@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from zhengfeng.core.models import AuditLog
 from zhengfeng.hotline.models import WorkOrder
+from zhengfeng.hotline.services import check_query_password
 from zhengfeng.org.models import Role
 from zhengfeng.testing.factories import UserFactory
 
@@ -112,8 +113,6 @@ def test_intake_shows_code_and_password_once(client, operator, qingcheng):
     page = client.get(response.url).content.decode()
     assert order.code in page
     password = re.search(r'id="query-password">(\d{6})<', page).group(1)
-    from zhengfeng.hotline.services import check_query_password
-
     assert check_query_password(order, password) is True
     again = client.get(response.url).content.decode()
     assert (order.code in again, password in again, "已不能再次查看" in again) == (True, False, True)
@@ -452,3 +451,13 @@ def test_reveal_needs_a_purpose(client, operator):
 
     assert (response.status_code, response.context["reveal_error"]) == (403, "查看完整个人信息须注明用途")
     assert AuditLog.objects.filter(action="personal_data.viewed").count() == 0
+
+
+def test_order_page_ids_are_unique_across_action_forms(client, operator, category, discipline):
+    order = receive(operator, category=category)
+
+    body = login(client, operator).get(reverse("hotline:detail", args=[order.pk])).content.decode()
+
+    ids = re.findall(r' id="([^"]+)"', body)
+    assert len(ids) == len(set(ids))
+    assert ('id="id_answer_text"' in body, 'id="id_void_reason"' in body) == (True, True)
