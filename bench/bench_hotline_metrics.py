@@ -170,7 +170,7 @@ PROPOSED_INDEXES = {
     "hotline_assign_dispatched_idx": "hotline_workorderassignment (dispatched_at) WHERE role = 'main'",
     "hotline_order_closed_idx": "hotline_workorder (closed_at) WHERE status = 'closed'",
     "hotline_order_uncounted_idx": "hotline_workorder (id) WHERE status IN ('merged', 'voided')",
-    "clock_due_idx": "deadlines_clock (due_at)",
+    "clock_kind_due_idx": "deadlines_clock (kind, due_at)",
 }
 
 

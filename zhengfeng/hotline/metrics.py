@@ -21,10 +21,10 @@ Definitions (P = the period [first day 00:00, day after the last 00:00) in the c
 | 退单 returned | rounds the unit asked to return (pending review, accepted, or overruled) |
 | 退单率 | returned ÷ dispatched |
 | 不当退单数 improper_returns | rounds whose return the hotline overruled (`is_forced`, 审定强派) |
-| 应办结 reply_due | rounds of any reason whose reply deadline (the clock's frozen `due_at`, after approved extensions) falls in P and that are settled: the reply was signed off by the unit head (the round's reply clock stopped), or the deadline has passed at `at` |
-| 按时办结 replied_on_time | settled rounds replied without `reply_late` |
+| 应办结 reply_due | rounds of any reason whose reply deadline (the clock's frozen `due_at`, after approved extensions) falls in P and that are settled: the reply was signed off by the unit head (the round's reply clock stopped), or the deadline has passed at `at`. Read from the reply clocks (`deadlines.Clock`, kind hotline_reply) |
+| 按时办结 replied_on_time | settled rounds replied by the deadline (clock stopped at or before `due_at`, i.e. not `reply_late`) |
 | 按时办结率 | replied_on_time ÷ reply_due |
-| 逾期答复 replied_late | rounds replied with `reply_late` (replied after the deadline) |
+| 逾期答复 replied_late | rounds replied after the deadline (`Clock.is_late`, the test that set `reply_late`) |
 | 当前超期未签收 sign_overdue_now | open orders of the unit (主办) waiting for sign-for with `sign_due_at` < `at` (a snapshot, not tied to P) |
 | 当前超期未答复 reply_overdue_now | open orders of the unit in 办理中 / 答复待审批 with `reply_due_at` < `at` (snapshot) |
 | 办结量 closed | orders closed in P whose last 主办 is the unit |
@@ -50,12 +50,12 @@ from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
-from django.db.models import Count, F, Q, QuerySet
-from django.db.models.functions import Substr, TruncMonth
+from django.db.models import CharField, Count, F, Q, QuerySet
+from django.db.models.functions import Cast, Substr, TruncMonth
 from django.utils import timezone
 
 from zhengfeng.core.periods import Period
-from zhengfeng.deadlines.models import ClockState
+from zhengfeng.deadlines.models import Clock, ClockState
 from zhengfeng.hotline.models import (
     AssignmentReason,
     AssignmentRole,
@@ -65,6 +65,7 @@ from zhengfeng.hotline.models import (
     WorkOrder,
     WorkOrderAssignment,
 )
+from zhengfeng.hotline.services import CLOCK_SOURCE, REPLY_CLOCK
 from zhengfeng.org.models import Division, Unit
 from zhengfeng.org.queries import units_for
 
@@ -391,18 +392,27 @@ def _aggregate(
     )
     add(pending_rows)
 
-    # 2. Replies: rounds whose (frozen, extended) reply deadline falls in P.
-    # Replied = the round's reply clock has stopped: the services stop it when the unit head signs the
-    # reply off (答复签发), and otherwise only when an order is merged or voided, which never count.
-    replied = Q(reply_clock__state=ClockState.STOPPED)
+    # 2. Replies: rounds whose (frozen, extended) reply deadline falls in P, read from the reply clocks
+    # alone (no join): only a signed 主办 round has one, its `unit` is the round's unit, and a signed
+    # order can be neither merged nor voided. The services stop the clock when the unit head signs the
+    # reply off (答复签发), so "replied" = stopped and "late" = stopped after `due_at` (`Clock.is_late`,
+    # the same test that set the round's `reply_late`).
+    clocks = Clock.objects.filter(
+        source_type=CLOCK_SOURCE, kind=REPLY_CLOCK, unit__in=unit_ids, due_at__gte=start, due_at__lt=end
+    )
+    if channel:
+        of_channel = WorkOrderAssignment.objects.filter(order__channel=channel).annotate(
+            source=Cast("pk", CharField())
+        )
+        clocks = clocks.filter(source_id__in=of_channel.values("source"))
+    replied = Q(state=ClockState.STOPPED)
     reply_rows = (
-        rounds.filter(reply_clock__due_at__gte=start, reply_clock__due_at__lt=end)
-        .order_by()
-        .values(key=_group_expression(group, "unit", "reply_clock__due_at"))
+        clocks.order_by()
+        .values(key=_group_expression(group, "unit", "due_at"))
         .annotate(
-            reply_due=Count("pk", filter=replied | Q(reply_clock__due_at__lt=at)),
-            replied_on_time=Count("pk", filter=replied & Q(reply_late=False)),
-            replied_late=Count("pk", filter=replied & Q(reply_late=True)),
+            reply_due=Count("pk", filter=replied | Q(due_at__lt=at)),
+            replied_on_time=Count("pk", filter=replied & Q(stopped_at__lte=F("due_at"))),
+            replied_late=Count("pk", filter=replied & Q(stopped_at__gt=F("due_at"))),
         )
     )
     add(reply_rows)

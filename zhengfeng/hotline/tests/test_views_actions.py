@@ -390,3 +390,17 @@ def test_sign_from_the_inbox_returns_to_the_inbox(client, operator, liaison_a):
     assert response.url == "/hotline/inbox/?queue=sign"
     assert status_of(order) == "handling"
     assert local(2026, 9, 30, 10, 0) == WorkOrder.objects.get().signed_at
+
+
+@pytest.mark.parametrize("notes", [1, 3])
+def test_timeline_query_count_does_not_grow(
+    client, operator, liaison_a, handler_a, django_assert_num_queries, notes
+):
+    order = handling(operator, liaison_a)
+    for i in range(notes):
+        act(client, handler_a, order, "note", {"text": f"记录{i}"})
+    client.force_login(operator)
+    # session, user, unit, division (scope), the order, its events (actor and unit joined).
+    with django_assert_num_queries(6):
+        response = client.get(reverse("hotline:timeline", args=[order.pk]))
+    assert len(response.context["events"]) == 3 + notes
