@@ -58,7 +58,7 @@ def drop_database() -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
-def fill(total: int, now):  # noqa: ANN201 (bench helper)
+def fill(total: int, now):
     """Rows as the services would have written them, inserted in bulk (not timed)."""
     import datetime as dt
 
@@ -152,15 +152,10 @@ def fill(total: int, now):  # noqa: ANN201 (bench helper)
         ],
         batch_size=5000,
     )
-    replies = []
-    for i in range(first):
-        replies.append((i, VALID_TEXTS[i % len(VALID_TEXTS)]))
-    for i in range(first, invited):
-        replies.append((i, "还行吧"))
-    for i in range(later):
-        replies.append((i, "3"))
-    for i in range(invited, invited + strangers):
-        replies.append((i, "1"))
+    replies = [(i, VALID_TEXTS[i % len(VALID_TEXTS)]) for i in range(first)]
+    replies += [(i, "还行吧") for i in range(first, invited)]
+    replies += [(i, "3") for i in range(later)]
+    replies += [(i, "1") for i in range(invited, invited + strangers)]
     InboundSms.objects.bulk_create(
         [
             InboundSms(
@@ -190,6 +185,7 @@ def main() -> None:
     parser.add_argument("--replies", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     parser.add_argument("--profile", action="store_true", help="print a cProfile summary of process_replies")
+    parser.add_argument("--sql", action="store_true", help="print the SQL statements taking the most time")
     args = parser.parse_args()
 
     recreate_database()
@@ -208,10 +204,23 @@ def main() -> None:
         from zhengfeng.evaluation import queries, services
 
         profiler = cProfile.Profile() if args.profile else None
+        timings: dict[str, list[float]] = {}
+
+        def timed(execute, sql, params, many, context):
+            begun = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                timings.setdefault(sql[:110], []).append(time.perf_counter() - begun)
+
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        stats = services.process_replies(now)
+        if args.sql:
+            with connection.execute_wrapper(timed):
+                stats = services.process_replies(now)
+        else:
+            stats = services.process_replies(now)
         if profiler:
             profiler.disable()
         matched = time.perf_counter() - started
@@ -232,6 +241,8 @@ def main() -> None:
             print(f"audit rows written: {cursor.fetchone()[0]:,}")
         if profiler:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        for sql, spent in sorted(timings.items(), key=lambda item: -sum(item[1]))[:8]:
+            print(f"{sum(spent):7.2f} s {len(spent):6d}×  {sql}")
         connection.close()
     finally:
         if not args.keep:

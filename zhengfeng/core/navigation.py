@@ -38,6 +38,8 @@ NAV_ITEMS: list[NavItem] = [
         frozenset({"admin", "office", "inspector", "liaison", "handler", "head"}),
     ),
     NavItem("评议得分", "evaluation:scores", frozenset({"admin", "office", "inspector"})),
+    NavItem("评议复核", "evaluation:flags", frozenset({"admin", "office", "inspector"})),
+    NavItem("评议线索", "evaluation:clues", frozenset({"admin", "inspector"})),
     NavItem("热线受理", "hotline:workbench", frozenset({"admin", "operator"})),
     NavItem("热线工单", "hotline:order_list", frozenset({"admin", "office", "inspector", "operator"})),
     NavItem("热线待办", "hotline:inbox", frozenset({"liaison", "handler", "head"})),

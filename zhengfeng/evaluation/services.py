@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from zhengfeng.core import audit
@@ -650,6 +650,32 @@ def _seconds(inbound: InboundSms, evaluation: Evaluation) -> int:
     return int((inbound.received_at - evaluation.message.sent_at).total_seconds())
 
 
+def _record_answers(evaluations: list[Evaluation]) -> None:
+    """First answers in one UPDATE … FROM (VALUES …) per 1,000 rows, only where none was recorded.
+
+    Django's bulk_update builds a CASE per row and field in Python, slower than the database work at
+    the benchmark's size. Portable: PostgreSQL and SQLite ≥ 3.33 name VALUES columns column1, ….
+    """
+    table = Evaluation._meta.db_table
+    with connection.cursor() as cursor:
+        for start in range(0, len(evaluations), 1000):
+            chunk = evaluations[start : start + 1000]
+            params: list[Any] = []
+            for evaluation in chunk:
+                params += [
+                    evaluation.pk,
+                    evaluation.answer,
+                    connection.ops.adapt_datetimefield_value(evaluation.answered_at),
+                    evaluation.answer_seconds,
+                ]
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"UPDATE {table} SET answer = v.column2, answered_at = v.column3, answer_seconds = v.column4 "  # noqa: S608 (table name from the model; values are parameters)
+                f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1 AND {table}.answer = ''",
+                params,
+            )
+
+
 def _process_batch(batch: list[InboundSms], now: dt.datetime, stats: ReplyStats) -> None:
     """One batch in one transaction: match, mark handled in bulk, record answers and replies.
 
@@ -724,9 +750,7 @@ def _process_batch(batch: list[InboundSms], now: dt.datetime, stats: ReplyStats)
             )
         )
     if answered:
-        Evaluation.objects.filter(answer="").bulk_update(
-            list(answered.values()), ["answer", "answered_at", "answer_seconds"], batch_size=1000
-        )
+        _record_answers(list(answered.values()))
     Reply.objects.bulk_create(replies, batch_size=1000, ignore_conflicts=True)
     for evaluation in to_reask:
         if _reask(evaluation, now):

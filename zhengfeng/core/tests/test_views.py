@@ -35,6 +35,8 @@ def test_login_page_is_chinese_and_serves_local_assets(client):
                 "审计日志": False,
                 "热线待办": True,
                 "热线工单": False,
+                "评议复核": False,
+                "评议线索": False,
             },
         ),
         (
@@ -46,6 +48,8 @@ def test_login_page_is_chinese_and_serves_local_assets(client):
                 "审计日志": False,
                 "热线工单": True,
                 "热线受理": False,
+                "评议复核": True,
+                "评议线索": False,
             },
         ),
         (
@@ -57,6 +61,8 @@ def test_login_page_is_chinese_and_serves_local_assets(client):
                 "审计日志": True,
                 "热线工单": True,
                 "热线受理": False,
+                "评议复核": True,
+                "评议线索": True,
             },
         ),
     ],
