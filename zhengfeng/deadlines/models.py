@@ -185,6 +185,8 @@ class Clock(models.Model):
         verbose_name_plural = "时限"
         indexes = [
             models.Index(fields=["source_type", "source_id"], name="clock_source_idx"),
+            # Per-kind reports over deadlines (e.g. hotline 按时办结率 by reply due date).
+            models.Index(fields=["kind", "due_at"], name="clock_kind_due_idx"),
             models.Index(
                 fields=["due_at", "alert_level"],
                 name="clock_running_due_idx",

@@ -253,6 +253,15 @@ class WorkOrder(models.Model):
                 name="hotline_order_sign_due_idx",
                 condition=models.Q(status="dispatched"),
             ),
+            # Metrics: callback rates by close date, and the (small) set of orders that never count.
+            models.Index(
+                fields=["closed_at"], name="hotline_order_closed_idx", condition=models.Q(status="closed")
+            ),
+            models.Index(
+                fields=["id"],
+                name="hotline_order_uncounted_idx",
+                condition=models.Q(status__in=["merged", "voided"]),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -364,6 +373,10 @@ class WorkOrderAssignment(models.Model):
         indexes = [
             models.Index(fields=["unit", "status"], name="hotline_assign_unit_status_idx"),
             models.Index(fields=["division_code", "dispatched_at"], name="hotline_assign_div_time_idx"),
+            # Metrics: main rounds dispatched in a period (受理量, 按时签收率, 退单率).
+            models.Index(
+                fields=["dispatched_at"], name="hotline_assign_main_time_idx", condition=models.Q(role="main")
+            ),
         ]
         constraints = [
             # One live main assignment per order at a time.
