@@ -304,7 +304,9 @@ OPEN311_JURISDICTION_ID = env_str("OPEN311_JURISDICTION_ID", "qingyuan.gov.cn") 
 # GB/T 2260 code of the division an Open311 request belongs to when it gives no known address_id.
 OPEN311_DIVISION = env_str("OPEN311_DIVISION", "441800") or "441800"
 # Contact shown in the Open311 discovery document.
-OPEN311_CONTACT = env_str("OPEN311_CONTACT", "清远市12345政务服务便民热线 12345") or "清远市12345政务服务便民热线 12345"
+OPEN311_CONTACT = (
+    env_str("OPEN311_CONTACT", "清远市12345政务服务便民热线 12345") or "清远市12345政务服务便民热线 12345"
+)
 
 # --- Worker -----------------------------------------------------------------------------------
 WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 5, minimum=1)

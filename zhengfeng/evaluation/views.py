@@ -65,11 +65,9 @@ def score_table(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("当前角色无权查看评议得分")
     years, year, period = _year_and_period(request)
     by = "unit" if request.GET.get("by") == "unit" else "staff"
-    rows: list = []
-    if year and by == "unit":
-        rows = queries.unit_results(year, user=request.user, period=period)
-    elif year:
-        rows = queries.scores(year, user=request.user, by=by, period=period)
+    rows = queries.scores(year, user=request.user, by=by, period=period) if year else []
+    # Per unit the page shows the SMS row with the online votes and the total beside it.
+    results = queries.unit_results(year, user=request.user, period=period) if year and by == "unit" else []
     publishable = [
         y
         for y in queries.years_for(request.user).filter(year=year)
@@ -77,6 +75,7 @@ def score_table(request: HttpRequest) -> HttpResponse:
     ]
     context = {
         "rows": rows,
+        "results": results,
         "year": year,
         "years": years,
         "by": by,

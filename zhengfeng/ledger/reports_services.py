@@ -445,7 +445,9 @@ def record_missing_reports(now: dt.datetime | None = None) -> int:
                 pending = QuarterlyReport.objects.filter(
                     rule=rule, period=str(period), state=ReportState.DRAFT, missing_at__isnull=True
                 )
-                reports = list(pending.select_for_update(of=("self",)).select_related("unit", "clock", "rule"))
+                reports = list(
+                    pending.select_for_update(of=("self",)).select_related("unit", "clock", "rule")
+                )
                 for report in reports:
                     if not QuarterlyReport.objects.filter(pk=report.pk, missing_at__isnull=True).update(
                         missing_at=now
