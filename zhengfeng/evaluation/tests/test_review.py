@@ -6,6 +6,8 @@ import re
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from zhengfeng.core.models import AuditLog
@@ -184,3 +186,22 @@ def test_clues_are_visible_to_inspectors_of_the_division(
     assert "清远市纪委监委" in seen
     assert "经复核确认存在刷票嫌疑" in seen
     assert "经复核确认存在刷票嫌疑" not in unseen
+
+
+def test_the_review_page_runs_a_constant_number_of_queries(client, year, unit_a, zhang, city_office):
+    client.force_login(city_office)
+
+    def flagged(n):
+        evaluation = invite(unit_a, zhang, phone=f"1390000{n:04d}")
+        services.flag_evaluation(evaluation, reason="人工标记", by=city_office)
+
+    flagged(1)
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("evaluation:flags"))
+    flagged(2)
+    flagged(3)
+    with CaptureQueriesContext(connection) as three:
+        page = client.get(reverse("evaluation:flags"))
+
+    assert page.content.decode().count("人工标记") == 3
+    assert len(three.captured_queries) == len(one.captured_queries)
