@@ -334,21 +334,28 @@ def _make_order(rng, number, at, now, operator, staff, leaves, divisions, messag
                 raise _StopStoryError  # never signed: overdue sign-for
             act("sign", people[Role.LIAISON], rng.choice([1, 2, 4, 20, 30, 80]) * rng.uniform(0.5, 1))
         if rng.random() < 0.08:
-            act(
-                "request_extension",
-                people[Role.HANDLER],
-                rng.uniform(20, 60),
-                days=rng.choice([3, 5]),
-                reason="需多部门协调",
+            # Only a request the rules allow: before the deadline, and at most the original limit in total.
+            main = (
+                order.assignments.filter(role="main", status="signed").select_related("reply_clock").first()
             )
-            act("decide_extension", people[Role.HEAD], rng.uniform(1, 5), approve=True)
-            act(
-                "decide_extension",
-                operator,
-                rng.uniform(1, 10),
-                approve=rng.random() < 0.8,
-                note="同意" if rng.random() < 0.8 else "理由不充分",
-            )
+            wait = rng.uniform(20, 60)
+            due = main.reply_clock.due_at if main and main.reply_clock else None
+            if due is not None and clock[0] + dt.timedelta(hours=wait) < due:
+                act(
+                    "request_extension",
+                    people[Role.HANDLER],
+                    wait,
+                    days=min(rng.choice([3, 5]), main.reply_limit_days or 1),
+                    reason="需多部门协调",
+                )
+                act("decide_extension", people[Role.HEAD], rng.uniform(1, 5), approve=True)
+                act(
+                    "decide_extension",
+                    operator,
+                    rng.uniform(1, 10),
+                    approve=rng.random() < 0.8,
+                    note="同意" if rng.random() < 0.8 else "理由不充分",
+                )
         for _round in range(2):
             if rng.random() < 0.05:
                 raise _StopStoryError  # still being handled (possibly overdue)
