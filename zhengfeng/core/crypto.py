@@ -67,6 +67,11 @@ def decrypt_text(token: str) -> str:
         raise DecryptionError("密文校验失败：密钥不符或数据被篡改") from exc
 
 
+def keyed_mac(purpose: bytes, data: bytes) -> str:
+    """HMAC-SM3 of `data` under a key derived for `purpose` (a secret pepper: never in the database)."""
+    return hmac.new(_derived_key(settings.FIELD_ENCRYPTION_KEY, purpose, 32), data, "sm3").hexdigest()
+
+
 def normalise_for_index(value: str) -> str:
     """Blind-index input: trimmed, no inner spaces or dashes, ASCII upper case (ID numbers' X)."""
     return re.sub(r"[\s\-]", "", value).upper()

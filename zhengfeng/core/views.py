@@ -6,8 +6,10 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from zhengfeng.core.forms import LockoutAuthenticationForm
 from zhengfeng.core.models import AuditLog
@@ -17,6 +19,17 @@ class LoginView(auth_views.LoginView):
     template_name = "core/login.html"
     authentication_form = LockoutAuthenticationForm
     redirect_authenticated_user = True
+
+
+@never_cache
+@require_safe
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness for the load balancer and the process supervisor: the process answers requests.
+
+    No database access on purpose: a slow or failing database must not make every web process look
+    dead (they would be restarted in a loop); database health is a separate, deeper check.
+    """
+    return JsonResponse({"status": "ok"})
 
 
 def home(request: HttpRequest) -> HttpResponse:

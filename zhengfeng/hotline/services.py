@@ -10,6 +10,7 @@ role PermissionDenied; either way nothing is saved. States and limits: docs/hotl
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import math
 import re
 import secrets
@@ -21,13 +22,13 @@ from typing import Any
 from django.contrib.auth.hashers import Argon2PasswordHasher, check_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
-from zhengfeng.assessment.models import Dimension
-from zhengfeng.assessment.services import record_score_event
+from zhengfeng.assessment.models import Dimension, ScoreEvent
+from zhengfeng.assessment.services import record_score_event, record_score_events_in_bulk
 from zhengfeng.core import audit
-from zhengfeng.core.crypto import blind_index
+from zhengfeng.core.crypto import blind_index, keyed_mac
 from zhengfeng.deadlines.models import BudgetUnit, Clock
 from zhengfeng.deadlines.replay import ClockEventError
 from zhengfeng.deadlines.services import apply_clock_event, start_clock
@@ -92,9 +93,14 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
 
+# Query passwords: keyed HMAC-SM3 with a per-order salt (docs/security.md, "query passwords").
+QUERY_HASH_PREFIX = "hmac-sm3$v1$"
+QUERY_HASH_PURPOSE = b"hotline-query-password-hmac-sm3"
+
+
 class QueryPasswordHasher(Argon2PasswordHasher):
-    """Argon2id at the OWASP minimum (19 MiB, t=2): the query password is a short PIN whose real
-    protection is the portal's rate limit, and intake must stay fast. `check_password` verifies it
+    """The former query-password hash (Argon2id, 19 MiB, t=2). No longer written; kept so the
+    parameters of hashes stored before the change stay documented. `check_password` verifies those
     with the standard hasher, since argon2 keeps its parameters in the hash."""
 
     memory_cost = 19456
@@ -477,12 +483,23 @@ def _next_code(at: dt.datetime) -> str:
     return f"{CODE_PREFIX}{day:%Y%m%d}-{serial.last_number:06d}"
 
 
-def hash_query_password(password: str) -> str:
-    return QueryPasswordHasher().encode(password, QueryPasswordHasher().salt())
+def hash_query_password(password: str, *, salt: str | None = None) -> str:
+    """`hmac-sm3$v1$<salt>$<mac>`: the pepper (derived from FIELD_ENCRYPTION_KEY) is not in the
+    database, so a leaked table alone allows no guessing; the salt keeps equal PINs distinct."""
+    salt = salt or secrets.token_hex(16)
+    mac = keyed_mac(QUERY_HASH_PURPOSE, f"{salt}\x1f{password}".encode())
+    return f"{QUERY_HASH_PREFIX}{salt}${mac}"
 
 
 def check_query_password(order: WorkOrder, password: str) -> bool:
-    return bool(password) and check_password(password, order.query_password_hash)
+    """Checks the keyed hash, or an Argon2 hash stored before the change (still verifiable)."""
+    stored = order.query_password_hash
+    if not password or not stored:
+        return False
+    if stored.startswith(QUERY_HASH_PREFIX):
+        salt = stored[len(QUERY_HASH_PREFIX) :].split("$", 1)[0]
+        return hmac.compare_digest(stored, hash_query_password(password, salt=salt))
+    return check_password(password, stored)
 
 
 def receive_work_order(
@@ -540,6 +557,8 @@ def receive_work_order(
         raise ValidationError("查询密码应为 6–32 位字母或数字")
     if by is not None and not can_intake(by):
         raise PermissionDenied("只有热线坐席可以登记工单")
+    # Computed before the transaction: the day's serial row stays locked from numbering to commit.
+    password_hash = hash_query_password(password)
     with transaction.atomic():
         if external is not None:
             existing = WorkOrder.objects.filter(external_id=external).values_list("code", flat=True).first()
@@ -547,7 +566,7 @@ def receive_work_order(
                 raise ValidationError(f"外部编号 {external} 已登记为工单 {existing}，不能重复登记")
         order = WorkOrder.objects.create(
             code=_next_code(at),
-            query_password_hash=hash_query_password(password),
+            query_password_hash=password_hash,
             channel=channel,
             request_type=request_type,
             urgency=urgency,
@@ -1559,18 +1578,25 @@ def _may_ever(user: Any, order: WorkOrder, action: str) -> bool:
 def sweep_overdue(now: dt.datetime) -> dict[str, int]:
     """Mark assignments whose sign-for or reply clock has run out, and record their score events.
 
-    Idempotent: an assignment is marked once (`sign_overdue_at` / `reply_overdue_at`), and score
-    events are unique per source. Side effects per newly overdue assignment: the mark, a timeline
-    event, a score event (hotline.overdue_sign / hotline.overdue_reply); one audit row for the run.
+    Set-based, so a run stays short however many orders are open: per clock kind one indexed select
+    of the newly overdue assignments (locked), conditional updates of their mark in chunks, bulk
+    inserts of the timeline events and score events. Idempotent: an assignment is marked once
+    (`sign_overdue_at` / `reply_overdue_at`), and score events are unique per source.
+    Side effects per newly overdue assignment: the mark, a timeline event, a score event
+    (hotline.overdue_sign; hotline.overdue_reply for the 主办 only); one audit row `hotline.swept` for
+    the run with the counts (it stands for the score events too, as in the alerts sweep).
     """
     counts = {"sign": 0, "reply": 0}
+    score_events = 0
     specs = (
         ("sign", "sign_clock", "sign_overdue_at", EventKind.SIGN_OVERDUE, "hotline.overdue_sign"),
         ("reply", "reply_clock", "reply_overdue_at", EventKind.REPLY_OVERDUE, "hotline.overdue_reply"),
     )
+    source_type = WorkOrderAssignment._meta.label_lower
+    year = timezone.localtime(now).year
     with transaction.atomic():
         for name, clock_field, mark, event_kind, code in specs:
-            rows = (
+            rows = list(
                 WorkOrderAssignment.objects.filter(
                     **{
                         f"{mark}__isnull": True,
@@ -1578,26 +1604,75 @@ def sweep_overdue(now: dt.datetime) -> dict[str, int]:
                         f"{clock_field}__due_at__lt": now,
                     }
                 )
-                .select_related("order", "unit", clock_field)
                 .select_for_update(of=("self",))
-            )
-            for assignment in rows:
-                clock = getattr(assignment, clock_field)
-                setattr(assignment, mark, clock.due_at)
-                assignment.save(update_fields=[mark])
-                order = assignment.order
-                _event(
-                    order,
-                    event_kind,
-                    at=now,
-                    by=None,
-                    unit=assignment.unit,
-                    text=f"{assignment.unit.name}{'签收' if name == 'sign' else '办理'}超期（期限 {timezone.localtime(clock.due_at):%Y-%m-%d %H:%M}）",
-                    data={"assignment": assignment.pk},
+                .order_by("pk")
+                .values(
+                    "pk",
+                    "role",
+                    "unit_id",
+                    "unit__name",
+                    "order_id",
+                    "order__code",
+                    "order__title",
+                    "order__division_code",
+                    f"{clock_field}__due_at",
                 )
-                if name == "sign" or assignment.role == AssignmentRole.MAIN:
-                    _score(code, unit=assignment.unit, source=assignment, at=now, by=None, order=order)
-                counts[name] += 1
+            )
+            what = "签收" if name == "sign" else "办理"
+            for chunk in _chunks(rows):
+                # The mark is the deadline itself (when it became overdue), per row from its clock.
+                WorkOrderAssignment.objects.filter(
+                    pk__in=[row["pk"] for row in chunk], **{f"{mark}__isnull": True}
+                ).update(
+                    **{
+                        mark: models.Subquery(
+                            Clock.objects.filter(pk=models.OuterRef(f"{clock_field}_id")).values("due_at")[:1]
+                        )
+                    }
+                )
+                WorkOrderEvent.objects.bulk_create(
+                    [
+                        WorkOrderEvent(
+                            order_id=row["order_id"],
+                            kind=event_kind,
+                            at=now,
+                            by=None,
+                            unit_id=row["unit_id"],
+                            text=f"{row['unit__name']}{what}超期（期限 {timezone.localtime(row[f'{clock_field}__due_at']):%Y-%m-%d %H:%M}）",
+                            data={"assignment": row["pk"]},
+                            is_public=False,
+                        )
+                        for row in chunk
+                    ]
+                )
+                scored = [row for row in chunk if name == "sign" or row["role"] == AssignmentRole.MAIN]
+                record_score_events_in_bulk(
+                    [
+                        ScoreEvent(
+                            unit_id=row["unit_id"],
+                            division_code=row["order__division_code"],
+                            year=year,
+                            dimension=Dimension.HOTLINE,
+                            points=SCORE_POINTS[code],
+                            reason=f"{SCORE_REASONS[code]}：{row['order__code']} {row['order__title']}"[:280],
+                            reason_code=code,
+                            source_type=source_type,
+                            source_id=str(row["pk"]),
+                            occurred_at=now,
+                            created_by=None,
+                        )
+                        for row in scored
+                    ]
+                )
+                score_events += len(scored)
+            counts[name] = len(rows)
         if counts["sign"] or counts["reply"]:
-            audit.record("hotline.swept", by=None, data={"at": now.isoformat(), **counts})
+            audit.record(
+                "hotline.swept", by=None, data={"at": now.isoformat(), **counts, "score_events": score_events}
+            )
     return counts
+
+
+def _chunks(rows: list[dict[str, Any]], size: int = 2000) -> Iterable[list[dict[str, Any]]]:
+    for index in range(0, len(rows), size):
+        yield rows[index : index + size]
