@@ -20,10 +20,19 @@ def _demo_secret(name: str, var_dir: Path) -> None:
     os.environ[name] = path.read_text(encoding="utf-8").strip()
 
 
+# Developer commands that read only the code: they never sign, encrypt or serve anything, so they run
+# without the production secrets (a placeholder is set for them and for nothing else).
+OFFLINE_COMMANDS = frozenset({"makemigrations", "help", "version"})
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    if len(argv) > 1 and argv[1] == "demo":
+    command = argv[1] if len(argv) > 1 else "help"
+    if command in OFFLINE_COMMANDS:
+        for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY"):
+            os.environ.setdefault(name, "offline-command-placeholder-" + name.lower())
+    if command == "demo":
         # The demo is the one place allowed to run with DEBUG off and no configured secrets.
         var_dir = Path(__file__).resolve().parent.parent / "var"
         os.environ["ZHENGFENG_DEMO"] = "1"
@@ -31,8 +40,17 @@ def main(argv: list[str] | None = None) -> None:
             _demo_secret(name, var_dir)
         os.environ.setdefault("HTTPS", "False")
         os.environ.setdefault("SMS_BACKEND", "file")
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    try:
+        # Load the settings first: Django's command line would swallow the error and fail later with
+        # an unrelated "Models aren't loaded yet".
+        settings.INSTALLED_APPS  # noqa: B018
+    except ImproperlyConfigured as exc:
+        sys.stderr.write(f"配置错误 {exc}\n")
+        sys.exit(1)
     execute_from_command_line(argv)
 
 

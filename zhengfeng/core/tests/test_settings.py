@@ -53,3 +53,34 @@ def test_bad_configuration_names_the_variable(env, variable):
 
 def test_good_production_configuration_loads():
     assert _load_settings(**GOOD).returncode == 0
+
+
+def _cli(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG"}
+    }
+    clean.update({"DB_NAME": str(tmp_path / "cli.sqlite3"), **env})
+    return subprocess.run(  # noqa: S603 (our own interpreter and console script, fixed test arguments)
+        [sys.executable, "-m", "zhengfeng.cli", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_a_command_without_secrets_stops_with_the_variable_named(tmp_path):
+    result = _cli("migrate", tmp_path=tmp_path)
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("配置错误 SECRET_KEY:")
+    assert "Traceback" not in result.stderr
+
+
+def test_makemigrations_check_needs_no_secrets(tmp_path):
+    result = _cli("makemigrations", "--check", "--dry-run", tmp_path=tmp_path)
+
+    assert (result.returncode, result.stdout.strip()) == (0, "No changes detected")
