@@ -61,7 +61,10 @@ def _cli(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
         for key, value in os.environ.items()
         if key not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG"}
     }
-    clean.update({"DB_NAME": str(tmp_path / "cli.sqlite3"), **env})
+    if clean.get("DB_ENGINE", "sqlite") == "sqlite":
+        # Never touch the developer's own database file.
+        clean["DB_NAME"] = str(tmp_path / "cli.sqlite3")
+    clean.update(env)
     return subprocess.run(  # noqa: S603 (our own interpreter and console script, fixed test arguments)
         [sys.executable, "-m", "zhengfeng.cli", *args],
         cwd=ROOT,
@@ -83,4 +86,4 @@ def test_a_command_without_secrets_stops_with_the_variable_named(tmp_path):
 def test_makemigrations_check_needs_no_secrets(tmp_path):
     result = _cli("makemigrations", "--check", "--dry-run", tmp_path=tmp_path)
 
-    assert (result.returncode, result.stdout.strip()) == (0, "No changes detected")
+    assert (result.returncode, result.stdout.strip()) == (0, "No changes detected"), result.stderr
