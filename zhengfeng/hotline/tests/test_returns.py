@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -35,7 +37,8 @@ def test_return_reassigned_to_another_unit(operator, liaison_a, liaison_b, unit_
     order.refresh_from_db()
     assert (order.status, order.return_count, order.sign_due_at) == ("return_requested", 1, None)
     request = ReturnRequest.objects.get()
-    assert request.evidence.name.startswith("hotline/returns/2026/")
+    # Stored under the upload's own date (FileField's upload_to), not the order's.
+    assert request.evidence.name.startswith(dt.datetime.now().strftime("hotline/returns/%Y/%m/"))  # noqa: DTZ005
 
     services.transition(
         order,
