@@ -720,6 +720,23 @@ def _new_assignment(
     return assignment
 
 
+def _open_round(
+    order: WorkOrder,
+    main: Unit,
+    co: Sequence[Unit],
+    *,
+    reason: str,
+    at: dt.datetime,
+    by: Any,
+    rule: TimeLimitRule,
+) -> int:
+    """Assign a new handling round: the 主办 unit and its 协办 units, each with its sign-for clock."""
+    round_no = _next_round(order)
+    for unit, role in [(main, AssignmentRole.MAIN), *((unit, AssignmentRole.CO) for unit in co)]:
+        _new_assignment(order, unit, role=role, reason=reason, round_no=round_no, at=at, by=by, rule=rule)
+    return round_no
+
+
 def _next_round(order: WorkOrder) -> int:
     last = order.assignments.order_by("-round").values_list("round", flat=True).first()
     return (last or 0) + 1
@@ -792,28 +809,7 @@ def _act_dispatch(
 ) -> dict[str, Any]:
     main, co, rule = _resolve_units(order, main_unit, co_units)
     limit = time_limit_for(order)
-    round_no = _next_round(order)
-    _new_assignment(
-        order,
-        main,
-        role=AssignmentRole.MAIN,
-        reason=AssignmentReason.DISPATCH,
-        round_no=round_no,
-        at=at,
-        by=by,
-        rule=limit,
-    )
-    for unit in co:
-        _new_assignment(
-            order,
-            unit,
-            role=AssignmentRole.CO,
-            reason=AssignmentReason.DISPATCH,
-            round_no=round_no,
-            at=at,
-            by=by,
-            rule=limit,
-        )
+    _open_round(order, main, co, reason=AssignmentReason.DISPATCH, at=at, by=by, rule=limit)
     order.status = Status.DISPATCHED
     order.main_unit = main
     order.dispatched_at = order.dispatched_at or at
@@ -981,29 +977,9 @@ def _act_review_return(
             main, co, _rule = _resolve_units(order, main_unit, co_units, exclude={assignment.unit_id})
             if main.pk in live_co:
                 raise ValidationError(f"“{main.name}”已是本工单的协办单位，不能同时作为主办单位")
-            round_no = _next_round(order)
-            _new_assignment(
-                order,
-                main,
-                role=AssignmentRole.MAIN,
-                reason=AssignmentReason.REASSIGN,
-                round_no=round_no,
-                at=at,
-                by=by,
-                rule=limit,
-            )
-            for unit in co:
-                if unit.pk not in live_co:
-                    _new_assignment(
-                        order,
-                        unit,
-                        role=AssignmentRole.CO,
-                        reason=AssignmentReason.REASSIGN,
-                        round_no=round_no,
-                        at=at,
-                        by=by,
-                        rule=limit,
-                    )
+            # Co-units still working from the returned round keep their assignment.
+            new_co = [unit for unit in co if unit.pk not in live_co]
+            _open_round(order, main, new_co, reason=AssignmentReason.REASSIGN, at=at, by=by, rule=limit)
             order.status = Status.DISPATCHED
             order.main_unit = main
             text = f"同意{assignment.unit.name}退单，改派至{main.name}"

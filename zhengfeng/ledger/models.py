@@ -350,29 +350,41 @@ class ProgressEntry(models.Model):
         return f"{self.noted_on:%Y-%m-%d} {self.text[:30]}"
 
 
-def attachment_path(instance: ProgressAttachment, filename: str) -> str:
+def _random_upload_name(folder: str, filename: str) -> str:
     # Stored under a random name: the original name is kept in the row, never trusted as a path.
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"{folder}/{uuid.uuid4().hex}.{extension}"
+
+
+def attachment_path(instance: ProgressAttachment, filename: str) -> str:
     entry = instance.entry
-    return f"ledger/{entry.division_code}/{entry.ledger_id}/{uuid.uuid4().hex}.{extension}"
+    return _random_upload_name(f"ledger/{entry.division_code}/{entry.ledger_id}", filename)
 
 
-class ProgressAttachment(models.Model):
-    entry = models.ForeignKey(
-        ProgressEntry, verbose_name="工作进展", on_delete=models.CASCADE, related_name="attachments"
-    )
-    file = models.FileField("文件", upload_to=attachment_path, max_length=200)
+class StoredAttachment(models.Model):
+    """What every uploaded attachment keeps besides its file (validated by ledger_services.validate_attachment)."""
+
     name = models.CharField("文件名", max_length=200)
     size = models.PositiveBigIntegerField("大小（字节）")
     created_at = models.DateTimeField("上传时间", db_default=Now())
 
     class Meta:
-        verbose_name = "进展附件"
-        verbose_name_plural = "进展附件"
-        ordering = ["entry_id", "id"]
+        abstract = True
 
     def __str__(self) -> str:
         return self.name
+
+
+class ProgressAttachment(StoredAttachment):
+    entry = models.ForeignKey(
+        ProgressEntry, verbose_name="工作进展", on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField("文件", upload_to=attachment_path, max_length=200)
+
+    class Meta:
+        verbose_name = "进展附件"
+        verbose_name_plural = "进展附件"
+        ordering = ["entry_id", "id"]
 
 
 # --- Quarterly reports (季度报送) ---------------------------------------------------------------
@@ -565,27 +577,20 @@ class ReportItem(models.Model):
 
 
 def report_attachment_path(instance: ReportAttachment, filename: str) -> str:
-    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
     report = instance.report
-    return f"reports/{report.division_code}/{report.pk}/{uuid.uuid4().hex}.{extension}"
+    return _random_upload_name(f"reports/{report.division_code}/{report.pk}", filename)
 
 
-class ReportAttachment(models.Model):
+class ReportAttachment(StoredAttachment):
     report = models.ForeignKey(
         QuarterlyReport, verbose_name="季度报送", on_delete=models.CASCADE, related_name="attachments"
     )
     file = models.FileField("文件", upload_to=report_attachment_path, max_length=200)
-    name = models.CharField("文件名", max_length=200)
-    size = models.PositiveBigIntegerField("大小（字节）")
-    created_at = models.DateTimeField("上传时间", db_default=Now())
 
     class Meta:
         verbose_name = "报送附件"
         verbose_name_plural = "报送附件"
         ordering = ["report_id", "id"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class ReportNotice(models.Model):
