@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from zhengfeng.core import audit
 from zhengfeng.core.crypto import mask_id_number, mask_name, mask_phone
 from zhengfeng.hotline.models import AssignmentStatus, Status, WorkOrder, WorkOrderAssignment, WorkOrderEvent
 from zhengfeng.hotline.services import check_query_password
@@ -219,16 +217,14 @@ def requester_contact(order: WorkOrder, *, by: Any, purpose: str) -> dict[str, s
     )
     if not (operator or unit_allowed):
         raise PermissionDenied("无权查看该诉求人的联系方式")
-    values = {"requester_name": order.requester_name or "", "requester_phone": order.requester_phone or ""}
-    with transaction.atomic():
-        audit.record(
-            "personal_data.viewed",
-            by=by,
-            target=order,
-            division_code=order.division_code,
-            data={"fields": list(values), "purpose": purpose.strip()},
-        )
-    return values
+    return reveal(
+        order,
+        ["requester_name", "requester_phone"],
+        by=by,
+        purpose=purpose,
+        division_code=order.division_code,
+        granted_by_domain_rule=True,
+    )
 
 
 # ------------------------------------------------------------------------------ public tracking

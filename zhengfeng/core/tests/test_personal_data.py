@@ -61,3 +61,12 @@ def test_mask_filters_in_templates(person):
         Context({"p": person})
     )
     assert rendered == "138****5678 王**"
+
+
+def test_a_domain_rule_may_grant_the_view_but_it_is_still_audited_and_needs_a_purpose(person, liaison_a):
+    values = reveal(person, ["phone"], by=liaison_a, purpose="回访诉求人", granted_by_domain_rule=True)
+
+    assert values == {"phone": "13812345678"}
+    assert AuditLog.objects.filter(action="personal_data.viewed", actor=liaison_a).count() == 1
+    with pytest.raises(PermissionDenied, match="注明用途"):
+        reveal(person, ["phone"], by=liaison_a, purpose="", granted_by_domain_rule=True)
