@@ -27,7 +27,6 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from zhengfeng.core import audit
 from zhengfeng.core.crypto import blind_index, mask_id_number, mask_phone
 from zhengfeng.hotline import services
 from zhengfeng.hotline.models import (
@@ -35,7 +34,6 @@ from zhengfeng.hotline.models import (
     TITLE_MAX_LENGTH,
     Category,
     Channel,
-    EventKind,
     RequestType,
     Status,
     WorkOrder,
@@ -729,45 +727,6 @@ def _updates_get(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 @transaction.atomic
-def record_external_update(
-    order: WorkOrder, *, key: ApiKey, update_id: str, status: str, at: dt.datetime, text: str
-) -> tuple[WorkOrderEvent, bool]:
-    """A citizen's update sent through an Open311 client: a 办理记录 on the timeline for the hotline.
-
-    It never changes the order's state (only the hotline and the units do that); the reported status
-    is kept in the event's data. Idempotent per (api key, update_id). Side effects: one non-public
-    `note` event and one audit row `hotline.open311_update`. Returns (event, created).
-    """
-    existing = WorkOrderEvent.objects.filter(
-        order=order, kind=EventKind.NOTE, data__open311_key=key.prefix, data__open311_update_id=update_id
-    ).first()
-    if existing is not None:
-        return existing, False
-    event = WorkOrderEvent.objects.create(
-        order=order,
-        kind=EventKind.NOTE,
-        at=timezone.now(),
-        by=None,
-        text=f"诉求人经 {key.name} 补充（报告状态 {status}，{timezone.localtime(at):%Y-%m-%d %H:%M}）：{text}",
-        data={"open311_key": key.prefix, "open311_update_id": update_id, "status": status},
-        is_public=False,
-    )
-    audit.record(
-        "hotline.open311_update",
-        by=None,
-        target=order,
-        division_code=order.division_code,
-        data={
-            "code": order.code,
-            "key": key.name,
-            "update_id": update_id,
-            "status": status,
-            "event": event.pk,
-        },
-    )
-    return event, True
-
-
 def _updates_post(request: HttpRequest, fmt: str) -> HttpResponse:
     _form_body(request)
     key = api_key(request)
@@ -795,7 +754,7 @@ def _updates_post(request: HttpRequest, fmt: str) -> HttpResponse:
     if order is None:
         raise Open311Error(404, f"未知的 service_request_id：{request_id}")
     # Contact fields (email, phone, names) are accepted but not kept: the order already has its requester.
-    event, _created = record_external_update(
+    event, _created = services.record_external_update(
         order, key=key, update_id=update_id, status=status, at=at, text=description
     )
     return render(fmt, "service_request_updates", [{"update_id": str(event.pk), "account_id": None}])
