@@ -14,7 +14,6 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from zhengfeng.hotline import services
 from zhengfeng.hotline.models import (
     ADDRESS_MAX_LENGTH,
     CONTENT_MAX_LENGTH,
@@ -28,6 +27,7 @@ from zhengfeng.hotline.models import (
     Urgency,
     WorkOrder,
 )
+from zhengfeng.org import validators
 from zhengfeng.org.models import Division, Unit, UnitKind
 from zhengfeng.org.queries import divisions_for, units_for
 
@@ -115,11 +115,11 @@ class IntakeForm(forms.Form):
 
     def clean_requester_phone(self) -> str:
         value = self.cleaned_data["requester_phone"].strip()
-        return services.normalise_phone(value) if value else ""
+        return validators.normalise_phone(value) if value else ""
 
     def clean_requester_id_number(self) -> str:
         value = self.cleaned_data["requester_id_number"].strip()
-        return services.validate_id_number(value) if value else ""
+        return validators.validate_id_number(value) if value else ""
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

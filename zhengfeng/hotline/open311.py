@@ -39,6 +39,7 @@ from zhengfeng.hotline.models import (
     WorkOrder,
     WorkOrderEvent,
 )
+from zhengfeng.org import validators
 from zhengfeng.org.auth import key_from_token
 from zhengfeng.org.models import ApiKey, Division
 
@@ -616,7 +617,7 @@ def _requests_post(request: HttpRequest, fmt: str) -> HttpResponse:
     phone = _param(request, "phone")
     if phone:
         try:
-            phone = services.normalise_phone(phone)
+            phone = validators.normalise_phone(phone)
         except ValidationError as exc:
             errors.append(f"phone 无效：{exc.messages[0]}")
     email = _param(request, "email")

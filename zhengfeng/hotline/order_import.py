@@ -36,6 +36,7 @@ from zhengfeng.hotline.models import (
     Urgency,
     WorkOrder,
 )
+from zhengfeng.org import validators
 from zhengfeng.org.models import Division, Unit, UnitKind
 from zhengfeng.org.queries import scope_of
 
@@ -308,7 +309,7 @@ def _check_line(where: str, values: dict[str, Any], lookups: _Lookups, actor: An
     check("requester_name", lambda: _text(values, "requester_name", "诉求人姓名", 40))
     phone = str(values.get("requester_phone", "")).strip()
     if phone:
-        check("requester_phone", lambda: services.normalise_phone(phone))
+        check("requester_phone", lambda: validators.normalise_phone(phone))
     check("is_anonymous", lambda: _flag(values.get("is_anonymous", ""), "匿名"))
     check("is_confidential", lambda: _flag(values.get("is_confidential", ""), "保密"))
     division = str(values.get("division", "")).strip()

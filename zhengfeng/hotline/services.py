@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.contrib.auth.hashers import Argon2PasswordHasher, check_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import models, transaction
@@ -65,7 +64,7 @@ from zhengfeng.hotline.models import (
 from zhengfeng.messaging.services import queue_sms
 from zhengfeng.org.models import Division, Role, Unit, UnitKind
 from zhengfeng.org.queries import scope_of
-from zhengfeng.org.validators import normalise_mobile
+from zhengfeng.org.validators import is_mobile, normalise_phone, validate_id_number
 
 CODE_PREFIX = "QY"
 CLOCK_SOURCE = "hotline.assignment"
@@ -88,23 +87,11 @@ SCORE_REASONS = {
     "hotline.improper_return": "不当退单",
     "hotline.false_completion": "虚假办结（回访核实）",
 }
-_LANDLINE_RE = re.compile(r"^0\d{2,3}\d{7,8}$")
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
 
 
 # Query passwords: keyed HMAC-SM3 with a per-order salt (docs/security.md, "query passwords").
 QUERY_HASH_PREFIX = "hmac-sm3$v1$"
 QUERY_HASH_PURPOSE = b"hotline-query-password-hmac-sm3"
-
-
-class QueryPasswordHasher(Argon2PasswordHasher):
-    """The former query-password hash (Argon2id, 19 MiB, t=2). No longer written; kept so the
-    parameters of hashes stored before the change stay documented. `check_password` verifies those
-    with the standard hasher, since argon2 keeps its parameters in the hash."""
-
-    memory_cost = 19456
-    parallelism = 1
 
 
 @dataclass(frozen=True)
@@ -146,29 +133,6 @@ def _choice(value: Any, choices: type, *, label: str) -> str:
         allowed = "、".join(f"{v}（{lbl}）" for v, lbl in choices.choices)
         raise ValidationError(f"未知的{label} {value!r}，应为：{allowed}")
     return str(value)
-
-
-def normalise_phone(value: str) -> str:
-    """A mainland mobile (11 digits) or a landline with area code (0763xxxxxxx); else ValidationError."""
-    cleaned = re.sub(r"[\s\-()]", "", str(value or ""))
-    if _LANDLINE_RE.match(cleaned):
-        return cleaned
-    return normalise_mobile(value)
-
-
-def is_mobile(phone: str) -> bool:
-    return len(phone) == 11 and phone.startswith("1")
-
-
-def validate_id_number(value: str) -> str:
-    """18-character resident ID (GB 11643-1999) with its check character; returns it upper-cased."""
-    number = re.sub(r"\s", "", str(value or "")).upper()
-    if len(number) != 18 or not number[:17].isdigit() or number[17] not in "0123456789X":
-        raise ValidationError(f"身份证号码应为 18 位（前 17 位为数字，末位为数字或 X）：{value}")
-    expected = _ID_CHECK[sum(int(c) * w for c, w in zip(number[:17], _ID_WEIGHTS, strict=True)) % 11]
-    if number[17] != expected:
-        raise ValidationError(f"身份证号码校验位错误：应为 {expected}，实为 {number[17]}：{value}")
-    return number
 
 
 def _coordinate(value: Any, *, label: str, limit: int) -> Decimal | None:
@@ -492,14 +456,14 @@ def hash_query_password(password: str, *, salt: str | None = None) -> str:
 
 
 def check_query_password(order: WorkOrder, password: str) -> bool:
-    """Checks the keyed hash, or an Argon2 hash stored before the change (still verifiable)."""
+    """Constant-time check of the keyed hash; anything else stored there verifies nothing."""
     stored = order.query_password_hash
     if not password or not stored:
         return False
-    if stored.startswith(QUERY_HASH_PREFIX):
-        salt = stored[len(QUERY_HASH_PREFIX) :].split("$", 1)[0]
-        return hmac.compare_digest(stored, hash_query_password(password, salt=salt))
-    return check_password(password, stored)
+    if not stored.startswith(QUERY_HASH_PREFIX):
+        return False
+    salt = stored[len(QUERY_HASH_PREFIX) :].split("$", 1)[0]
+    return hmac.compare_digest(stored, hash_query_password(password, salt=salt))
 
 
 def receive_work_order(

@@ -11,6 +11,12 @@ from django.core.exceptions import ValidationError
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
+# Landlines with their area code (0763 3362187), as citizens give them to the hotline.
+_LANDLINE_RE = re.compile(r"^0\d{2,3}\d{7,8}$")
+# GB 11643-1999: weights of the first 17 digits and the check character for each remainder mod 11.
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
 # Mainland mobile numbers: 11 digits starting 13–19 (MIIT numbering plan), optional +86/86 prefix.
 _MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 
@@ -83,3 +89,26 @@ def validate_division_code(value: str) -> None:
         raise ValidationError(
             f"行政区划代码应为 6、9 或 12 位数字（GB/T 2260）：{value}", code="division_code"
         )
+
+
+def normalise_phone(value: str) -> str:
+    """A mainland mobile (11 digits) or a landline with area code (0763xxxxxxx); else ValidationError."""
+    cleaned = re.sub(r"[\s\-()]", "", str(value or ""))
+    if _LANDLINE_RE.match(cleaned):
+        return cleaned
+    return normalise_mobile(value)
+
+
+def is_mobile(phone: str) -> bool:
+    return len(phone) == 11 and phone.startswith("1")
+
+
+def validate_id_number(value: str) -> str:
+    """18-character resident ID (GB 11643-1999) with its check character; returns it upper-cased."""
+    number = re.sub(r"\s", "", str(value or "")).upper()
+    if len(number) != 18 or not number[:17].isdigit() or number[17] not in "0123456789X":
+        raise ValidationError(f"身份证号码应为 18 位（前 17 位为数字，末位为数字或 X）：{value}")
+    expected = _ID_CHECK[sum(int(c) * w for c, w in zip(number[:17], _ID_WEIGHTS, strict=True)) % 11]
+    if number[17] != expected:
+        raise ValidationError(f"身份证号码校验位错误：应为 {expected}，实为 {number[17]}：{value}")
+    return number

@@ -32,6 +32,7 @@ from zhengfeng.hotline.models import (
     Status,
     WorkOrder,
 )
+from zhengfeng.org import validators
 from zhengfeng.org.models import Division
 
 WINDOW_SECONDS = 3600
@@ -128,7 +129,7 @@ class FilingForm(forms.Form):
 
     def clean_requester_phone(self) -> str:
         phone = self.cleaned_data["requester_phone"].strip()
-        return services.normalise_phone(phone) if phone else ""
+        return validators.normalise_phone(phone) if phone else ""
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -10,6 +10,7 @@ from zhengfeng.core.models import AuditLog
 from zhengfeng.deadlines.models import Clock
 from zhengfeng.hotline import services
 from zhengfeng.hotline.models import WorkOrder, WorkOrderEvent
+from zhengfeng.org import validators
 
 from .conftest import EVE, dispatched, receive
 
@@ -52,7 +53,7 @@ def test_intake_rejects_bad_values(operator, overrides, message):
 def test_landline_is_accepted_but_gets_no_sms(operator):
     order = receive(operator, requester_phone="0763-3381234")
     assert order.requester_phone == "07633381234"
-    assert services.is_mobile(order.requester_phone) is False
+    assert validators.is_mobile(order.requester_phone) is False
 
 
 def test_duplicate_external_id_is_refused(operator):

@@ -105,3 +105,24 @@ def test_bad_division_codes(code):
     with pytest.raises(ValidationError) as exc:
         validate_division_code(code)
     assert exc.value.messages == [f"行政区划代码应为 6、9 或 12 位数字（GB/T 2260）：{code}"]
+
+
+def test_resident_id_number_with_its_check_character():
+    from zhengfeng.org.validators import validate_id_number
+
+    # GB 11643-1999 example: 11010519491231002X.
+    assert validate_id_number("11010519491231002x") == "11010519491231002X"
+    with pytest.raises(ValidationError, match="校验位错误：应为 X，实为 1"):
+        validate_id_number("110105194912310021")
+    with pytest.raises(ValidationError, match="应为 18 位"):
+        validate_id_number("1101051949123100")
+
+
+def test_phone_accepts_a_landline_with_area_code_or_a_mobile():
+    from zhengfeng.org.validators import is_mobile, normalise_phone
+
+    assert normalise_phone("0763-3362187") == "07633362187"
+    assert normalise_phone("138 1234 5678") == "13812345678"
+    assert (is_mobile("07633362187"), is_mobile("13812345678")) == (False, True)
+    with pytest.raises(ValidationError):
+        normalise_phone("3362187")
