@@ -97,12 +97,12 @@ CLOCK_SQL = """
 ASSIGNMENT_SQL = """
     INSERT INTO hotline_workorderassignment (id, order_id, unit_id, role, status, reason, round, division_code,
         dispatched_at, dispatched_by_id, time_limit_rule_id, reply_limit_days, sign_clock_id, reply_clock_id,
-        signed_at, signed_by_id, is_forced, sign_overdue_at, reply_overdue_at, sign_late, reply_late, ended_at)
+        signed_at, signed_by_id, is_forced, sign_late, reply_late, ended_at)
     SELECT o.id, o.id, o.main_unit_id, 'main',
         CASE WHEN o.status = 'dispatched' THEN 'pending' WHEN o.status = 'closed' THEN 'ended' ELSE 'signed' END,
         'dispatch', 1, '441800', o.dispatched_at, NULL, NULL, 10, NULL,
         CASE WHEN o.signed_at IS NOT NULL THEN o.id END, o.signed_at, NULL, o.improper_return_count > 0,
-        NULL, NULL, o.id %% 10 = 0 AND o.signed_at IS NOT NULL, o.id %% 7 = 0 AND o.replied_at IS NOT NULL,
+        o.id %% 10 = 0 AND o.signed_at IS NOT NULL, o.id %% 7 = 0 AND o.replied_at IS NOT NULL,
         o.closed_at
     FROM hotline_workorder o
 """

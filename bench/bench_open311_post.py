@@ -6,8 +6,11 @@ through the services, starts gunicorn the way production runs it (DEBUG off, gen
 up, then drives each endpoint with a bounded load generator: `--concurrency` threads, each on its own
 keep-alive `http.client` connection, `--requests` requests in all or until `--time-cap` seconds.
 It prints requests/s and p50/p99 for (a) GET /healthz, the minimal Django JSON view, and (b) the POST,
-and the ratio b/a (target ≥ 50%). Then it checks that every POST was answered 200 with a fresh
-tracking code and created exactly one work order, and drops the database unless --keep is given.
+and the ratio b/a (target ≥ 50%), with the CPU time each request cost per process group (gunicorn,
+PostgreSQL, the load generator: steadier than throughput on a shared machine). A POST is answered once
+the request is stored; the worker registers the work orders, so the script then runs the worker's
+registration job in this process and times it. Finally it checks that every POST was answered 200 with
+a fresh tracking code and became exactly one work order, and drops the database unless --keep is given.
 
     DB_ENGINE=postgres .venv/bin/python bench/bench_open311_post.py [--requests 2000] [--concurrency 8]
         [--workers 2] [--threads 4] [--time-cap 60] [--keep]
@@ -18,6 +21,7 @@ Exits non-zero only on wrong results (a failed POST, a missing or doubled order)
 from __future__ import annotations
 
 import argparse
+import glob
 import http.client
 import os
 import secrets
@@ -199,6 +203,42 @@ class Run:
         }
 
 
+def cpu_ticks() -> dict[str, int]:
+    """CPU clock ticks (user + system) so far, per process group, read from /proc (Linux).
+
+    A backend that exits between two readings drops out of the sum: the server keeps one persistent
+    connection per gunicorn thread, so none do during a run."""
+    groups = {"gunicorn": 0, "postgres": 0, "load generator": 0}
+    me = os.getpid()
+    for folder in glob.glob("/proc/[0-9]*"):
+        try:
+            with open(f"{folder}/cmdline", "rb") as handle:
+                command = handle.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"{folder}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks = int(fields[11]) + int(fields[12])
+        if "gunicorn" in command:
+            groups["gunicorn"] += ticks
+        elif command.startswith("postgres") and f" {BENCH_DB} " in command:
+            # Only the backends serving this benchmark's database, not other work on the server.
+            groups["postgres"] += ticks
+        elif int(folder.rsplit("/", 1)[1]) == me:
+            groups["load generator"] += ticks
+    return groups
+
+
+def cpu_per_request(before: dict[str, int], after: dict[str, int], requests: int) -> str:
+    tick = os.sysconf("SC_CLK_TCK")
+    parts = [
+        f"{name} {(after[name] - before[name]) / tick / requests * 1e6:,.0f} µs"
+        for name in before
+        if requests
+    ]
+    return ", ".join(parts)
+
+
 def healthz_request(_number: int):
     return "GET", "/healthz", None, {"Host": HOST}
 
@@ -281,9 +321,24 @@ def main() -> None:
         warm_posts.go()
 
         health = Run(port, args.requests * 5, args.concurrency, args.time_cap, healthz_request)
+        before = cpu_ticks()
         health_figures = health.figures(health.go())
+        health_cpu = cpu_per_request(before, cpu_ticks(), len(health.latencies))
         posts = Run(port, args.requests, args.concurrency, args.time_cap, post_factory(token, tag))
+        before = cpu_ticks()
         post_figures = posts.figures(posts.go())
+        post_cpu = cpu_per_request(before, cpu_ticks(), len(posts.latencies))
+
+        # What the worker's hotline.register_open311 job does, timed here on the same database.
+        from zhengfeng.hotline.submissions import register_open311_submissions
+
+        started = time.perf_counter()
+        registered = 0
+        while counts := register_open311_submissions():
+            if not sum(counts.values()):
+                break
+            registered += counts["registered"]
+        register_seconds = time.perf_counter() - started
 
         print(
             f"gunicorn: {args.workers} workers × {args.threads} threads (gthread), keep-alive; "
@@ -295,6 +350,12 @@ def main() -> None:
         print(row("POST /open311/v2/requests.json", post_figures))
         ratio = post_figures["rps"] / health_figures["rps"] if health_figures["rps"] else 0.0
         print(f"ratio POST / healthz: {ratio:.1%} — target ≥ 50%:", "OK" if ratio >= 0.5 else "MISSED")
+        print(f"CPU per request, GET /healthz: {health_cpu}")
+        print(f"CPU per request, POST: {post_cpu}")
+        print(
+            f"registered by the worker's job: {registered:,} work orders in {register_seconds:.1f} s "
+            f"({registered / register_seconds if register_seconds else 0:,.0f} per second, one process)"
+        )
 
         problems = check_posts(warm_posts) + check_posts(posts)
         problems += [f"healthz answered {status}" for status, _ in health.results if status != 200][:5]

@@ -171,7 +171,10 @@ if DB_ENGINE == "postgres":
             "USER": env_str("DB_USER", "postgres"),
             "PASSWORD": env_str("DB_PASSWORD", ""),
             "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60, minimum=0),
-            "CONN_HEALTH_CHECKS": True,
+            # Off by default: the check is a round trip on every request (a quarter of a small write's
+            # cost, docs/performance.md). Without it a connection the server dropped fails one request
+            # and is then replaced, as in Django's default.
+            "CONN_HEALTH_CHECKS": env_bool("DB_CONN_HEALTH_CHECKS", False),
         }
     }
 else:

@@ -10,8 +10,17 @@ from __future__ import annotations
 
 import pytest
 
+from zhengfeng.core import memo
 from zhengfeng.org.models import DivisionLevel, Role
 from zhengfeng.testing.factories import DivisionFactory, UnitFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memos():
+    """Each test reads its own database, never rows another test left in a per-process memo."""
+    memo.clear_all()
+    yield
+    memo.clear_all()
 
 
 @pytest.fixture

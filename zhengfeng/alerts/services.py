@@ -24,7 +24,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
-from django.db.models import CharField, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import CharField, F, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -141,56 +141,86 @@ class SweepResult:
     score_events: int = 0
 
 
-_ALERT_COLUMNS = (
-    "clock_id",
-    "level",
-    "rule_id",
-    "unit_id",
-    "division_code",
-    "title",
-    "body",
-    "due_at",
-    "issued_at",
-    "doc_number",
-    "document",
-)
+@dataclass
+class _NewAlert:
+    """A step about to be issued: its Alert row's own values (the rest is the same for the batch)."""
+
+    clock_id: int
+    unit_id: int | None
+    division_code: str
+    title: str
+    body: str
+    due_at: dt.datetime | None
+    doc_number: str
+    # Reserved ahead of the insert on PostgreSQL (`_reserve_ids`), so the row goes in linked.
+    id: int | None = None
+    score_event_id: int | None = None
 
 
-def _insert_alerts(alerts: list[Alert]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING through executemany.
+def _alert_columns(
+    alerts: list[_NewAlert], *, level: int, rule: AlertRule, issued_at: dt.datetime, with_ids: bool
+) -> dict[str, list[Any]]:
+    """The new rows column by column (attnames), values adapted for the database once per batch."""
+    adapt = connection.ops.adapt_datetimefield_value
+    count = len(alerts)
+    columns: dict[str, list[Any]] = {
+        "clock_id": [a.clock_id for a in alerts],
+        "level": [level] * count,
+        "rule_id": [rule.pk] * count,
+        "unit_id": [a.unit_id for a in alerts],
+        "division_code": [a.division_code for a in alerts],
+        "title": [a.title for a in alerts],
+        "body": [a.body for a in alerts],
+        "due_at": [adapt(a.due_at) if a.due_at is not None else None for a in alerts],
+        "issued_at": [adapt(issued_at)] * count,
+        "doc_number": [a.doc_number for a in alerts],
+        "document": [""] * count,
+    }
+    if with_ids:
+        columns["id"] = [a.id for a in alerts]
+        columns["score_event_id"] = [a.score_event_id for a in alerts]
+    return columns
+
+
+def _insert_alerts(columns: dict[str, list[Any]]) -> set[int] | None:
+    """INSERT … ON CONFLICT DO NOTHING of many alerts given column by column.
 
     Same effect as bulk_create(ignore_conflicts=True) at a fraction of the CPU: bulk_create prepares
     every value through its field, and one huge multi-row statement makes psycopg re-parse thousands
-    of placeholders on the client. A one-row statement sent with executemany is parsed once and, on
-    PostgreSQL, pipelined. Values are plain ints and strings; datetimes are adapted once.
+    of placeholders on the client. PostgreSQL: one INSERT … SELECT FROM unnest(one array per column),
+    which returns the ids of the rows it inserted. Elsewhere (SQLite): a one-row statement through
+    executemany; returns None.
     """
-    if not alerts:
-        return
-    adapt = connection.ops.adapt_datetimefield_value
+    names = list(columns)
     table = connection.ops.quote_name(Alert._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(column) for column in _ALERT_COLUMNS)
-    placeholders = ", ".join(["%s"] * len(_ALERT_COLUMNS))
-    issued_at = adapt(alerts[0].issued_at)
-    values = [
-        (
-            a.clock_id,
-            a.level,
-            a.rule_id,
-            a.unit_id,
-            a.division_code,
-            a.title,
-            a.body,
-            adapt(a.due_at) if a.due_at is not None else None,
-            issued_at,
-            a.doc_number,
-            "",
-        )
-        for a in alerts
-    ]
-    # Only quoted identifiers and placeholders are interpolated; every value is a parameter.
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"  # noqa: S608
+    quoted = ", ".join(connection.ops.quote_name(Alert._meta.get_field(name).column) for name in names)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, values)
+        # Only quoted identifiers, column types and placeholders are interpolated; values are parameters.
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{Alert._meta.get_field(name).db_type(connection)}[]" for name in names)
+            cursor.execute(
+                f"INSERT INTO {table} ({quoted}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+                f"ON CONFLICT DO NOTHING RETURNING {connection.ops.quote_name(Alert._meta.pk.column)}",
+                list(columns.values()),
+            )
+            return {row[0] for row in cursor.fetchall()}
+        placeholders = ", ".join(["%s"] * len(names))
+        sql = f"INSERT INTO {table} ({quoted}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"  # noqa: S608
+        cursor.executemany(sql, list(zip(*columns.values(), strict=True)))
+    return None
+
+
+def _reserve_ids(model: type[Model], count: int) -> list[int]:
+    """`count` ids taken from the table's sequence (PostgreSQL), so rows can refer to each other before
+    they are inserted; unused ones are gaps, as after any rollback."""
+    if not count:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [model._meta.db_table, model._meta.pk.column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 class _Sweeper:
@@ -224,15 +254,20 @@ class _Sweeper:
             )
         return self._divisions[code]
 
-    def claim(self, clocks: QuerySet[Clock], level: int) -> list[_ClockRow]:
+    def claim(self, clocks: QuerySet[Clock], level: int, *, one_kind: bool) -> list[_ClockRow]:
         """Take the clocks that reached `level` and raise their alert_level, so no other sweep can.
 
         SKIP LOCKED (PostgreSQL) leaves rows another sweep is working on to that sweep; the conditional
         update re-checks the level. SQLite serialises writers, so the second sweep sees the new level.
         """
+        # A rule of one kind: the levels below as a list, so PostgreSQL reads clock_claim_idx (kind,
+        # alert_level, due_at) as one short range per level, only the clocks that just crossed, not
+        # every clock of the kind overdue for weeks at 红牌. The default rule (every other kind) reads
+        # (due_at, alert_level), where a list would mean one pass over the range per level.
+        below = Q(alert_level__in=list(range(level))) if one_kind else Q(alert_level__lt=level)
         rows = [
             _ClockRow(*values)
-            for values in clocks.filter(alert_level__lt=level)
+            for values in clocks.filter(below)
             .select_for_update(skip_locked=True, of=("self",))
             .values_list("id", "unit_id", "unit__name", "division_code", "label", "due_at")
         ]
@@ -240,65 +275,124 @@ class _Sweeper:
             Clock.objects.filter(id__in=chunk, alert_level__lt=level).update(alert_level=level)
         return rows
 
-    def number_documents(self, level: int, alerts: list[Alert]) -> None:
+    def number_documents(self, level: int, rows: list[_ClockRow]) -> list[str]:
+        """The 发文字号 of each row's document, numbered per issuing office in the order given."""
         series = DOC_SERIES[level]
-        by_issuer: dict[str, list[Alert]] = defaultdict(list)
-        for alert in alerts:
-            by_issuer[issuer_code(alert.division_code)].append(alert)
-        for code, group in sorted(by_issuer.items()):
+        by_issuer: dict[str, list[int]] = defaultdict(list)
+        for index, row in enumerate(rows):
+            by_issuer[issuer_code(row.division_code)].append(index)
+        numbers = [""] * len(rows)
+        for code, indexes in sorted(by_issuer.items()):
             serial, _ = DocumentSerial.objects.select_for_update().get_or_create(
                 issuer_code=code, series=series, year=self.year
             )
-            DocumentSerial.objects.filter(pk=serial.pk).update(last_number=F("last_number") + len(group))
+            DocumentSerial.objects.filter(pk=serial.pk).update(last_number=F("last_number") + len(indexes))
             abbreviation = doc_abbreviation(code, self.division_name(code))
-            for number, alert in enumerate(group, start=serial.last_number + 1):
-                alert.doc_number = f"{abbreviation}正风{series}〔{self.year}〕{number}号"
+            for number, index in enumerate(indexes, start=serial.last_number + 1):
+                numbers[index] = f"{abbreviation}正风{series}〔{self.year}〕{number}号"
+        return numbers
 
     def issue(self, rule: AlertRule, level: int, rows: list[_ClockRow]) -> None:
-        alerts = []
-        for row in rows:
-            title, body = _alert_texts(level, row, rule, self.now_text)
-            alerts.append(
-                Alert(
-                    clock_id=row.id,
-                    level=level,
-                    rule=rule,
-                    unit_id=row.unit_id,
-                    division_code=row.division_code,
-                    title=title,
-                    body=body,
-                    due_at=row.due_at,
-                    issued_at=self.now,
-                )
+        documented = level in AlertLevel.WITH_DOCUMENT
+        doc_numbers = self.number_documents(level, rows) if documented else [""] * len(rows)
+        alerts = [
+            _NewAlert(
+                row.id,
+                row.unit_id,
+                row.division_code,
+                *_alert_texts(level, row, rule, self.now_text),
+                due_at=row.due_at,
+                doc_number=doc_number,
             )
-        if level in AlertLevel.WITH_DOCUMENT:
-            self.number_documents(level, alerts)
-        # A clock whose level was lowered by hand may meet its old alert again: the first one stands.
-        _insert_alerts(alerts)
+            for row, doc_number in zip(rows, doc_numbers, strict=True)
+        ]
         self.result.counts[level] += len(alerts)
         points = rule.points_for(level)
+        if connection.vendor == "postgresql":
+            self.insert_linked(rule, level, points, alerts)
+            return
+        # A clock whose level was lowered by hand may meet its old alert again: the first one stands.
+        _insert_alerts(_alert_columns(alerts, level=level, rule=rule, issued_at=self.now, with_ids=False))
         if points:
             for chunk in _chunks([row.id for row in rows]):
                 self.score(rule, level, points, chunk)
 
+    def score_event(
+        self,
+        rule: AlertRule,
+        level: int,
+        points: Decimal,
+        *,
+        alert_id: int,
+        unit_id: int,
+        division_code: str,
+        title: str,
+        event_id: int | None = None,
+    ) -> ScoreEvent:
+        """The score event of one new alert (its source); `event_id` when reserved."""
+        return ScoreEvent(
+            pk=event_id,
+            unit_id=unit_id,
+            division_code=division_code,
+            year=self.year,
+            dimension=rule.dimension,
+            points=points,
+            reason_code=f"alert.{LEVEL_CODES[level]}",
+            reason=f"{AlertLevel(level).label}：{title}"[:300],
+            source_type="alerts.alert",
+            source_id=str(alert_id),
+            occurred_at=self.now,
+        )
+
+    def insert_linked(self, rule: AlertRule, level: int, points: Decimal, alerts: list[_NewAlert]) -> None:
+        """PostgreSQL: each alert row written once, already linked to its score event.
+
+        The ids of both come from their sequences first; the alerts go in with one statement that
+        returns the ids it inserted (a clock whose level was lowered by hand keeps its old alert, and
+        the first one stands), and only those get their score event. The alert's foreign key to its
+        event is checked at commit (Django declares them DEFERRABLE INITIALLY DEFERRED). Linking
+        afterwards, as `score` does, would write every alert row a second time.
+        """
+        for alert, alert_id in zip(alerts, _reserve_ids(Alert, len(alerts)), strict=True):
+            alert.id = alert_id
+        scored = [alert for alert in alerts if points and alert.unit_id is not None]
+        for alert, event_id in zip(scored, _reserve_ids(ScoreEvent, len(scored)), strict=True):
+            alert.score_event_id = event_id
+        inserted = _insert_alerts(
+            _alert_columns(alerts, level=level, rule=rule, issued_at=self.now, with_ids=True)
+        )
+        events = [
+            self.score_event(
+                rule,
+                level,
+                points,
+                alert_id=alert.id,
+                unit_id=alert.unit_id,
+                division_code=alert.division_code,
+                title=alert.title,
+                event_id=alert.score_event_id,
+            )
+            for alert in scored
+            if alert.id in inserted
+        ]
+        record_score_events_in_bulk(events)
+        self.result.score_events += len(events)
+
     def score(self, rule: AlertRule, level: int, points: Decimal, clock_ids: Sequence[int]) -> None:
-        """One score event per new alert (source = the alert), then link each alert to its event."""
+        """Elsewhere than PostgreSQL: one score event per new alert, then link each alert to its event."""
         reason_code = f"alert.{LEVEL_CODES[level]}"
         new = Alert.objects.filter(
             clock_id__in=clock_ids, level=level, score_event__isnull=True, unit__isnull=False
         )
         events = [
-            ScoreEvent(
+            self.score_event(
+                rule,
+                level,
+                points,
+                alert_id=alert_id,
                 unit_id=unit_id,
                 division_code=division_code,
-                year=self.year,
-                dimension=rule.dimension,
-                points=points,
-                reason_code=reason_code,
-                reason=f"{AlertLevel(level).label}：{title}"[:300],
-                source_type="alerts.alert",
-                source_id=str(alert_id),
-                occurred_at=self.now,
+                title=title,
             )
             for alert_id, unit_id, division_code, title in new.values_list(
                 "id", "unit_id", "division_code", "title"
@@ -346,7 +440,7 @@ def sweep(now: dt.datetime | None = None) -> dict[int, int]:
                 condition = sweeper.condition(rule, level)
                 if condition is None:
                     continue
-                rows = sweeper.claim(clocks.filter(condition), level)
+                rows = sweeper.claim(clocks.filter(condition), level, one_kind=rule.kind != DEFAULT_RULE_KIND)
                 if rows:
                     sweeper.issue(rule, level, rows)
         result = sweeper.result

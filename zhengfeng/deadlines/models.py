@@ -183,10 +183,17 @@ class Clock(models.Model):
     class Meta:
         verbose_name = "时限"
         verbose_name_plural = "时限"
+        # Lookups by source use the unique constraint's index (source_type, source_id, kind).
         indexes = [
-            models.Index(fields=["source_type", "source_id"], name="clock_source_idx"),
             # Per-kind reports over deadlines (e.g. hotline 按时办结率 by reply due date).
             models.Index(fields=["kind", "due_at"], name="clock_kind_due_idx"),
+            # The alerts sweep's claim, per rule kind and ladder step: `alert_level IN (levels below)`
+            # and `due_at < cutoff` read only the clocks that just crossed (alerts.services._Sweeper).
+            models.Index(
+                fields=["kind", "alert_level", "due_at"],
+                name="clock_claim_idx",
+                condition=models.Q(state="running"),
+            ),
             models.Index(
                 fields=["due_at", "alert_level"],
                 name="clock_running_due_idx",

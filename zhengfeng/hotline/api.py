@@ -308,9 +308,8 @@ def _detail(request: HttpRequest, order: WorkOrder) -> dict[str, Any]:
             "is_confidential": order.is_confidential,
             "hidden_reason": view.hidden_reason,
         }
-    events = queries.timeline(order)
-    if _is_key(request):
-        events = events.filter(is_public=True)
+    # An integrating system (API key) gets the requester's view of the timeline.
+    entries = queries.timeline(order, public_only=_is_key(request))
     return {
         **_summary(order),
         "content": order.content,
@@ -326,14 +325,14 @@ def _detail(request: HttpRequest, order: WorkOrder) -> dict[str, Any]:
         "requester": requester,
         "timeline": [
             {
-                "at": event.at,
-                "kind": event.kind,
-                "kind_label": event.get_kind_display(),
-                "unit_name": event.unit.name if event.unit_id else None,
-                "text": event.text,
-                "is_public": event.is_public,
+                "at": entry.at,
+                "kind": entry.kind,
+                "kind_label": entry.kind_label,
+                "unit_name": entry.unit_name,
+                "text": entry.text,
+                "is_public": entry.is_public,
             }
-            for event in events
+            for entry in entries
         ],
         "allowed_actions": [] if _is_key(request) else services.allowed_actions(request.auth, order),
     }

@@ -22,6 +22,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from zhengfeng.alerts.models import AlertLevel
+from zhengfeng.alerts.services import sweep as sweep_alerts
 from zhengfeng.hotline import services
 from zhengfeng.hotline.importing import import_categories, read_category_csv
 from zhengfeng.hotline.models import Category, DispatchRule, Status, WorkOrder
@@ -238,8 +240,11 @@ def load_demo(*, stdout: Any = None, count: int = ORDER_COUNT) -> dict[str, Any]
             continue
         _make_order(order_rng, number, at, now, operator, staff, leaves, divisions, messages, recent)
         created += 1
-    sweep = services.sweep_overdue(now)
-    _say(stdout, f"热线工单：新建 {created} 件（超期标记：签收 {sweep['sign']}，办理 {sweep['reply']}）")
+    # What the worker's alerts sweep would do within minutes, done now so the demo opens with its 催办
+    # and deductions in place (no other loader runs it). It covers every running clock, ledger ones too.
+    issued = sweep_alerts(now)
+    ladder = "，".join(f"{AlertLevel(level).label} {count} 条" for level, count in issued.items())
+    _say(stdout, f"热线工单：新建 {created} 件；预警扫描：{ladder}")
     return {"created": created}
 
 

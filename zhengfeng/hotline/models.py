@@ -301,6 +301,74 @@ class WorkOrderSerial(models.Model):
         return f"{self.day}: {self.last_number}"
 
 
+class SubmissionState(models.TextChoices):
+    PENDING = "pending", "待登记"
+    REGISTERED = "registered", "已登记"
+    FAILED = "failed", "登记失败"
+
+
+class Open311Submission(models.Model):
+    """An Open311 POST as accepted: numbered and stored in one statement before the client is answered,
+    then registered as a work order by the worker (`hotline.register_open311`, within seconds).
+
+    Why not register at once: registering is ≈ 15 round trips with the day's serial row and the audit
+    chain locked until commit, which caps intake at ~100 requests/s on two cores; a burst (a typhoon, a
+    broadcast) must be taken in without making clients wait. This row is the durable record of the
+    acceptance; the work order's audit row is written when it is registered.
+    """
+
+    code = models.CharField("受理编号", max_length=24)
+    # Keyed fingerprint of key, device, service, place, text and 10-minute bucket: the double-POST rule.
+    external_id = models.CharField("请求指纹", max_length=64)
+    api_key = models.ForeignKey(
+        "org.ApiKey", verbose_name="接口密钥", on_delete=models.PROTECT, related_name="open311_submissions"
+    )
+    category_code = models.CharField("服务代码", max_length=20)
+    request_type = models.CharField("诉求类型", max_length=12, choices=RequestType.choices)
+    title = models.CharField("标题", max_length=TITLE_MAX_LENGTH)
+    content = models.TextField("诉求内容")
+    division_code = models.CharField("行政区划", max_length=12)
+    address = models.CharField("地址", max_length=ADDRESS_MAX_LENGTH, blank=True)
+    latitude = models.DecimalField("纬度", max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField("经度", max_digits=9, decimal_places=6, null=True, blank=True)
+    requester_name = EncryptedTextField("诉求人姓名", blank=True)
+    requester_phone = EncryptedTextField("诉求人电话", blank=True)
+    query_password_hash = models.CharField("查询密码", max_length=128, editable=False)
+    received_at = models.DateTimeField("受理时间")
+    state = models.CharField(
+        "登记状态", max_length=12, choices=SubmissionState.choices, default=SubmissionState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField("登记次数", default=0)
+    last_error = models.TextField("登记失败原因", blank=True)
+    registered_at = models.DateTimeField("登记时间", null=True, blank=True)
+    order = models.OneToOneField(
+        WorkOrder,
+        verbose_name="工单",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="open311_submission",
+    )
+
+    class Meta:
+        verbose_name = "Open311 受理记录"
+        verbose_name_plural = "Open311 受理记录"
+        ordering = ["-id"]
+        # Constraints rather than unique=True: equality is the only lookup, so PostgreSQL needs no
+        # second, pattern-matching index per column (fewer indexes to update on every POST).
+        constraints = [
+            models.UniqueConstraint(fields=["code"], name="open311sub_code_unique"),
+            models.UniqueConstraint(fields=["external_id"], name="open311sub_external_id_unique"),
+        ]
+        indexes = [
+            # The worker's queue: only the few pending rows, however many were ever accepted.
+            models.Index(fields=["id"], name="open311sub_pending_idx", condition=models.Q(state="pending")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}（{self.get_state_display()}）"
+
+
 class AssignmentRole(models.TextChoices):
     MAIN = "main", "主办"
     CO = "co", "协办"
@@ -359,9 +427,8 @@ class WorkOrderAssignment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     is_forced = models.BooleanField("审定强派", default=False)
-    # First time the sweep found the clock overdue (frozen, counts once in metrics and scores).
-    sign_overdue_at = models.DateTimeField("签收超期时间", null=True, blank=True)
-    reply_overdue_at = models.DateTimeField("办理超期时间", null=True, blank=True)
+    # Overdue clocks are the alerts ladder's business (its 黄牌 carries the deduction); these two are
+    # frozen when the sign-for / reply clock stops.
     sign_late = models.BooleanField("逾期签收", default=False)
     reply_late = models.BooleanField("逾期答复", default=False)
     ended_at = models.DateTimeField("结束时间", null=True, blank=True)
@@ -425,8 +492,6 @@ class EventKind(models.TextChoices):
     MERGE_RECEIVED = "merge_received", "并入重复诉求"
     VOIDED = "voided", "作废"
     REFERRED = "referred", "移送纪检监察"
-    SIGN_OVERDUE = "sign_overdue", "签收超期"
-    REPLY_OVERDUE = "reply_overdue", "办理超期"
 
 
 class WorkOrderEvent(models.Model):

@@ -2,8 +2,8 @@
 mySociety's two-way `servicerequestupdates` extension. docs/hotline.md ("Open311, API, import, public
 filing") lists the decisions: which orders are public, the double-POST rule, merged orders, channels.
 
-Views are thin: parameters are checked here (the spec's error format), orders are created through
-`services.receive_work_order`, and every record is built by `request_record()` from a fixed list of
+Views are thin: parameters are checked here (the spec's error format), a POST is stored by
+`submissions.accept_open311_submission` (registered as a work order by the worker), and every record is built by `request_record()` from a fixed list of
 non-personal fields, so personal data cannot reach the output by accident.
 """
 
@@ -21,21 +21,23 @@ import orjson
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from zhengfeng.core.crypto import blind_index, mask_id_number, mask_phone
-from zhengfeng.hotline import services
+from zhengfeng.core.memo import TimedMemo
+from zhengfeng.hotline import services, submissions
 from zhengfeng.hotline.models import (
     CONTENT_MAX_LENGTH,
     TITLE_MAX_LENGTH,
     Category,
-    Channel,
+    Open311Submission,
     RequestType,
     Status,
+    SubmissionState,
     WorkOrder,
     WorkOrderEvent,
 )
@@ -48,8 +50,6 @@ FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=
 CHANGESET = "2026-11-27T00:00:00+08:00"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 API_KEY_SCOPE = "open311"
-# Open311 requests arrive from online clients (apps, WeChat, third-party sites): 网络问政.
-INTAKE_CHANNEL = Channel.WEB
 MAX_WINDOW = dt.timedelta(days=90)
 MAX_REQUESTS = 1000
 # A POST repeating the same key, device, service, place and text within this window is the same request.
@@ -58,6 +58,10 @@ EXTERNAL_ID_PREFIX = "open311"
 NAME_PART_MAX_LENGTH = 20
 DERIVED_TITLE_LENGTH = 40
 DEFAULT_REQUEST_TYPE = RequestType.COMPLAINT
+
+# The POST reads these on every request; both change rarely (see _category, _division_code).
+_recent_categories: TimedMemo[Category] = TimedMemo("hotline.open311_categories", seconds=60)
+_recent_divisions: TimedMemo[str] = TimedMemo("hotline.open311_divisions", seconds=60)
 
 # The Spark convention: these containers hold repeated children, which become JSON arrays.
 LIST_ITEMS = {
@@ -319,6 +323,44 @@ def request_record(order: WorkOrder, *, extensions: bool = False) -> dict[str, A
     return record
 
 
+def unregistered_submission(code: str) -> Open311Submission | None:
+    """A POST accepted but not registered yet (waiting for the worker, or parked for the office)."""
+    return Open311Submission.objects.filter(code=code).exclude(state=SubmissionState.REGISTERED).first()
+
+
+def submission_record(submission: Open311Submission, *, extensions: bool = False) -> dict[str, Any]:
+    """The record of an accepted, not yet registered POST: what the client sent, status open."""
+    path = Category.objects.filter(code=submission.category_code).values_list("path", flat=True).first()
+    waiting = "已受理，正在登记" if submission.state == SubmissionState.PENDING else "已受理，待人工登记"
+    record: dict[str, Any] = {
+        "service_request_id": submission.code,
+        "status": "open",
+        "status_notes": waiting,
+        "service_name": path or submission.category_code,
+        "service_code": submission.category_code,
+        "description": redact(submission.title),
+        "agency_responsible": None,
+        "service_notice": None,
+        "requested_datetime": _w3c(submission.received_at),
+        "updated_datetime": _w3c(submission.received_at),
+        "expected_datetime": None,
+        "address": redact(submission.address) or None,
+        "address_id": submission.division_code,
+        "zipcode": None,
+        "lat": float(submission.latitude) if submission.latitude is not None else None,
+        "long": float(submission.longitude) if submission.longitude is not None else None,
+        "media_url": None,
+    }
+    if extensions:
+        record["extended_attributes"] = {
+            "channel": submissions.OPEN311_CHANNEL.label,
+            "request_type": submission.get_request_type_display(),
+            "merged_into": None,
+        }
+        record["notes"] = []
+    return record
+
+
 def _event_summary(event: WorkOrderEvent) -> str:
     """The kind and the unit only: free text (replies, callback notes) may name the requester."""
     label = event.get_kind_display()
@@ -353,11 +395,23 @@ def _service(category: Category) -> dict[str, Any]:
     }
 
 
-def _category(code: str) -> Category:
-    category = Category.objects.filter(code=code, is_active=True).first()
+def _category(code: str, *, recent: bool = False) -> Category:
+    """The active category a service code names, else 404. `recent=True` (the POST) may read it from
+    a one-minute memo: a category withdrawn meanwhile leaves the registered order unclassified."""
+
+    def active() -> Category | None:
+        return Category.objects.filter(code=code, is_active=True).first()
+
+    category = _recent_categories.get(code, active) if recent else active()
     if category is None:
         raise Open311Error(404, f"未知的 service_code：{code}")
     return category
+
+
+def _division_code(code: str) -> str | None:
+    return _recent_divisions.get(
+        code, lambda: Division.objects.filter(code=code).values_list("code", flat=True).first()
+    )
 
 
 # ------------------------------------------------------------------------------------ discovery, services
@@ -481,16 +535,22 @@ def request_detail(request: HttpRequest, request_id: str, *, fmt: str) -> HttpRe
     _method(request, "GET", "HEAD")
     extensions = _extensions(request)
     order = _with_notes(public_orders().filter(code=request_id.upper()), extensions).first()
-    if order is None:
+    if order is not None:
+        return render(fmt, "service_requests", [request_record(order, extensions=extensions)])
+    submission = unregistered_submission(request_id.upper())
+    if submission is None:
         raise Open311Error(404, f"未知的 service_request_id：{request_id}")
-    return render(fmt, "service_requests", [request_record(order, extensions=extensions)])
+    return render(fmt, "service_requests", [submission_record(submission, extensions=extensions)])
 
 
 @open311_view
 def token(request: HttpRequest, token_id: str, *, fmt: str) -> HttpResponse:
-    """Every service is realtime, so the tracking code is its own token (for clients that poll tokens)."""
+    """The tracking code is answered at once, so it is its own token (for clients that poll tokens)."""
     _method(request, "GET", "HEAD")
     code = public_orders().filter(code=token_id.upper()).values_list("code", flat=True).first()
+    if code is None:
+        submission = unregistered_submission(token_id.upper())
+        code = submission.code if submission is not None else None
     if code is None:
         raise Open311Error(404, f"未知的 token：{token_id}")
     return render(fmt, "service_requests", [{"service_request_id": code, "token": code}])
@@ -499,12 +559,16 @@ def token(request: HttpRequest, token_id: str, *, fmt: str) -> HttpResponse:
 # ------------------------------------------------------------------------------------ POST requests
 
 
-def api_key(request: HttpRequest) -> ApiKey:
-    """The POST's api_key: a live key with the open311 scope, else 403."""
+def api_key(request: HttpRequest, *, recent: bool = False) -> ApiKey:
+    """The POST's api_key: a live key with the open311 scope, else 403.
+
+    `recent=True` reads the key row from a 30-second memo; only a POST whose write checks the
+    revocation again, exactly, may ask for it (`submissions.accept_open311_submission` does).
+    """
     text = _param(request, "api_key")
     if not text:
         raise Open311Error(403, "缺少 api_key")
-    key = key_from_token(text)
+    key = key_from_token(text, recent=recent)
     if key is None:
         raise Open311Error(403, "api_key 无效或已吊销")
     if API_KEY_SCOPE not in key.scopes:
@@ -567,31 +631,24 @@ def _fingerprint(key: ApiKey, fields: Iterable[str], *, at: dt.datetime) -> tupl
     )
 
 
-def _earlier_duplicate(external_ids: Iterable[str], *, now: dt.datetime) -> WorkOrder | None:
-    return (
-        WorkOrder.objects.filter(external_id__in=list(external_ids), received_at__gte=now - DUPLICATE_WINDOW)
-        .order_by("received_at")
-        .first()
-    )
-
-
-def _posted(order: WorkOrder, notice: str) -> list[dict[str, Any]]:
-    return [{"service_request_id": order.code, "service_notice": notice, "account_id": None}]
+def _posted(code: str, notice: str) -> list[dict[str, Any]]:
+    return [{"service_request_id": code, "service_notice": notice, "account_id": None}]
 
 
 def _requests_post(request: HttpRequest, fmt: str) -> HttpResponse:
-    """Create a work order (channel 网络问政) from an Open311 POST; answer its tracking code.
+    """Accept an Open311 POST (channel 网络问政) and answer its tracking code and query password.
 
-    Side effects (through services.receive_work_order): the order, its `received` event and one
-    audit row. A repeat within DUPLICATE_WINDOW creates nothing and answers the first order's id.
+    Side effects (through submissions.accept_open311_submission): one Open311Submission, which the
+    worker registers as a work order within seconds. A repeat within DUPLICATE_WINDOW stores
+    nothing and answers the first submission's code.
     """
     _form_body(request)
-    key = api_key(request)
+    key = api_key(request, recent=True)
     errors: list[str] = []
     code = _param(request, "service_code")
     if not code:
         raise Open311Error(400, "缺少必填参数 service_code")
-    category = _category(code)
+    category = _category(code, recent=True)
     lat_text, long_text = _param(request, "lat"), _param(request, "long")
     address, address_id = _param(request, "address_string"), _param(request, "address_id")
     latitude = _coordinate(lat_text, name="lat", limit=90, errors=errors)
@@ -600,8 +657,8 @@ def _requests_post(request: HttpRequest, fmt: str) -> HttpResponse:
         errors.append("lat 和 long 须同时提供")
     if not ((lat_text and long_text) or address or address_id):
         errors.append("缺少位置：须提供 lat 和 long，或 address_string，或 address_id")
-    division = Division.objects.filter(code=address_id or settings.OPEN311_DIVISION).first()
-    if division is None:
+    division_code = _division_code(address_id or settings.OPEN311_DIVISION)
+    if division_code is None:
         errors.append(
             f"未知的 address_id（应为 GB/T 2260 行政区划代码）：{address_id or settings.OPEN311_DIVISION}"
         )
@@ -648,45 +705,40 @@ def _requests_post(request: HttpRequest, fmt: str) -> HttpResponse:
         address_id,
         phone,
     )
-    external_id, previous_id = _fingerprint(key, fields, at=now)
-    earlier = _earlier_duplicate((external_id, previous_id), now=now)
-    if earlier is not None:
-        return render(fmt, "service_requests", _posted(earlier, _duplicate_notice(earlier)))
     try:
-        intake = services.receive_work_order(
-            by=None,
-            channel=INTAKE_CHANNEL,
+        accepted = submissions.accept_open311_submission(
+            key=key,
+            external_ids=_fingerprint(key, fields, at=now),
+            repeat_window=DUPLICATE_WINDOW,
+            category_code=category.code,
             request_type=attributes.get("request_type") or DEFAULT_REQUEST_TYPE,
             title=title,
             content=description,
-            division=division,
-            category=category,
+            division_code=division_code,
             address=address,
             latitude=latitude,
             longitude=longitude,
             # Chinese order: family name first.
             requester_name=f"{last}{first}",
             requester_phone=phone,
-            external_id=external_id,
             at=now,
         )
-    except (ValidationError, IntegrityError) as exc:
-        # The same POST arriving twice at once: the unique external_id lets one through.
-        earlier = _earlier_duplicate((external_id, previous_id), now=now)
-        if earlier is not None:
-            return render(fmt, "service_requests", _posted(earlier, _duplicate_notice(earlier)))
-        if isinstance(exc, IntegrityError):
-            raise
-        raise Open311Error(400, *exc.messages) from exc
+    except submissions.KeyRevokedError as exc:
+        raise Open311Error(403, "api_key 无效或已吊销") from exc
+    if accepted.duplicate:
+        return render(fmt, "service_requests", _posted(accepted.code, _duplicate_notice(accepted)))
     notice = (
-        f"已受理，受理编号 {intake.order.code}，查询密码 {intake.password}（只显示这一次，请转告诉求人妥善保存，"
+        f"已受理，受理编号 {accepted.code}，查询密码 {accepted.password}（只显示这一次，请转告诉求人妥善保存，"
         "凭受理编号和查询密码可在公众服务网站查询办理进度和答复）。"
     )
-    return render(fmt, "service_requests", _posted(intake.order, notice))
+    return render(fmt, "service_requests", _posted(accepted.code, notice))
 
 
-def _duplicate_notice(order: WorkOrder) -> str:
-    return f"重复提交：该诉求已于 {timezone.localtime(order.received_at):%Y-%m-%d %H:%M} 受理，受理编号 {order.code}。"
+def _duplicate_notice(accepted: submissions.Accepted) -> str:
+    return (
+        f"重复提交：该诉求已于 {timezone.localtime(accepted.received_at):%Y-%m-%d %H:%M} 受理，"
+        f"受理编号 {accepted.code}。"
+    )
 
 
 @open311_view

@@ -1,5 +1,5 @@
-"""Reads of the hotline: scoped order lists, overdue lists, the timeline, merge suggestions, the
-requester as each viewer may see it, and public tracking.
+"""Reads of the hotline: scoped order lists, overdue lists, the timeline (with the alerts ladder's
+steps), merge suggestions, the requester as each viewer may see it, and public tracking.
 
 Scope: a unit sees the orders it was ever assigned (and a monitor those it filed); office,
 inspector and operator users their division subtree (by code prefix); the administrator all.
@@ -15,6 +15,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from zhengfeng.alerts.models import Alert, AlertLevel
+from zhengfeng.alerts.services import LEVEL_CODES
 from zhengfeng.core.crypto import mask_id_number, mask_name, mask_phone
 from zhengfeng.hotline.models import AssignmentStatus, Status, WorkOrder, WorkOrderAssignment, WorkOrderEvent
 from zhengfeng.hotline.services import check_query_password
@@ -74,9 +76,64 @@ def units_work_orders(unit_id: int, *, live_only: bool = True) -> QuerySet[WorkO
     )
 
 
-def timeline(order: WorkOrder, *, public_only: bool = False) -> QuerySet[WorkOrderEvent]:
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of an order's timeline: one of its events, or a step of the alerts ladder on one of its
+    assignments' clocks (kind "alert_yellow" etc., always internal)."""
+
+    at: dt.datetime
+    kind: str
+    kind_label: str
+    unit_name: str | None
+    # None: done by the system (the worker's sweeps, an Open311 client).
+    by_label: str | None
+    text: str
+    is_public: bool
+
+
+def _event_entry(event: WorkOrderEvent) -> TimelineEntry:
+    return TimelineEntry(
+        at=event.at,
+        kind=event.kind,
+        kind_label=event.get_kind_display(),
+        unit_name=event.unit.name if event.unit_id else None,
+        by_label=event.by.label if event.by_id else None,
+        text=event.text,
+        is_public=event.is_public,
+    )
+
+
+def _alert_entry(alert: Alert) -> TimelineEntry:
+    return TimelineEntry(
+        at=alert.issued_at,
+        kind=f"alert_{LEVEL_CODES[alert.level]}",
+        kind_label=AlertLevel(alert.level).label,
+        unit_name=alert.unit.name if alert.unit_id else None,
+        by_label=None,
+        text=f"{alert.title}（{alert.doc_number}）" if alert.doc_number else alert.title,
+        is_public=False,
+    )
+
+
+def timeline(order: WorkOrder, *, public_only: bool = False) -> list[TimelineEntry]:
+    """The order's timeline, oldest first: its events and the ladder's alerts (提醒, 黄牌, 通报, 红牌) on
+    the sign-for and reply clocks of all its assignments, which are internal: `public_only` (the
+    requester's view) leaves them out. One query for the events and one for the alerts."""
     events = WorkOrderEvent.objects.filter(order=order).select_related("by", "unit").order_by("at", "id")
-    return events.filter(is_public=True) if public_only else events
+    if public_only:
+        return [_event_entry(event) for event in events.filter(is_public=True)]
+    entries = [_event_entry(event) for event in events]
+    assignments = WorkOrderAssignment.objects.filter(order=order).order_by()
+    # One IN over a UNION, not two ORed INs: PostgreSQL then reads the alerts by their clock index
+    # instead of scanning the whole table.
+    clocks = assignments.values("sign_clock").union(assignments.values("reply_clock"))
+    alerts = (
+        Alert.objects.filter(clock__in=clocks).select_related("unit").order_by("issued_at", "level", "id")
+    )
+    entries += [_alert_entry(alert) for alert in alerts]
+    # Stable: at the same instant the order's own event comes before the alert.
+    entries.sort(key=lambda entry: entry.at)
+    return entries
 
 
 # ------------------------------------------------------------------------------ merge suggestions

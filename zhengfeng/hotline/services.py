@@ -21,11 +21,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from zhengfeng.assessment.models import Dimension, ScoreEvent
-from zhengfeng.assessment.services import record_score_event, record_score_events_in_bulk
+from zhengfeng.alerts.models import AlertLevel, AlertRule
+from zhengfeng.assessment.models import Dimension
+from zhengfeng.assessment.services import record_score_event
 from zhengfeng.core import audit
 from zhengfeng.core.crypto import blind_index, keyed_mac
 from zhengfeng.deadlines.models import BudgetUnit, Clock
@@ -73,16 +74,17 @@ REPLY_CLOCK = "hotline_reply"
 # Extensions per handling round, and their total length: at most the original reply limit.
 MAX_EXTENSIONS = 2
 # Score events (热线办理), negative = 扣分. Each is recorded once per source (assessment is idempotent).
+# Overdue clocks are deducted by the alerts ladder's 黄牌 (AlertRule.yellow_points of hotline_sign /
+# hotline_reply); hotline.overdue_sign is the late sign-for the ladder never saw, and its points here
+# apply only when there is no active hotline_sign rule (`_score_late_sign`).
 SCORE_POINTS = {
     "hotline.overdue_sign": Decimal("-0.5"),
-    "hotline.overdue_reply": Decimal("-1"),
     "hotline.late_reply": Decimal("-0.5"),
     "hotline.improper_return": Decimal("-1"),
     "hotline.false_completion": Decimal("-2"),
 }
 SCORE_REASONS = {
     "hotline.overdue_sign": "工单超期未签收",
-    "hotline.overdue_reply": "工单超期未办结",
     "hotline.late_reply": "工单逾期答复",
     "hotline.improper_return": "不当退单",
     "hotline.false_completion": "虚假办结（回访核实）",
@@ -220,7 +222,15 @@ def _save(order: WorkOrder, at: dt.datetime, *fields: str) -> None:
 
 
 def _score(
-    code: str, *, unit: Unit, source: Any, at: dt.datetime, by: Any, order: WorkOrder, note: str = ""
+    code: str,
+    *,
+    unit: Unit,
+    source: Any,
+    at: dt.datetime,
+    by: Any,
+    order: WorkOrder,
+    note: str = "",
+    points: Decimal | None = None,
 ) -> None:
     reason = f"{SCORE_REASONS[code]}：{order.code} {order.title}"[:280]
     if note:
@@ -228,7 +238,7 @@ def _score(
     record_score_event(
         unit=unit,
         dimension=Dimension.HOTLINE,
-        points=SCORE_POINTS[code],
+        points=SCORE_POINTS[code] if points is None else points,
         reason=reason,
         reason_code=code,
         source_type=source._meta.label_lower,
@@ -439,12 +449,22 @@ def allowed_actions(user: Any, order: WorkOrder) -> list[str]:
 # ------------------------------------------------------------------------------- intake
 
 
-def _next_code(at: dt.datetime) -> str:
+def code_prefix(day: dt.date) -> str:
+    return f"{CODE_PREFIX}{day:%Y%m%d}-"
+
+
+def next_code(at: dt.datetime) -> str:
+    """The next tracking code of `at`'s day; call inside the transaction that stores it (the day's
+    serial row stays locked until commit, so codes have no gaps and no repeats)."""
     day = timezone.localtime(at).date()
     serial, _ = WorkOrderSerial.objects.select_for_update().get_or_create(day=day)
     serial.last_number += 1
     serial.save(update_fields=["last_number"])
-    return f"{CODE_PREFIX}{day:%Y%m%d}-{serial.last_number:06d}"
+    return f"{code_prefix(day)}{serial.last_number:06d}"
+
+
+def new_query_password() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
 
 
 def hash_query_password(password: str, *, salt: str | None = None) -> str:
@@ -490,12 +510,16 @@ def receive_work_order(
     allow_unit_contact: bool = False,
     external_id: str | None = None,
     query_password: str | None = None,
+    code: str | None = None,
+    query_password_hash: str | None = None,
 ) -> Intake:
     """Register a request (受理) from any channel.
 
     Side effects: the WorkOrder (tracking code numbered per day, query password hashed), a
     `received` event, one audit row `hotline.received` (no personal data in it).
     Returns the order and the plaintext query password, which is not stored.
+    A request numbered and answered earlier (an Open311 submission) brings its `code` and
+    `query_password_hash`; then no password is returned (the requester already has it).
     """
     at = _when(at)
     channel = _choice(channel, Channel, label="来源渠道")
@@ -516,20 +540,27 @@ def receive_work_order(
     external = (external_id or "").strip() or None
     if external is not None and len(external) > 64:
         raise ValidationError(f"外部编号过长（最多 64 个字符）：{external[:70]}")
-    password = query_password if query_password is not None else f"{secrets.randbelow(10**6):06d}"
-    if not re.fullmatch(r"[0-9A-Za-z]{6,32}", password):
-        raise ValidationError("查询密码应为 6–32 位字母或数字")
+    if query_password_hash is not None:
+        if not query_password_hash.startswith(QUERY_HASH_PREFIX):
+            raise ValidationError("查询密码的摘要格式不正确")
+        password, password_hash = "", query_password_hash
+    else:
+        password = query_password if query_password is not None else new_query_password()
+        if not re.fullmatch(r"[0-9A-Za-z]{6,32}", password):
+            raise ValidationError("查询密码应为 6–32 位字母或数字")
+        # Computed before the transaction: the day's serial row stays locked from numbering to commit.
+        password_hash = hash_query_password(password)
     if by is not None and not can_intake(by):
         raise PermissionDenied("只有热线坐席可以登记工单")
-    # Computed before the transaction: the day's serial row stays locked from numbering to commit.
-    password_hash = hash_query_password(password)
     with transaction.atomic():
         if external is not None:
             existing = WorkOrder.objects.filter(external_id=external).values_list("code", flat=True).first()
             if existing:
                 raise ValidationError(f"外部编号 {external} 已登记为工单 {existing}，不能重复登记")
+        if code is not None and WorkOrder.objects.filter(code=code).exists():
+            raise ValidationError(f"受理编号 {code} 已被使用")
         order = WorkOrder.objects.create(
-            code=_next_code(at),
+            code=code if code is not None else next_code(at),
             query_password_hash=password_hash,
             channel=channel,
             request_type=request_type,
@@ -803,6 +834,33 @@ def _act_dispatch(
     }
 
 
+def _score_late_sign(
+    assignment: WorkOrderAssignment, clock: Clock, *, at: dt.datetime, by: Any, order: WorkOrder
+) -> None:
+    """Deduct for a sign-for clock stopped late, unless the alerts ladder already did.
+
+    The ladder's 黄牌 on the clock carries the deduction (alerts.sweep); a clock stopped late below
+    that level was never seen overdue by a sweep (it runs every few minutes), so the deduction is made
+    here, with the hotline_sign rule's yellow_points so that one setting governs both (SCORE_POINTS
+    when there is no active rule); none when those points are 0. `clock` is the row just locked and
+    stopped, so a sweep cannot raise its level in between.
+    """
+    if clock.alert_level >= AlertLevel.YELLOW:
+        return
+    rule = AlertRule.objects.filter(kind=SIGN_CLOCK, is_active=True).first()
+    points = rule.yellow_points if rule is not None else SCORE_POINTS["hotline.overdue_sign"]
+    if points:
+        _score(
+            "hotline.overdue_sign",
+            unit=assignment.unit,
+            source=assignment,
+            at=at,
+            by=by,
+            order=order,
+            points=points,
+        )
+
+
 def _sign_assignment(
     assignment: WorkOrderAssignment, *, at: dt.datetime, by: Any, forced: bool = False
 ) -> None:
@@ -814,7 +872,7 @@ def _sign_assignment(
     assignment.is_forced = forced
     if clock is not None and clock.is_late and not forced:
         assignment.sign_late = True
-        _score("hotline.overdue_sign", unit=assignment.unit, source=assignment, at=at, by=by, order=order)
+        _score_late_sign(assignment, clock, at=at, by=by, order=order)
     fields = ["status", "signed_at", "signed_by", "is_forced", "sign_late"]
     if assignment.role == AssignmentRole.MAIN:
         assignment.reply_clock = _start_reply_clock(
@@ -881,7 +939,7 @@ def _act_request_return(
     assignment.status = AssignmentStatus.RETURN_REQUESTED
     if clock is not None and clock.is_late:
         assignment.sign_late = True
-        _score("hotline.overdue_sign", unit=assignment.unit, source=assignment, at=at, by=by, order=order)
+        _score_late_sign(assignment, clock, at=at, by=by, order=order)
     assignment.save(update_fields=["status", "sign_late"])
     order.return_count += 1
     if assignment.role == AssignmentRole.MAIN:
@@ -1550,109 +1608,3 @@ def record_external_update(
             },
         )
     return event, True
-
-
-# ------------------------------------------------------------------------------- overdue sweep
-
-
-def sweep_overdue(now: dt.datetime) -> dict[str, int]:
-    """Mark assignments whose sign-for or reply clock has run out, and record their score events.
-
-    Set-based, so a run stays short however many orders are open: per clock kind one indexed select
-    of the newly overdue assignments (locked), conditional updates of their mark in chunks, bulk
-    inserts of the timeline events and score events. Idempotent: an assignment is marked once
-    (`sign_overdue_at` / `reply_overdue_at`), and score events are unique per source.
-    Side effects per newly overdue assignment: the mark, a timeline event, a score event
-    (hotline.overdue_sign; hotline.overdue_reply for the 主办 only); one audit row `hotline.swept` for
-    the run with the counts (it stands for the score events too, as in the alerts sweep).
-    """
-    counts = {"sign": 0, "reply": 0}
-    score_events = 0
-    specs = (
-        ("sign", "sign_clock", "sign_overdue_at", EventKind.SIGN_OVERDUE, "hotline.overdue_sign"),
-        ("reply", "reply_clock", "reply_overdue_at", EventKind.REPLY_OVERDUE, "hotline.overdue_reply"),
-    )
-    source_type = WorkOrderAssignment._meta.label_lower
-    year = timezone.localtime(now).year
-    with transaction.atomic():
-        for name, clock_field, mark, event_kind, code in specs:
-            rows = list(
-                WorkOrderAssignment.objects.filter(
-                    **{
-                        f"{mark}__isnull": True,
-                        f"{clock_field}__state": "running",
-                        f"{clock_field}__due_at__lt": now,
-                    }
-                )
-                .select_for_update(of=("self",))
-                .order_by("pk")
-                .values(
-                    "pk",
-                    "role",
-                    "unit_id",
-                    "unit__name",
-                    "order_id",
-                    "order__code",
-                    "order__title",
-                    "order__division_code",
-                    f"{clock_field}__due_at",
-                )
-            )
-            what = "签收" if name == "sign" else "办理"
-            for chunk in _chunks(rows):
-                # The mark is the deadline itself (when it became overdue), per row from its clock.
-                WorkOrderAssignment.objects.filter(
-                    pk__in=[row["pk"] for row in chunk], **{f"{mark}__isnull": True}
-                ).update(
-                    **{
-                        mark: models.Subquery(
-                            Clock.objects.filter(pk=models.OuterRef(f"{clock_field}_id")).values("due_at")[:1]
-                        )
-                    }
-                )
-                WorkOrderEvent.objects.bulk_create(
-                    [
-                        WorkOrderEvent(
-                            order_id=row["order_id"],
-                            kind=event_kind,
-                            at=now,
-                            by=None,
-                            unit_id=row["unit_id"],
-                            text=f"{row['unit__name']}{what}超期（期限 {timezone.localtime(row[f'{clock_field}__due_at']):%Y-%m-%d %H:%M}）",
-                            data={"assignment": row["pk"]},
-                            is_public=False,
-                        )
-                        for row in chunk
-                    ]
-                )
-                scored = [row for row in chunk if name == "sign" or row["role"] == AssignmentRole.MAIN]
-                record_score_events_in_bulk(
-                    [
-                        ScoreEvent(
-                            unit_id=row["unit_id"],
-                            division_code=row["order__division_code"],
-                            year=year,
-                            dimension=Dimension.HOTLINE,
-                            points=SCORE_POINTS[code],
-                            reason=f"{SCORE_REASONS[code]}：{row['order__code']} {row['order__title']}"[:280],
-                            reason_code=code,
-                            source_type=source_type,
-                            source_id=str(row["pk"]),
-                            occurred_at=now,
-                            created_by=None,
-                        )
-                        for row in scored
-                    ]
-                )
-                score_events += len(scored)
-            counts[name] = len(rows)
-        if counts["sign"] or counts["reply"]:
-            audit.record(
-                "hotline.swept", by=None, data={"at": now.isoformat(), **counts, "score_events": score_events}
-            )
-    return counts
-
-
-def _chunks(rows: list[dict[str, Any]], size: int = 2000) -> Iterable[list[dict[str, Any]]]:
-    for index in range(0, len(rows), size):
-        yield rows[index : index + size]

@@ -494,7 +494,7 @@ def requester(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def timeline(request: HttpRequest, pk: int) -> HttpResponse:
-    """The full append-only timeline of one order."""
+    """The full timeline of one order: its events and the alerts ladder's steps on its clocks."""
     order = queries.order_for(request.user, pk)
     context = {"order": order, "events": queries.timeline(order)}
     if request.htmx:

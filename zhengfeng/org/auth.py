@@ -10,15 +10,30 @@ from django.utils import timezone
 from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 
+from zhengfeng.core.memo import TimedMemo
 from zhengfeng.org.models import ApiKey
 from zhengfeng.org.services import hash_api_secret
 
+# Live keys by prefix, for write endpoints that re-check revocation in their own statement.
+_recent_keys: TimedMemo[ApiKey] = TimedMemo("org.recent_api_keys", seconds=30)
 
-def key_from_token(token: str) -> ApiKey | None:
+
+def key_from_token(token: str, *, recent: bool = False) -> ApiKey | None:
+    """The live key a `zf_<prefix>_<secret>` token names, or None.
+
+    `recent=True` reads the key row from a 30-second per-process memo: a revocation may then be seen
+    up to 30 s late, so only a caller that checks `revoked_at IS NULL` again in its own write may ask
+    for it (the Open311 POST does, in the statement that stores the request).
+    """
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "zf":
         return None
-    key = ApiKey.objects.filter(prefix=parts[1], revoked_at__isnull=True).first()
+    prefix = parts[1]
+
+    def live_key() -> ApiKey | None:
+        return ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
+
+    key = _recent_keys.get(prefix, live_key) if recent else live_key()
     if key is None or not hmac.compare_digest(key.key_hash, hash_api_secret(parts[2])):
         return None
     return key

@@ -210,9 +210,9 @@ def _public_view(order: WorkOrder) -> dict[str, Any]:
     """What the requester may read: status, unit, deadline, public timeline, the reply; no personal data."""
     shown = order.merged_into if order.merged_into_id else order
     shown = WorkOrder.objects.select_related("category", "main_unit").get(pk=shown.pk)
-    events = list(queries.timeline(order, public_only=True))
+    events = queries.timeline(order, public_only=True)
     if shown.pk != order.pk:
-        events += list(queries.timeline(shown, public_only=True))
+        events += queries.timeline(shown, public_only=True)
     replies = shown.replies.filter(status__in=(ReplyStatus.SUBMITTED, ReplyStatus.PASSED)).order_by(
         "drafted_at"
     )
@@ -221,7 +221,8 @@ def _public_view(order: WorkOrder) -> dict[str, Any]:
         "shown": shown,
         "merged": shown.pk != order.pk,
         "is_open": shown.status in Status.OPEN_STATES,
-        "events": sorted(events, key=lambda event: (event.at, event.pk)),
+        # Stable: at the same instant the requester's own order comes first.
+        "events": sorted(events, key=lambda event: event.at),
         "replies": list(replies),
     }
 

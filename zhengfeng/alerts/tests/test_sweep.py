@@ -141,6 +141,32 @@ def test_score_events_once_per_deducting_step(unit_a):
     assert events[1].source_id == str(by_level[AlertLevel.NOTICE].pk)
 
 
+def test_a_clock_whose_level_was_lowered_by_hand_keeps_its_first_alerts(unit_a):
+    clock = make_clock(unit_a, due_at=cutoff(10))
+    services.sweep(NOW)
+    first = sorted(Alert.objects.values_list("id", "level", "score_event_id"))
+    Clock.objects.filter(pk=clock.pk).update(alert_level=0)
+
+    services.sweep(NOW + dt.timedelta(minutes=5))
+
+    assert sorted(Alert.objects.values_list("id", "level", "score_event_id")) == first
+    assert sorted(ScoreEvent.objects.values_list("reason_code", flat=True)) == ["alert.notice", "alert.red"]
+    assert Clock.objects.get(pk=clock.pk).alert_level == AlertLevel.RED
+
+
+def test_a_clock_without_a_unit_gets_its_alerts_but_no_score_events(unit_a):
+    clock = make_clock(None, due_at=cutoff(10))
+
+    assert services.sweep(NOW) == {1: 0, 2: 1, 3: 1, 4: 1}
+
+    assert list(Alert.objects.filter(clock=clock).values_list("level", "unit_id", "score_event_id")) == [
+        (AlertLevel.RED, None, None),
+        (AlertLevel.NOTICE, None, None),
+        (AlertLevel.YELLOW, None, None),
+    ]
+    assert ScoreEvent.objects.count() == 0
+
+
 def test_a_rule_for_a_kind_overrides_the_default(unit_a):
     AlertRule.objects.create(
         kind="report.quarterly",

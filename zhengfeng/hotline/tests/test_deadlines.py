@@ -1,14 +1,22 @@
-"""Time limits from the rule table, across the 2026 National Day holiday, and the overdue sweep."""
+"""Time limits from the rule table, across the 2026 National Day holiday, and overdue clocks: the
+alerts ladder's 黄牌 carries the hotline deduction, a late sign-for the ladder never saw deducts once,
+and the ladder's steps show on the order's internal timeline."""
 
 from __future__ import annotations
 
-import pytest
+from decimal import Decimal
 
+import pytest
+from django.urls import reverse
+
+from zhengfeng.alerts.models import Alert, AlertLevel, AlertRule
+from zhengfeng.alerts.services import LADDER, sweep
 from zhengfeng.assessment.models import ScoreEvent
 from zhengfeng.hotline import services
 from zhengfeng.hotline.models import TimeLimitRule, WorkOrderAssignment
+from zhengfeng.hotline.queries import TimelineEntry, timeline
 
-from .conftest import EVE, WED, dispatched, handling, local, receive, replied
+from .conftest import EVE, PHONE, WED, dispatched, evidence, handling, local, receive, replied
 
 
 @pytest.mark.parametrize(
@@ -73,29 +81,144 @@ def test_most_specific_rule_wins_and_inactive_rules_are_ignored(operator):
     assert services.time_limit_for(order).name == "行风热线"
 
 
-def test_sweep_marks_overdue_sign_and_reply_once(operator, unit_a, liaison_b):
-    unsigned = dispatched(operator, unit_a, at=WED)
+def _yellow_and_scores():
+    alerts = Alert.objects.filter(level=AlertLevel.YELLOW).order_by("clock__kind")
+    scores = ScoreEvent.objects.order_by("unit__code", "id")
+    return (
+        [(a.clock.kind, a.unit.code, a.score_event.reason_code) for a in alerts],
+        [(e.unit.code, e.dimension, e.reason_code, e.points, e.source_type) for e in scores],
+    )
+
+
+def test_alerts_sweep_carries_the_hotline_deduction_once(operator, unit_a, liaison_b):
+    # 求助 dispatched and signed Wednesday 03-11: reply due Wednesday 03-25 17:30. The other order,
+    # dispatched 03-24 10:00 and never signed: sign-for due the next working day, 03-25 17:30 too.
     late = handling(operator, liaison_b, at=WED)
-    # Sign-for due Thursday 03-12 17:30; 求助 reply due 03-25 17:30.
-    assert services.sweep_overdue(local(2026, 3, 12, 17, 0)) == {"sign": 0, "reply": 0}
-    assert services.sweep_overdue(local(2026, 3, 13, 9, 0)) == {"sign": 1, "reply": 0}
-    assert services.sweep_overdue(local(2026, 3, 26, 9, 0)) == {"sign": 0, "reply": 1}
-    assert services.sweep_overdue(local(2026, 3, 27, 9, 0)) == {"sign": 0, "reply": 0}
-    assert sorted(ScoreEvent.objects.values_list("unit__code", "reason_code", "points")) == [
-        ("441800-A", "hotline.overdue_sign", pytest.approx(-0.5)),
-        ("441800-B", "hotline.overdue_reply", pytest.approx(-1)),
-    ]
-    assert [e.kind for e in unsigned.events.all()][-1] == "sign_overdue"
-    assert [e.kind for e in late.events.all()][-1] == "reply_overdue"
+    unsigned = dispatched(operator, unit_a, at=local(2026, 3, 24, 10, 0))
+
+    before = sweep(local(2026, 3, 25, 17, 0))
+    after = sweep(local(2026, 3, 26, 9, 0))
+    again = sweep(local(2026, 3, 26, 9, 5))
+
+    # The reply clock warns a working day ahead (提醒); the sign-for clock has no warning.
+    assert before == {AlertLevel.REMINDER: 1, AlertLevel.YELLOW: 0, AlertLevel.NOTICE: 0, AlertLevel.RED: 0}
+    assert after == {AlertLevel.REMINDER: 0, AlertLevel.YELLOW: 2, AlertLevel.NOTICE: 0, AlertLevel.RED: 0}
+    assert again == dict.fromkeys(LADDER, 0)
+    assert _yellow_and_scores() == (
+        [("hotline_reply", "441800-B", "alert.yellow"), ("hotline_sign", "441800-A", "alert.yellow")],
+        [
+            ("441800-A", "hotline", "alert.yellow", Decimal("-0.50"), "alerts.alert"),
+            ("441800-B", "hotline", "alert.yellow", Decimal("-1.00"), "alerts.alert"),
+        ],
+    )
+    # The order's own records are untouched: the ladder's steps are the record of the overdue clocks.
+    assert [e.kind for e in unsigned.events.all()] == ["received", "dispatched"]
+    assert [e.kind for e in late.events.all()] == ["received", "dispatched", "signed"]
 
 
-def test_late_signature_counts_once_with_the_sweep(operator, liaison_a):
+def test_late_signature_after_the_sweep_adds_no_second_deduction(operator, liaison_a):
     order = dispatched(operator, liaison_a.unit, at=WED)
-    services.sweep_overdue(local(2026, 3, 13, 9, 0))
+    sweep(local(2026, 3, 13, 9, 0))
+
     services.transition(order, "sign", by=liaison_a, at=local(2026, 3, 13, 10, 0))
+
+    assert WorkOrderAssignment.objects.get(order=order).sign_late is True
+    assert list(ScoreEvent.objects.values_list("reason_code", "points")) == [
+        ("alert.yellow", Decimal("-0.50"))
+    ]
+
+
+@pytest.mark.parametrize("action", ["sign", "request_return"])
+def test_late_sign_for_without_a_sweep_in_between_deducts_once(operator, liaison_a, action):
+    # Sign-for due Thursday 03-12 17:30; no sweep ran before the unit answered on Friday.
+    order = dispatched(operator, liaison_a.unit, at=WED)
+    data = {"reason": "不属本单位职责", "evidence": evidence()} if action == "request_return" else {}
+
+    services.transition(order, action, by=liaison_a, at=local(2026, 3, 13, 10, 0), **data)
+    issued = sweep(local(2026, 3, 13, 10, 5))
+
     main = WorkOrderAssignment.objects.get(order=order)
-    assert (main.sign_late, main.sign_overdue_at) == (True, local(2026, 3, 12, 17, 30))
-    assert list(ScoreEvent.objects.values_list("reason_code", flat=True)) == ["hotline.overdue_sign"]
+    assert main.sign_late is True
+    assert issued == dict.fromkeys(LADDER, 0)
+    assert list(ScoreEvent.objects.values_list("unit__code", "reason_code", "points", "source_id")) == [
+        ("441800-A", "hotline.overdue_sign", Decimal("-0.50"), str(main.pk))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("yellow_points", "is_active", "deducted"),
+    [
+        # An administrator's own 黄牌 points govern the late sign-for too.
+        (Decimal("-0.3"), True, [Decimal("-0.30")]),
+        (Decimal("0"), True, []),
+        # Without an active hotline_sign rule the sweep issues nothing, so the hotline's own points apply.
+        (Decimal("-0.3"), False, [Decimal("-0.50")]),
+    ],
+)
+def test_late_signature_takes_its_points_from_the_sign_for_rule(
+    operator, liaison_a, yellow_points, is_active, deducted
+):
+    AlertRule.objects.filter(kind="hotline_sign").update(yellow_points=yellow_points, is_active=is_active)
+    order = dispatched(operator, liaison_a.unit, at=WED)
+
+    services.transition(order, "sign", by=liaison_a, at=local(2026, 3, 13, 10, 0))
+
+    assert list(ScoreEvent.objects.values_list("points", flat=True)) == deducted
+
+
+def test_timeline_shows_the_yellow_card_to_staff_only(client, operator, liaison_a):
+    order = services.receive_work_order(
+        by=operator,
+        at=WED,
+        channel="phone",
+        request_type="help",
+        title="路灯不亮",
+        content="小区门口路灯已坏一周。",
+        division="441800",
+        requester_phone=PHONE,
+        query_password="246810",
+    ).order
+    services.transition(order, "dispatch", by=operator, at=WED, main_unit=liaison_a.unit)
+    sweep(local(2026, 3, 13, 9, 0))
+    services.transition(order, "sign", by=liaison_a, at=local(2026, 3, 13, 10, 0))
+    title = f"关于对市甲局“{order.code} 市甲局签收：路灯不亮”逾期未办结的催办通知"
+    yellow = TimelineEntry(
+        at=local(2026, 3, 13, 9, 0),
+        kind="alert_yellow",
+        kind_label="黄牌（催办）",
+        unit_name="市甲局",
+        by_label=None,
+        text=f"{title}（清正风督〔2026〕1号）",
+        is_public=False,
+    )
+
+    entries = timeline(order)
+    public = timeline(order, public_only=True)
+
+    assert [(e.kind, e.at) for e in entries] == [
+        ("received", WED),
+        ("dispatched", WED),
+        ("alert_yellow", local(2026, 3, 13, 9, 0)),
+        ("signed", local(2026, 3, 13, 10, 0)),
+    ]
+    assert entries[2] == yellow
+    assert [e.kind for e in public] == ["received", "dispatched", "signed"]
+    client.force_login(operator)
+    page = client.get(reverse("hotline:timeline", args=[order.pk])).content.decode()
+    assert "<td>黄牌（催办）</td><td>市甲局</td>" in page
+    api = client.get(f"/api/v1/hotline/orders/{order.code}").json()
+    assert api["timeline"][2] == {
+        "at": "2026-03-13T01:00:00Z",
+        "kind": "alert_yellow",
+        "kind_label": "黄牌（催办）",
+        "unit_name": "市甲局",
+        "text": yellow.text,
+        "is_public": False,
+    }
+    client.logout()
+    tracked = client.post(reverse("portal:hotline_track"), {"code": order.code, "password": "246810"})
+    assert [e.kind for e in tracked.context["events"]] == ["received", "dispatched", "signed"]
+    assert "黄牌" not in tracked.content.decode()
 
 
 def test_late_reply_is_frozen_and_scored(operator, liaison_a, handler_a, head_a):

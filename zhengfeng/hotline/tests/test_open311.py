@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -14,8 +15,16 @@ import xmltodict
 from django.utils import timezone
 
 from zhengfeng.core.models import AuditLog
-from zhengfeng.hotline import services
-from zhengfeng.hotline.models import Category, Channel, EventKind, Status, WorkOrder, WorkOrderEvent
+from zhengfeng.hotline import services, submissions
+from zhengfeng.hotline.models import (
+    Category,
+    Channel,
+    EventKind,
+    Open311Submission,
+    Status,
+    WorkOrder,
+    WorkOrderEvent,
+)
 from zhengfeng.org.models import Role, UnitKind
 from zhengfeng.org.services import create_api_key
 from zhengfeng.testing.factories import UnitFactory, UserFactory
@@ -521,6 +530,11 @@ def test_requests_list_query_count(client, orders, django_assert_max_num_queries
 # ----------------------------------------------------------------------------------- POST requests
 
 
+def register() -> dict[str, int]:
+    """What the worker's `hotline.register_open311` job does within seconds of a POST."""
+    return submissions.register_open311_submissions()
+
+
 @time_machine.travel(NOW, tick=False)
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_post_creates_exactly_one_order(client, categories, qingcheng, key, fmt, validators):
@@ -528,11 +542,32 @@ def test_post_creates_exactly_one_order(client, categories, qingcheng, key, fmt,
 
     assert response.status_code == 200
     body = json_body(response) if fmt == "json" else xml_as_json(response, "service_requests")
-    order = WorkOrder.objects.get()
+    code = body[0]["service_request_id"]
+    assert code == "QY20261120-000001"
     assert body == [
-        {"service_request_id": order.code, "service_notice": body[0]["service_notice"], "account_id": None}
+        {"service_request_id": code, "service_notice": body[0]["service_notice"], "account_id": None}
     ]
-    assert body[0]["service_notice"].startswith(f"已受理，受理编号 {order.code}，查询密码 ")
+    notice = re.fullmatch(
+        r"已受理，受理编号 (\S+)，查询密码 (\d{6})（只显示这一次.*", body[0]["service_notice"]
+    )
+    assert notice is not None
+    assert notice.group(1) == code
+    # Accepted and answered; the worker registers the work order.
+    assert (WorkOrder.objects.count(), Open311Submission.objects.get().state) == (0, "pending")
+    (pending,) = both(client, f"requests/{code}", "service_requests")
+    assert_valid(validators["request.json"], pending)
+    assert (pending["status"], pending["status_notes"], pending["service_code"]) == (
+        "open",
+        "已受理，正在登记",
+        "010101",
+    )
+
+    assert register() == {"registered": 1, "failed": 0}
+
+    order = WorkOrder.objects.get()
+    assert order.code == code
+    assert services.check_query_password(order, notice.group(2)) is True
+    assert order.received_at == NOW
     assert (order.channel, order.request_type, order.category.code, order.division_code) == (
         "web",
         "complaint",
@@ -549,6 +584,8 @@ def test_post_creates_exactly_one_order(client, categories, qingcheng, key, fmt,
     assert AuditLog.objects.filter(action="hotline.received").count() == 1
     (record,) = both(client, f"requests/{order.code}", "service_requests")
     assert_valid(validators["request.json"], record)
+    assert record["status_notes"] == "已受理"
+    assert Open311Submission.objects.get().order == order
 
 
 @time_machine.travel(NOW, tick=False)
@@ -558,6 +595,7 @@ def test_post_with_address_id_sets_the_division(client, categories, qingcheng, k
     )
 
     assert response.status_code == 200
+    register()
     assert WorkOrder.objects.get().division_code == "441802"
 
 
@@ -569,10 +607,26 @@ def test_double_post_creates_one_order(client, categories, qingcheng, key):
     with time_machine.travel(NOW + dt.timedelta(minutes=9), tick=False):
         other_device = json_body(post(client, **good_post(key, device_id="device-2")))
 
-    assert second[0]["service_request_id"] == first[0]["service_request_id"]
-    assert second[0]["service_notice"].startswith("重复提交：该诉求已于 2026-11-20 18:00 受理")
-    assert other_device[0]["service_request_id"] != first[0]["service_request_id"]
+    assert second[0]["service_request_id"] == first[0]["service_request_id"] == "QY20261120-000001"
+    assert (
+        second[0]["service_notice"]
+        == "重复提交：该诉求已于 2026-11-20 18:00 受理，受理编号 QY20261120-000001。"
+    )
+    # The repeat used no number: the other device's request is the next one.
+    assert other_device[0]["service_request_id"] == "QY20261120-000002"
+    assert register() == {"registered": 2, "failed": 0}
     assert WorkOrder.objects.count() == 2
+
+
+def test_repeat_after_registration_is_still_the_same_request(client, categories, qingcheng, key):
+    with time_machine.travel(NOW, tick=False):
+        first = json_body(post(client, **good_post(key)))
+        register()
+        second = json_body(post(client, **good_post(key)))
+
+    assert second[0]["service_request_id"] == first[0]["service_request_id"]
+    assert register() == {"registered": 0, "failed": 0}
+    assert WorkOrder.objects.count() == 1
 
 
 def test_same_post_after_the_window_is_a_new_request(client, categories, qingcheng, key):
@@ -581,6 +635,7 @@ def test_same_post_after_the_window_is_a_new_request(client, categories, qingche
     with time_machine.travel(NOW + dt.timedelta(minutes=11), tick=False):
         post(client, **good_post(key))
 
+    assert register() == {"registered": 2, "failed": 0}
     assert WorkOrder.objects.count() == 2
 
 
@@ -624,6 +679,8 @@ def test_bad_post_is_rejected_and_saves_nothing(
 
     assert response.status_code == status
     assert json_body(response) == [{"code": status, "description": text} for text in descriptions]
+    assert Open311Submission.objects.count() == 0
+    assert register() == {"registered": 0, "failed": 0}
     assert WorkOrder.objects.count() == 0
     assert AuditLog.objects.filter(action="hotline.received").count() == 0
 
@@ -642,7 +699,7 @@ def test_post_without_or_with_wrong_key_is_403(client, categories, fmt):
         assert response.status_code == 403
         body = json_body(response) if fmt == "json" else xml_as_json(response, "errors")
         assert body == [{"code": 403, "description": message}]
-    assert WorkOrder.objects.count() == 0
+    assert Open311Submission.objects.count() == 0
 
 
 def test_post_with_a_json_body_is_400(client, categories, key):

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from zhengfeng.alerts.services import sweep
 from zhengfeng.assessment.models import ScoreEvent
 from zhengfeng.core.models import AuditLog
 from zhengfeng.hotline.models import (
@@ -399,8 +400,13 @@ def test_timeline_query_count_does_not_grow(
     order = handling(operator, liaison_a)
     for i in range(notes):
         act(client, handler_a, order, "note", {"text": f"记录{i}"})
+    # The reply clock (due 10-20 17:30) overdue: a 黄牌 on the timeline too.
+    sweep(local(2026, 10, 22, 9, 0))
     client.force_login(operator)
-    # session, user, unit, division (scope), the order, its events (actor and unit joined).
-    with django_assert_num_queries(6):
+    # session, user, unit, division (scope), the order, its events (actor and unit joined), the alerts
+    # on its clocks (unit joined).
+    with django_assert_num_queries(7):
         response = client.get(reverse("hotline:timeline", args=[order.pk]))
-    assert len(response.context["events"]) == 3 + notes
+    assert [e.kind for e in response.context["events"]] == ["received", "dispatched", "signed"] + [
+        "note"
+    ] * notes + ["alert_yellow"]

@@ -1,0 +1,343 @@
+"""Writes for Open311 submissions: accept a POST in one statement, register it as a work order later.
+
+Accepting (`accept_open311_submission`, on the request path) numbers the request from the day's
+serial, stores it with its query-password hash and answers; registering
+(`register_open311_submissions`, the worker job `hotline.register_open311`) turns each pending
+submission into a work order through `services.receive_work_order`, with the same tracking code,
+in its own transaction. docs/hotline.md ("Open311 intake") has the reasoning and the figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import psycopg
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Field
+from django.utils import timezone
+
+from zhengfeng.core import audit
+from zhengfeng.hotline import services
+from zhengfeng.hotline.models import (
+    Category,
+    Channel,
+    Open311Submission,
+    SubmissionState,
+    WorkOrderSerial,
+)
+from zhengfeng.org.models import ApiKey, Division
+
+logger = logging.getLogger(__name__)
+
+# Open311 requests arrive from online clients (apps, WeChat, third-party sites): 网络问政.
+OPEN311_CHANNEL = Channel.WEB
+REGISTER_BATCH = 200
+
+T = TypeVar("T")
+
+
+class KeyRevokedError(Exception):
+    """The API key was revoked after the request path last read it (it is memoised for 30 s)."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    code: str
+    received_at: dt.datetime
+    # The query password shown once to the requester; empty for a repeated POST.
+    password: str
+    duplicate: bool
+
+
+def accept_open311_submission(
+    *,
+    key: ApiKey,
+    external_ids: tuple[str, str],
+    repeat_window: dt.timedelta,
+    category_code: str,
+    request_type: str,
+    title: str,
+    content: str,
+    division_code: str,
+    address: str,
+    latitude: Decimal | None,
+    longitude: Decimal | None,
+    requester_name: str,
+    requester_phone: str,
+    at: dt.datetime,
+) -> Accepted:
+    """Store a validated Open311 POST under a new tracking code, or find the same POST made earlier.
+
+    `external_ids` are the request's fingerprint in this time bucket and in the previous one: a
+    submission carrying either, received within `repeat_window`, is the same request, answered with
+    its first code and no new number. Raises KeyRevokedError when the key is no longer live (checked in the same statement).
+    On PostgreSQL this is one statement in its own transaction; the day's serial row is locked only
+    for it. Side effects: one Open311Submission (and the day's serial advanced), nothing else; the
+    audit row is written when the worker registers the work order.
+    """
+    password = services.new_query_password()
+    values = {
+        "external_id": external_ids[0],
+        "api_key_id": key.pk,
+        "category_code": category_code,
+        "request_type": request_type,
+        "title": title,
+        "content": content,
+        "division_code": division_code,
+        "address": address,
+        "latitude": latitude,
+        "longitude": longitude,
+        "requester_name": requester_name,
+        "requester_phone": requester_phone,
+        "query_password_hash": services.hash_query_password(password),
+        "received_at": at,
+        "state": SubmissionState.PENDING.value,
+        "attempts": 0,
+        "last_error": "",
+    }
+    since = at - repeat_window
+    try:
+        if connection.vendor == "postgresql":
+            outcome = _single_statement(lambda: _accept_in_one_statement(values, external_ids, since))
+        else:
+            outcome = _accept_in_a_transaction(Open311Submission(**values), external_ids, since)
+    except IntegrityError:
+        # The same POST arrived twice at once: the unique fingerprint let the other one in.
+        earlier = _earlier(external_ids, since)
+        if earlier is None:
+            raise
+        outcome = ("earlier", *earlier)
+    state, code, received_at = outcome
+    if state == "revoked":
+        raise KeyRevokedError(key.prefix)
+    if state == "earlier":
+        return Accepted(code=code, received_at=received_at, password="", duplicate=True)
+    return Accepted(code=code, received_at=received_at, password=password, duplicate=False)
+
+
+def _single_statement(run: Callable[[], T]) -> T:
+    # In autocommit mode the statement is its own transaction (one round trip). Inside a caller's
+    # atomic block (tests, a batch) a savepoint keeps a unique violation from spoiling that block.
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            return run()
+    return run()
+
+
+def _earlier(external_ids: tuple[str, str], since: dt.datetime) -> tuple[str, dt.datetime] | None:
+    return (
+        Open311Submission.objects.filter(external_id__in=external_ids, received_at__gte=since)
+        .order_by("received_at")
+        .values_list("code", "received_at")
+        .first()
+    )
+
+
+def _accept_in_a_transaction(
+    submission: Open311Submission, external_ids: tuple[str, str], since: dt.datetime
+) -> tuple[str, str | None, dt.datetime | None]:
+    with transaction.atomic():
+        if not ApiKey.objects.filter(pk=submission.api_key_id, revoked_at__isnull=True).exists():
+            return ("revoked", None, None)
+        earlier = _earlier(external_ids, since)
+        if earlier is not None:
+            return ("earlier", *earlier)
+        submission.code = services.next_code(submission.received_at)
+        submission.save(force_insert=True)
+    return ("accepted", submission.code, submission.received_at)
+
+
+def _accept_in_one_statement(
+    values: dict[str, Any], external_ids: tuple[str, str], since: dt.datetime
+) -> tuple[str, str | None, dt.datetime | None]:
+    """Key check, duplicate check, numbering and insert as one PostgreSQL statement.
+
+    The serial is advanced only when the key is live and no earlier submission matches, and a unique
+    violation undoes the whole statement, so numbers have no gaps, as with `services.next_code`.
+    """
+    sql, fields = _accept_statement(tuple(values))
+    day = timezone.localtime(values["received_at"]).date()
+    params = [
+        values["api_key_id"],
+        *external_ids,
+        since,
+        day,
+        services.code_prefix(day),
+        # Through the fields: the requester's name and phone are encrypted here.
+        *(field.get_db_prep_save(values[field.attname], connection) for field in fields),
+    ]
+    # A server-side prepared statement: parsed and planned once per connection, not per request
+    # (planning this statement costs as much as running it). Django's cursors bind client-side.
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        rows = cursor.fetchall()
+    if any(row[0] == "revoked" for row in rows):
+        return ("revoked", None, None)
+    accepted = [row for row in rows if row[0] == "accepted"]
+    # Both windows may hold the same request: the first submission answers.
+    return accepted[0] if accepted else min(rows, key=lambda row: row[2])
+
+
+@functools.cache
+def _accept_statement(names: tuple[str, ...]) -> tuple[str, list[Field]]:
+    """The statement for inserting these fields (built once: it is the same for every request)."""
+    quote = connection.ops.quote_name
+    by_attname = {field.attname: field for field in Open311Submission._meta.concrete_fields}
+    fields = [by_attname[name] for name in names]
+    columns = ", ".join(quote(field.column) for field in fields)
+    # Typed placeholders: a prepared statement cannot infer a parameter's type from INSERT … SELECT.
+    placeholders = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
+    table, serial = quote(Open311Submission._meta.db_table), quote(WorkOrderSerial._meta.db_table)
+    # Only quoted identifiers and placeholders are interpolated; every value is a parameter.
+    sql = f"""
+        WITH live_key AS (
+            SELECT 1 FROM {quote(ApiKey._meta.db_table)} WHERE id = %s::bigint AND revoked_at IS NULL
+        ), earlier AS (
+            SELECT code, received_at FROM {table}
+            WHERE external_id IN (%s::varchar, %s::varchar) AND received_at >= %s::timestamptz
+        ), numbered AS (
+            INSERT INTO {serial} (day, last_number)
+            SELECT %s::date, 1 WHERE EXISTS (SELECT 1 FROM live_key) AND NOT EXISTS (SELECT 1 FROM earlier)
+            ON CONFLICT (day) DO UPDATE SET last_number = {serial}.last_number + 1
+            RETURNING last_number
+        ), accepted AS (
+            INSERT INTO {table} (code, {columns})
+            SELECT %s::text || lpad(last_number::text, greatest(6, length(last_number::text)), '0'),
+                   {placeholders}
+            FROM numbered
+            RETURNING code, received_at
+        )
+        SELECT 'accepted', code, received_at FROM accepted
+        UNION ALL SELECT 'earlier', code, received_at FROM earlier
+        UNION ALL SELECT 'revoked', NULL, NULL WHERE NOT EXISTS (SELECT 1 FROM live_key)
+    """  # noqa: S608
+    return sql, fields
+
+
+# ------------------------------------------------------------------------------------ registration
+
+
+def register_open311_submissions(*, limit: int = REGISTER_BATCH) -> dict[str, int]:
+    """Register pending submissions as work orders, oldest first, each in its own transaction.
+
+    A submission that cannot be registered is parked as 登记失败 with the reason (the office sees it
+    in the admin and can queue it again) and never blocks the ones behind it. The work order keeps
+    the submission's code, time and query-password hash; a category withdrawn since the POST leaves
+    the order unclassified (operators classify those anyway). Two workers never register the same
+    submission (row lock, SKIP LOCKED). Side effects per submission: the work order with its event
+    and audit row `hotline.received` (through `services.receive_work_order`) and the submission's
+    copy of the requester's name and phone cleared, or the failure and an audit row
+    `hotline.open311_failed`.
+    """
+    counts = {"registered": 0, "failed": 0}
+    pending = Open311Submission.objects.filter(state=SubmissionState.PENDING).order_by("id")
+    for pk in list(pending.values_list("id", flat=True)[:limit]):
+        with transaction.atomic():
+            submission = (
+                Open311Submission.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, state=SubmissionState.PENDING)
+                .first()
+            )
+            if submission is None:
+                continue  # another worker has it
+            submission.attempts += 1
+            try:
+                with transaction.atomic():
+                    intake = _register(submission)
+            except Exception as exc:  # whatever it is: park it for the office and keep going
+                logger.exception("Open311 submission %s could not be registered", submission.code)
+                _park(submission, exc)
+                counts["failed"] += 1
+                continue
+            submission.state = SubmissionState.REGISTERED
+            submission.order = intake.order
+            submission.registered_at = timezone.now()
+            submission.last_error = ""
+            # The work order holds the requester now; one encrypted copy is enough.
+            submission.requester_name = submission.requester_phone = ""
+            submission.save(
+                update_fields=[
+                    "state",
+                    "order",
+                    "registered_at",
+                    "attempts",
+                    "last_error",
+                    "requester_name",
+                    "requester_phone",
+                ]
+            )
+            counts["registered"] += 1
+    return counts
+
+
+def _register(submission: Open311Submission) -> services.Intake:
+    category = Category.objects.filter(code=submission.category_code, is_active=True).first()
+    division = Division.objects.filter(code=submission.division_code).first()
+    if division is None:
+        division = Division.objects.get(code=settings.OPEN311_DIVISION)
+    return services.receive_work_order(
+        by=None,
+        channel=OPEN311_CHANNEL,
+        request_type=submission.request_type,
+        title=submission.title,
+        content=submission.content,
+        division=division,
+        category=category,
+        address=submission.address,
+        latitude=submission.latitude,
+        longitude=submission.longitude,
+        requester_name=submission.requester_name,
+        requester_phone=submission.requester_phone,
+        external_id=submission.external_id,
+        at=submission.received_at,
+        code=submission.code,
+        query_password_hash=submission.query_password_hash,
+    )
+
+
+def _park(submission: Open311Submission, exc: Exception) -> None:
+    reason = "；".join(exc.messages) if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
+    submission.state = SubmissionState.FAILED
+    submission.last_error = reason[:2000]
+    submission.save(update_fields=["state", "attempts", "last_error"])
+    audit.record(
+        "hotline.open311_failed",
+        by=None,
+        target=submission,
+        division_code=submission.division_code,
+        data={"code": submission.code, "attempts": submission.attempts, "error": reason[:200]},
+    )
+
+
+def requeue_open311_submission(submission: Open311Submission, *, by: Any) -> Open311Submission:
+    """Queue a failed submission for registration again (after the cause was fixed).
+
+    Side effects: state back to 待登记; one audit row `hotline.open311_requeued`.
+    """
+    with transaction.atomic():
+        changed = Open311Submission.objects.filter(pk=submission.pk, state=SubmissionState.FAILED).update(
+            state=SubmissionState.PENDING
+        )
+        if changed != 1:
+            submission.refresh_from_db(fields=["state"])
+            raise ValidationError(
+                f"受理记录 {submission.code} 当前为“{submission.get_state_display()}”，只有登记失败的可以重新登记"
+            )
+        audit.record(
+            "hotline.open311_requeued",
+            by=by,
+            target=submission,
+            division_code=submission.division_code,
+            data={"code": submission.code, "last_error": submission.last_error[:200]},
+        )
+    submission.refresh_from_db(fields=["state"])
+    return submission
