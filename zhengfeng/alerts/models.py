@@ -107,7 +107,11 @@ class AlertRule(models.Model):
 
 
 class Alert(models.Model):
-    clock = models.ForeignKey("deadlines.Clock", on_delete=models.PROTECT, related_name="alerts")
+    # Foreign keys without their own index where a composite one starts with the column (clock, unit)
+    # or lookups by it do not happen (rule, acknowledged_by): fewer indexes for the sweep to fill.
+    clock = models.ForeignKey(
+        "deadlines.Clock", on_delete=models.PROTECT, related_name="alerts", db_index=False
+    )
     level = models.PositiveSmallIntegerField("级别", choices=AlertLevel.choices)
     rule = models.ForeignKey(
         AlertRule,
@@ -116,11 +120,17 @@ class Alert(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="alerts",
+        db_index=False,
     )
     unit = models.ForeignKey(
-        "org.Unit", verbose_name="责任单位", null=True, on_delete=models.PROTECT, related_name="alerts"
+        "org.Unit",
+        verbose_name="责任单位",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="alerts",
+        db_index=False,
     )
-    division_code = models.CharField("行政区划", max_length=12, db_index=True)
+    division_code = models.CharField("行政区划", max_length=12)
     title = models.CharField("标题", max_length=200)
     body = models.TextField("正文", blank=True)
     # The deadline as it stood when the step was issued (the clock may be extended later).
@@ -147,6 +157,7 @@ class Alert(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
 
     class Meta:
@@ -156,6 +167,11 @@ class Alert(models.Model):
         constraints = [models.UniqueConstraint(fields=["clock", "level"], name="alert_one_per_clock_level")]
         indexes = [
             models.Index(fields=["unit", "-issued_at"], name="alert_unit_issued_idx"),
+            # Division subtrees are code prefixes (`startswith` → LIKE 'code%'): one pattern index serves
+            # them and equality, so the column has no second, plain index to update on every insert.
+            models.Index(
+                fields=["division_code"], name="alert_division_idx", opclasses=["varchar_pattern_ops"]
+            ),
             models.Index(
                 fields=["unit"], name="alert_not_notified_idx", condition=models.Q(notified_at__isnull=True)
             ),

@@ -34,6 +34,7 @@ from zhengfeng.alerts.models import DEFAULT_RULE_KIND, Alert, AlertLevel, AlertR
 from zhengfeng.assessment.models import ScoreEvent
 from zhengfeng.assessment.services import record_score_events_in_bulk
 from zhengfeng.core import audit
+from zhengfeng.core.bulk import insert_rows
 from zhengfeng.deadlines import queries as deadline_queries
 from zhengfeng.deadlines.models import Clock
 from zhengfeng.org.models import Division, Role, User
@@ -183,31 +184,9 @@ def _alert_columns(
 
 
 def _insert_alerts(columns: dict[str, list[Any]]) -> set[int] | None:
-    """INSERT … ON CONFLICT DO NOTHING of many alerts given column by column.
-
-    Same effect as bulk_create(ignore_conflicts=True) at a fraction of the CPU: bulk_create prepares
-    every value through its field, and one huge multi-row statement makes psycopg re-parse thousands
-    of placeholders on the client. PostgreSQL: one INSERT … SELECT FROM unnest(one array per column),
-    which returns the ids of the rows it inserted. Elsewhere (SQLite): a one-row statement through
-    executemany; returns None.
-    """
-    names = list(columns)
-    table = connection.ops.quote_name(Alert._meta.db_table)
-    quoted = ", ".join(connection.ops.quote_name(Alert._meta.get_field(name).column) for name in names)
-    with connection.cursor() as cursor:
-        # Only quoted identifiers, column types and placeholders are interpolated; values are parameters.
-        if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{Alert._meta.get_field(name).db_type(connection)}[]" for name in names)
-            cursor.execute(
-                f"INSERT INTO {table} ({quoted}) SELECT * FROM unnest({arrays}) "  # noqa: S608
-                f"ON CONFLICT DO NOTHING RETURNING {connection.ops.quote_name(Alert._meta.pk.column)}",
-                list(columns.values()),
-            )
-            return {row[0] for row in cursor.fetchall()}
-        placeholders = ", ".join(["%s"] * len(names))
-        sql = f"INSERT INTO {table} ({quoted}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"  # noqa: S608
-        cursor.executemany(sql, list(zip(*columns.values(), strict=True)))
-    return None
+    """INSERT … ON CONFLICT DO NOTHING of many alerts given column by column (`core.bulk`): the ids
+    inserted on PostgreSQL (a clock whose level was lowered by hand keeps its first alert), else None."""
+    return insert_rows(Alert, columns)
 
 
 def _reserve_ids(model: type[Model], count: int) -> list[int]:
@@ -328,21 +307,24 @@ class _Sweeper:
         division_code: str,
         title: str,
         event_id: int | None = None,
-    ) -> ScoreEvent:
-        """The score event of one new alert (its source); `event_id` when reserved."""
-        return ScoreEvent(
-            pk=event_id,
-            unit_id=unit_id,
-            division_code=division_code,
-            year=self.year,
-            dimension=rule.dimension,
-            points=points,
-            reason_code=f"alert.{LEVEL_CODES[level]}",
-            reason=f"{AlertLevel(level).label}：{title}"[:300],
-            source_type="alerts.alert",
-            source_id=str(alert_id),
-            occurred_at=self.now,
-        )
+    ) -> dict[str, Any]:
+        """The score event of one new alert (its source), as `record_score_events_in_bulk` takes it;
+        with `event_id` when reserved."""
+        event = {
+            "unit_id": unit_id,
+            "division_code": division_code,
+            "year": self.year,
+            "dimension": rule.dimension,
+            "points": points,
+            "reason_code": f"alert.{LEVEL_CODES[level]}",
+            "reason": f"{AlertLevel(level).label}：{title}"[:300],
+            "source_type": "alerts.alert",
+            "source_id": str(alert_id),
+            "occurred_at": self.now,
+        }
+        if event_id is not None:
+            event["id"] = event_id
+        return event
 
     def insert_linked(self, rule: AlertRule, level: int, points: Decimal, alerts: list[_NewAlert]) -> None:
         """PostgreSQL: each alert row written once, already linked to its score event.

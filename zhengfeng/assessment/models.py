@@ -36,7 +36,7 @@ class ScoreEvent(models.Model):
     unit = models.ForeignKey(
         "org.Unit", verbose_name="单位", on_delete=models.PROTECT, related_name="score_events"
     )
-    division_code = models.CharField("行政区划", max_length=12, db_index=True)
+    division_code = models.CharField("行政区划", max_length=12)
     year = models.PositiveSmallIntegerField("考核年度")
     dimension = models.CharField("考核项目", max_length=30, choices=Dimension.choices)
     # Negative = 扣分, positive = 加分.
@@ -56,6 +56,8 @@ class ScoreEvent(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        # Never looked up by the user; the alerts sweep inserts thousands of events at a time.
+        db_index=False,
     )
     voided_at = models.DateTimeField("作废时间", null=True, blank=True)
     void_reason = models.CharField("作废原因", max_length=300, blank=True)
@@ -66,6 +68,7 @@ class ScoreEvent(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
 
     objects = ScoreEventQuerySet.as_manager()
@@ -76,6 +79,11 @@ class ScoreEvent(models.Model):
         ordering = ["-occurred_at", "-id"]
         indexes = [
             models.Index(fields=["year", "unit"], name="score_year_unit_idx"),
+            # Division subtrees are code prefixes (`startswith` → LIKE 'code%'): one pattern index serves
+            # them and equality, so the column has no second, plain index to update on every insert.
+            models.Index(
+                fields=["division_code"], name="score_division_idx", opclasses=["varchar_pattern_ops"]
+            ),
         ]
         constraints = [
             # Re-running a sweep or an import never counts the same fact twice.

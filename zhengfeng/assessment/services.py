@@ -12,7 +12,11 @@ from django.utils import timezone
 
 from zhengfeng.assessment.models import Dimension, ScoreEvent
 from zhengfeng.core import audit
+from zhengfeng.core.bulk import insert_rows
 from zhengfeng.org.models import Unit
+
+# Rows per statement for set-based producers (arrays of this length per column).
+BULK_CHUNK = 5000
 
 
 def _clean_points(points: Decimal | int | str) -> Decimal:
@@ -94,13 +98,44 @@ def record_score_event(
     return event, True
 
 
-def record_score_events_in_bulk(events: list[ScoreEvent]) -> None:
-    """Insert many unsaved events at once, skipping any whose source key already exists.
+# What a set-based producer gives per event (attnames); created_at is added here.
+BULK_EVENT_FIELDS = frozenset(
+    {
+        "id",
+        "unit_id",
+        "division_code",
+        "year",
+        "dimension",
+        "points",
+        "reason_code",
+        "reason",
+        "source_type",
+        "source_id",
+        "occurred_at",
+    }
+)
 
-    For set-based producers (the alerts sweep). The caller validates the values, runs this inside its
-    own transaction and writes the one audit row that covers the whole run.
+
+def record_score_events_in_bulk(events: list[dict[str, Any]]) -> None:
+    """Insert many events at once, skipping any whose source key already exists.
+
+    For set-based producers (the alerts sweep: 10,000 events in one run), which give each event as a
+    dict of BULK_EVENT_FIELDS ("id" optional, when reserved ahead): model instances would cost more than
+    the insert. The caller validates the values, runs this inside its own transaction and writes the
+    one audit row that covers the whole run.
     """
-    ScoreEvent.objects.bulk_create(events, batch_size=2000, ignore_conflicts=True)
+    if not events:
+        return
+    names = sorted(events[0])
+    unknown = set(names) - BULK_EVENT_FIELDS
+    if unknown:
+        raise ValueError(f"未知的计分字段：{'、'.join(sorted(unknown))}")
+    now = timezone.now()
+    for start in range(0, len(events), BULK_CHUNK):
+        chunk = events[start : start + BULK_CHUNK]
+        columns = {name: [event[name] for event in chunk] for name in names}
+        columns["created_at"] = [now] * len(chunk)
+        insert_rows(ScoreEvent, columns)
 
 
 def void_score_event(event: ScoreEvent, *, reason: str, by: Any) -> ScoreEvent:

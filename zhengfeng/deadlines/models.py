@@ -159,7 +159,7 @@ class Clock(models.Model):
         on_delete=models.PROTECT,
         related_name="clocks",
     )
-    division_code = models.CharField("行政区划", max_length=12, db_index=True)
+    division_code = models.CharField("行政区划", max_length=12)
     budget_unit = models.CharField("时限单位", max_length=20, choices=BudgetUnit.choices)
     budget = models.PositiveIntegerField("时限")
     warn_before = models.PositiveIntegerField("提前提醒", default=0, help_text="与时限同一单位")
@@ -187,6 +187,11 @@ class Clock(models.Model):
         indexes = [
             # Per-kind reports over deadlines (e.g. hotline 按时办结率 by reply due date).
             models.Index(fields=["kind", "due_at"], name="clock_kind_due_idx"),
+            # Division subtrees are code prefixes (`startswith` → LIKE 'code%'): one pattern index serves
+            # them and equality, so the column has no second, plain index to update on every insert.
+            models.Index(
+                fields=["division_code"], name="clock_division_idx", opclasses=["varchar_pattern_ops"]
+            ),
             # The alerts sweep's claim, per rule kind and ladder step: `alert_level IN (levels below)`
             # and `due_at < cutoff` read only the clocks that just crossed (alerts.services._Sweeper).
             models.Index(
