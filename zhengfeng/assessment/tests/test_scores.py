@@ -146,3 +146,29 @@ def test_explain_lists_the_events_oldest_first(unit_a):
     earlier, _ = record(unit_a, "-1", source_id="1")
 
     assert list(queries.explain(unit_a, 2026)) == [earlier, later]
+
+
+def test_bulk_events_skip_repeats_and_refuse_unknown_fields(unit_a):
+    at = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)
+    event = {
+        "unit_id": unit_a.pk,
+        "division_code": unit_a.division_id,
+        "year": 2026,
+        "dimension": Dimension.HOTLINE,
+        "points": Decimal("-0.5"),
+        "reason_code": "alert.yellow",
+        "reason": "黄牌（催办）：工单超期",
+        "source_type": "alerts.alert",
+        "source_id": "7",
+        "occurred_at": at,
+    }
+
+    services.record_score_events_in_bulk([event, {**event, "source_id": "8"}])
+    services.record_score_events_in_bulk([event])
+
+    assert sorted(ScoreEvent.objects.values_list("source_id", "points")) == [
+        ("7", Decimal("-0.50")),
+        ("8", Decimal("-0.50")),
+    ]
+    with pytest.raises(ValueError, match="未知的计分字段：colour"):
+        services.record_score_events_in_bulk([{**event, "colour": "red"}])
