@@ -330,7 +330,7 @@ def main() -> None:
         post_cpu = cpu_per_request(before, cpu_ticks(), len(posts.latencies))
 
         # What the worker's hotline.register_open311 job does, timed here on the same database.
-        from zhengfeng.hotline.submissions import register_open311_submissions
+        from zhengfeng.hotline.services.submissions import register_open311_submissions
 
         started = time.perf_counter()
         registered = 0

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from zhengfeng.hotline.models import Open311Submission, SubmissionState
-from zhengfeng.hotline.submissions import requeue_open311_submission
+from zhengfeng.hotline.services.submissions import requeue_open311_submission
 
 
 @admin.register(Open311Submission)

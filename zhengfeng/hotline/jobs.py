@@ -6,7 +6,7 @@ import datetime as dt
 import time
 
 from zhengfeng.core.worker import periodic
-from zhengfeng.hotline import submissions
+from zhengfeng.hotline.services import submissions
 
 REGISTER_BUDGET = dt.timedelta(seconds=30)
 

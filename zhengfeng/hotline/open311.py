@@ -29,7 +29,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from zhengfeng.core.crypto import blind_index, mask_id_number, mask_phone
 from zhengfeng.core.memo import TimedMemo
-from zhengfeng.hotline import services, submissions
+from zhengfeng.hotline import services
 from zhengfeng.hotline.models import (
     CONTENT_MAX_LENGTH,
     TITLE_MAX_LENGTH,
@@ -41,6 +41,7 @@ from zhengfeng.hotline.models import (
     WorkOrder,
     WorkOrderEvent,
 )
+from zhengfeng.hotline.services import submissions
 from zhengfeng.org import validators
 from zhengfeng.org.auth import key_from_token
 from zhengfeng.org.models import ApiKey, Division

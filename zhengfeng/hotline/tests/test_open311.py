@@ -15,7 +15,7 @@ import xmltodict
 from django.utils import timezone
 
 from zhengfeng.core.models import AuditLog
-from zhengfeng.hotline import services, submissions
+from zhengfeng.hotline import services
 from zhengfeng.hotline.models import (
     Category,
     Channel,
@@ -25,6 +25,7 @@ from zhengfeng.hotline.models import (
     WorkOrder,
     WorkOrderEvent,
 )
+from zhengfeng.hotline.services import submissions
 from zhengfeng.org.models import Role, UnitKind
 from zhengfeng.org.services import create_api_key
 from zhengfeng.testing.factories import UnitFactory, UserFactory

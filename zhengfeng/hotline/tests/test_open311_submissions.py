@@ -15,8 +15,8 @@ from django.core.exceptions import ValidationError
 
 from zhengfeng.core.models import AuditLog
 from zhengfeng.core.worker import run_due_jobs
-from zhengfeng.hotline import submissions
 from zhengfeng.hotline.models import Category, Open311Submission, WorkOrder
+from zhengfeng.hotline.services import submissions
 from zhengfeng.hotline.tests.test_open311 import both, good_post, json_body, post
 from zhengfeng.org.models import ApiKey
 from zhengfeng.org.services import create_api_key, revoke_api_key

@@ -1,0 +1,217 @@
+"""Package-internal: the constants, records and small helpers the modules of `hotline.services` share.
+
+Constants (clock kinds, extension limit, SCORE_POINTS / SCORE_REASONS, the query-password hash format),
+the `Intake` and `DispatchTarget` records, input checks that raise ValidationError naming the bad value
+(`_when`, `_text`, `_choice`, `_coordinate`, `_division`, `_category`, `_unit`) and the write helpers
+every action uses (`_event`, `_audit`, `_iso`, `_save`, `_score`, `_sms_requester`, `_clock_error`).
+The underscore names are imported by the package's own modules only; code outside the package uses the
+public names that `zhengfeng.hotline.services` re-exports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from zhengfeng.assessment.models import Dimension
+from zhengfeng.assessment.services import record_score_event
+from zhengfeng.core import audit
+from zhengfeng.hotline.models import Category, DispatchRule, WorkOrder, WorkOrderEvent
+from zhengfeng.messaging.services import queue_sms
+from zhengfeng.org.models import Division, Unit
+from zhengfeng.org.validators import is_mobile
+
+CODE_PREFIX = "QY"
+CLOCK_SOURCE = "hotline.assignment"
+SIGN_CLOCK = "hotline_sign"
+REPLY_CLOCK = "hotline_reply"
+# Extensions per handling round, and their total length: at most the original reply limit.
+MAX_EXTENSIONS = 2
+# Score events (热线办理), negative = 扣分. Each is recorded once per source (assessment is idempotent).
+# Overdue clocks are deducted by the alerts ladder's 黄牌 (AlertRule.yellow_points of hotline_sign /
+# hotline_reply); hotline.overdue_sign is the late sign-for the ladder never saw, and its points here
+# apply only when there is no active hotline_sign rule (`_score_late_sign`).
+SCORE_POINTS = {
+    "hotline.overdue_sign": Decimal("-0.5"),
+    "hotline.late_reply": Decimal("-0.5"),
+    "hotline.improper_return": Decimal("-1"),
+    "hotline.false_completion": Decimal("-2"),
+}
+SCORE_REASONS = {
+    "hotline.overdue_sign": "工单超期未签收",
+    "hotline.late_reply": "工单逾期答复",
+    "hotline.improper_return": "不当退单",
+    "hotline.false_completion": "虚假办结（回访核实）",
+}
+
+
+# Query passwords: keyed HMAC-SM3 with a per-order salt (docs/security.md, "query passwords").
+QUERY_HASH_PREFIX = "hmac-sm3$v1$"
+QUERY_HASH_PURPOSE = b"hotline-query-password-hmac-sm3"
+
+
+@dataclass(frozen=True)
+class Intake:
+    order: WorkOrder
+    # Shown to the requester once; only its hash is stored.
+    password: str
+
+
+@dataclass(frozen=True)
+class DispatchTarget:
+    rule: DispatchRule
+    unit: Unit
+    co_units: tuple[Unit, ...]
+
+
+def _when(at: dt.datetime | None) -> dt.datetime:
+    if at is None:
+        return timezone.now()
+    if not isinstance(at, dt.datetime) or timezone.is_naive(at):
+        raise ValidationError(f"时间必须是带时区的日期时间：{at!r}")
+    return at
+
+
+def _text(value: Any, *, label: str, max_length: int, required: bool = True) -> str:
+    text = str(value or "").strip()
+    if required and not text:
+        raise ValidationError(f"{label}不能为空")
+    if len(text) > max_length:
+        raise ValidationError(f"{label}过长：共 {len(text)} 字，最多 {max_length} 字")
+    return text
+
+
+def _choice(value: Any, choices: type, *, label: str) -> str:
+    if value not in choices.values:
+        allowed = "、".join(f"{v}（{lbl}）" for v, lbl in choices.choices)
+        raise ValidationError(f"未知的{label} {value!r}，应为：{allowed}")
+    return str(value)
+
+
+def _coordinate(value: Any, *, label: str, limit: int) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationError(f"{label} {value!r} 不是有效的数字") from exc
+    if not number.is_finite() or abs(number) > limit:
+        raise ValidationError(f"{label} {value} 超出范围（-{limit} 至 {limit}）")
+    return number.quantize(Decimal("0.000001"))
+
+
+def _division(value: Division | str) -> Division:
+    if isinstance(value, Division):
+        return value
+    division = Division.objects.filter(code=str(value or "").strip()).first()
+    if division is None:
+        raise ValidationError(f"未知的行政区划代码 {value!r}")
+    return division
+
+
+def _category(value: Category | str | None) -> Category | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, Category):
+        category = value
+    else:
+        category = Category.objects.filter(code=str(value).strip()).first()
+        if category is None:
+            raise ValidationError(f"未知的诉求分类 {value!r}")
+    if not category.is_active:
+        raise ValidationError(f"诉求分类“{category.path}”已停用")
+    return category
+
+
+def _unit(value: Unit | int | str | None, *, label: str) -> Unit:
+    if isinstance(value, Unit):
+        unit = value
+    else:
+        unit = Unit.objects.filter(code=str(value)).first() if isinstance(value, str) else None
+        if unit is None and value is not None:
+            unit = Unit.objects.filter(pk=value).first() if str(value).isdigit() else None
+        if unit is None:
+            raise ValidationError(f"未知的{label} {value!r}")
+    if not unit.is_active:
+        raise ValidationError(f"{label}“{unit.name}”已停用")
+    return unit
+
+
+def _event(
+    order: WorkOrder,
+    kind: str,
+    *,
+    at: dt.datetime,
+    by: Any,
+    unit: Unit | None = None,
+    text: str = "",
+    data: dict[str, Any] | None = None,
+    public: bool = False,
+) -> WorkOrderEvent:
+    return WorkOrderEvent.objects.create(
+        order=order, kind=kind, at=at, by=by, unit=unit, text=text, data=data or {}, is_public=public
+    )
+
+
+def _audit(action: str, order: WorkOrder, *, by: Any, data: dict[str, Any]) -> None:
+    audit.record(
+        f"hotline.{action}",
+        by=by,
+        target=order,
+        division_code=order.division_code,
+        data={"code": order.code, "status": order.status, **data},
+    )
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _save(order: WorkOrder, at: dt.datetime, *fields: str) -> None:
+    order.updated_at = timezone.now()
+    order.save(update_fields=[*fields, "updated_at"])
+
+
+def _score(
+    code: str,
+    *,
+    unit: Unit,
+    source: Any,
+    at: dt.datetime,
+    by: Any,
+    order: WorkOrder,
+    note: str = "",
+    points: Decimal | None = None,
+) -> None:
+    reason = f"{SCORE_REASONS[code]}：{order.code} {order.title}"[:280]
+    if note:
+        reason = f"{reason}（{note}）"[:300]
+    record_score_event(
+        unit=unit,
+        dimension=Dimension.HOTLINE,
+        points=SCORE_POINTS[code] if points is None else points,
+        reason=reason,
+        reason_code=code,
+        source_type=source._meta.label_lower,
+        source_id=source.pk,
+        occurred_at=at,
+        division_code=order.division_code,
+        by=by,
+    )
+
+
+def _sms_requester(order: WorkOrder, text: str, *, by: Any) -> bool:
+    """SMS to the requester unless anonymous or without a mobile number; True when queued."""
+    if order.is_anonymous or not order.requester_phone or not is_mobile(order.requester_phone):
+        return False
+    queue_sms(to=order.requester_phone, text=text, source=order, division_code=order.division_code, by=by)
+    return True
+
+
+def _clock_error(exc: Exception) -> ValidationError:
+    return ValidationError(f"时限计算失败：{exc}")

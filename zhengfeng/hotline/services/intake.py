@@ -1,0 +1,207 @@
+"""Intake (受理): tracking codes numbered per day, query passwords (keyed HMAC-SM3), `receive_work_order`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import re
+import secrets
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from zhengfeng.core.crypto import blind_index, keyed_mac
+from zhengfeng.hotline.models import (
+    ADDRESS_MAX_LENGTH,
+    CONTENT_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Category,
+    Channel,
+    EventKind,
+    RequestType,
+    Urgency,
+    WorkOrder,
+    WorkOrderSerial,
+)
+from zhengfeng.hotline.services.common import (
+    CODE_PREFIX,
+    QUERY_HASH_PREFIX,
+    QUERY_HASH_PURPOSE,
+    Intake,
+    _audit,
+    _category,
+    _choice,
+    _coordinate,
+    _division,
+    _event,
+    _text,
+    _when,
+)
+from zhengfeng.hotline.services.permissions import can_intake
+from zhengfeng.org.models import Division
+from zhengfeng.org.validators import normalise_phone, validate_id_number
+
+
+def code_prefix(day: dt.date) -> str:
+    return f"{CODE_PREFIX}{day:%Y%m%d}-"
+
+
+def next_code(at: dt.datetime) -> str:
+    """The next tracking code of `at`'s day; call inside the transaction that stores it (the day's
+    serial row stays locked until commit, so codes have no gaps and no repeats)."""
+    day = timezone.localtime(at).date()
+    serial, _ = WorkOrderSerial.objects.select_for_update().get_or_create(day=day)
+    serial.last_number += 1
+    serial.save(update_fields=["last_number"])
+    return f"{code_prefix(day)}{serial.last_number:06d}"
+
+
+def new_query_password() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def hash_query_password(password: str, *, salt: str | None = None) -> str:
+    """`hmac-sm3$v1$<salt>$<mac>`: the pepper (derived from FIELD_ENCRYPTION_KEY) is not in the
+    database, so a leaked table alone allows no guessing; the salt keeps equal PINs distinct."""
+    salt = salt or secrets.token_hex(16)
+    mac = keyed_mac(QUERY_HASH_PURPOSE, f"{salt}\x1f{password}".encode())
+    return f"{QUERY_HASH_PREFIX}{salt}${mac}"
+
+
+def check_query_password(order: WorkOrder, password: str) -> bool:
+    """Constant-time check of the keyed hash; anything else stored there verifies nothing."""
+    stored = order.query_password_hash
+    if not password or not stored:
+        return False
+    if not stored.startswith(QUERY_HASH_PREFIX):
+        return False
+    salt = stored[len(QUERY_HASH_PREFIX) :].split("$", 1)[0]
+    return hmac.compare_digest(stored, hash_query_password(password, salt=salt))
+
+
+def receive_work_order(
+    *,
+    by: Any,
+    channel: str,
+    request_type: str,
+    title: str,
+    content: str,
+    division: Division | str,
+    at: dt.datetime | None = None,
+    urgency: str = Urgency.NORMAL,
+    is_complex: bool = False,
+    concerns_conduct: bool = False,
+    category: Category | str | None = None,
+    address: str = "",
+    latitude: Any = None,
+    longitude: Any = None,
+    requester_name: str = "",
+    requester_phone: str = "",
+    requester_id_number: str = "",
+    is_anonymous: bool = False,
+    is_confidential: bool = False,
+    allow_unit_contact: bool = False,
+    external_id: str | None = None,
+    query_password: str | None = None,
+    code: str | None = None,
+    query_password_hash: str | None = None,
+) -> Intake:
+    """Register a request (受理) from any channel.
+
+    Side effects: the WorkOrder (tracking code numbered per day, query password hashed), a
+    `received` event, one audit row `hotline.received` (no personal data in it).
+    Returns the order and the plaintext query password, which is not stored.
+    A request numbered and answered earlier (an Open311 submission) brings its `code` and
+    `query_password_hash`; then no password is returned (the requester already has it).
+    """
+    at = _when(at)
+    channel = _choice(channel, Channel, label="来源渠道")
+    request_type = _choice(request_type, RequestType, label="诉求类型")
+    urgency = _choice(urgency, Urgency, label="紧急程度")
+    title = _text(title, label="标题", max_length=TITLE_MAX_LENGTH)
+    content = _text(content, label="诉求内容", max_length=CONTENT_MAX_LENGTH)
+    address = _text(address, label="地址", max_length=ADDRESS_MAX_LENGTH, required=False)
+    division_obj = _division(division)
+    category_obj = _category(category)
+    lat = _coordinate(latitude, label="纬度", limit=90)
+    lng = _coordinate(longitude, label="经度", limit=180)
+    if (lat is None) != (lng is None):
+        raise ValidationError("经纬度须同时填写或同时留空")
+    name = _text(requester_name, label="诉求人姓名", max_length=40, required=False)
+    phone = normalise_phone(requester_phone) if str(requester_phone or "").strip() else ""
+    id_number = validate_id_number(requester_id_number) if str(requester_id_number or "").strip() else ""
+    external = (external_id or "").strip() or None
+    if external is not None and len(external) > 64:
+        raise ValidationError(f"外部编号过长（最多 64 个字符）：{external[:70]}")
+    if query_password_hash is not None:
+        if not query_password_hash.startswith(QUERY_HASH_PREFIX):
+            raise ValidationError("查询密码的摘要格式不正确")
+        password, password_hash = "", query_password_hash
+    else:
+        password = query_password if query_password is not None else new_query_password()
+        if not re.fullmatch(r"[0-9A-Za-z]{6,32}", password):
+            raise ValidationError("查询密码应为 6–32 位字母或数字")
+        # Computed before the transaction: the day's serial row stays locked from numbering to commit.
+        password_hash = hash_query_password(password)
+    if by is not None and not can_intake(by):
+        raise PermissionDenied("只有热线坐席可以登记工单")
+    with transaction.atomic():
+        if external is not None:
+            existing = WorkOrder.objects.filter(external_id=external).values_list("code", flat=True).first()
+            if existing:
+                raise ValidationError(f"外部编号 {external} 已登记为工单 {existing}，不能重复登记")
+        if code is not None and WorkOrder.objects.filter(code=code).exists():
+            raise ValidationError(f"受理编号 {code} 已被使用")
+        order = WorkOrder.objects.create(
+            code=code if code is not None else next_code(at),
+            query_password_hash=password_hash,
+            channel=channel,
+            request_type=request_type,
+            urgency=urgency,
+            is_complex=bool(is_complex),
+            concerns_conduct=bool(concerns_conduct),
+            category=category_obj,
+            title=title,
+            content=content,
+            division=division_obj,
+            division_code=division_obj.code,
+            address=address,
+            latitude=lat,
+            longitude=lng,
+            requester_name=name,
+            requester_phone=phone,
+            phone_index=blind_index(phone) if phone else "",
+            requester_id_number=id_number,
+            id_number_index=blind_index(id_number) if id_number else "",
+            is_anonymous=bool(is_anonymous),
+            is_confidential=bool(is_confidential),
+            allow_unit_contact=bool(allow_unit_contact) and not is_anonymous and not is_confidential,
+            external_id=external,
+            received_at=at,
+            created_by=by,
+        )
+        _event(
+            order,
+            EventKind.RECEIVED,
+            at=at,
+            by=by,
+            text=f"{order.get_channel_display()}受理：{order.get_request_type_display()}",
+            public=True,
+        )
+        _audit(
+            "received",
+            order,
+            by=by,
+            data={
+                "channel": channel,
+                "type": request_type,
+                "urgency": urgency,
+                "category": category_obj.code if category_obj else None,
+                "anonymous": order.is_anonymous,
+                "confidential": order.is_confidential,
+                "external_id": external,
+            },
+        )
+    return Intake(order=order, password=password)
