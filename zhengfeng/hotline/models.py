@@ -320,8 +320,14 @@ class Open311Submission(models.Model):
     code = models.CharField("受理编号", max_length=24)
     # Keyed fingerprint of key, device, service, place, text and 10-minute bucket: the double-POST rule.
     external_id = models.CharField("请求指纹", max_length=64)
+    # No index of its own: keys are never deleted (only revoked) and submissions are not looked up by
+    # key; every POST fills one index less.
     api_key = models.ForeignKey(
-        "org.ApiKey", verbose_name="接口密钥", on_delete=models.PROTECT, related_name="open311_submissions"
+        "org.ApiKey",
+        verbose_name="接口密钥",
+        on_delete=models.PROTECT,
+        related_name="open311_submissions",
+        db_index=False,
     )
     category_code = models.CharField("服务代码", max_length=20)
     request_type = models.CharField("诉求类型", max_length=12, choices=RequestType.choices)

@@ -83,6 +83,7 @@ class Migration(migrations.Migration):
                 (
                     "api_key",
                     models.ForeignKey(
+                        db_index=False,
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="open311_submissions",
                         to="org.apikey",
