@@ -38,6 +38,7 @@ GOOD = {"SECRET_KEY": "x" * 50, "FIELD_ENCRYPTION_KEY": "y" * 32}
         ({**GOOD, "DEBUG": "maybe"}, "DEBUG"),
         ({**GOOD, "DB_ENGINE": "mysql"}, "DB_ENGINE"),
         ({**GOOD, "DB_ENGINE": "postgres", "DB_PORT": "abc"}, "DB_PORT"),
+        ({**GOOD, "DB_ENGINE": "postgres", "DB_CONN_HEALTH_CHECKS": "sometimes"}, "DB_CONN_HEALTH_CHECKS"),
         ({**GOOD, "TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE"),
         ({**GOOD, "SMS_QUIET_HOURS": "21-8"}, "SMS_QUIET_HOURS"),
         ({**GOOD, "SMS_BACKEND": "http"}, "SMS_HTTP_URL"),
@@ -53,6 +54,29 @@ def test_bad_configuration_names_the_variable(env, variable):
 
 def test_good_production_configuration_loads():
     assert _load_settings(**GOOD).returncode == 0
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "False"), ("True", "True"), ("false", "False")])
+def test_connection_health_checks_are_off_unless_asked_for(value, expected):
+    env = {**GOOD, "DB_ENGINE": "postgres"}
+    if value is not None:
+        env["DB_CONN_HEALTH_CHECKS"] = value
+    else:
+        env["DB_CONN_HEALTH_CHECKS"] = ""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import config.settings as s; print(s.DATABASES['default']['CONN_HEALTH_CHECKS'])",
+        ],
+        cwd=ROOT,
+        env={**{k: v for k, v in os.environ.items() if k != "DEBUG"}, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert (result.returncode, result.stdout.strip()) == (0, expected)
 
 
 def _cli(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:

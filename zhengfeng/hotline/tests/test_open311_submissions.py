@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 
 from zhengfeng.core.models import AuditLog
@@ -191,3 +192,44 @@ def test_admin_lists_submissions_and_requeues_failed_ones(client, categories, qi
         "路灯不亮": "registered",
         "井盖缺失": "pending",
     }
+
+
+@time_machine.travel(NOW, tick=False)
+def test_pending_record_with_extensions_names_the_channel(client, categories, qingcheng, api_key):
+    accepted = accept(api_key, "路灯不亮")
+
+    (record,) = both(client, f"requests/{accepted.code}", "service_requests", extensions="true")
+
+    assert record["extended_attributes"] == {
+        "channel": "网络问政",
+        "request_type": "投诉",
+        "merged_into": None,
+    }
+    assert record.get("notes", []) == []
+    assert (record["lat"], record["long"], record["address_id"]) == (23.682, 113.056, "441802")
+
+
+@time_machine.travel(NOW, tick=False)
+def test_staff_without_the_change_permission_cannot_requeue(
+    client, categories, qingcheng, api_key, city_office
+):
+    accept(api_key, "路灯不亮")
+    Open311Submission.objects.update(query_password_hash="garbage")
+    submissions.register_open311_submissions()
+    viewer = city_office
+    viewer.is_staff = True
+    viewer.save(update_fields=["is_staff"])
+    viewer.user_permissions.add(Permission.objects.get(codename="view_open311submission"))
+    client.force_login(viewer)
+
+    listing = client.get("/admin/hotline/open311submission/")
+    response = client.post(
+        "/admin/hotline/open311submission/",
+        {"action": "requeue", "_selected_action": [str(Open311Submission.objects.get().pk)]},
+    )
+
+    assert listing.status_code == 200
+    assert "重新登记所选" not in listing.content.decode()
+    assert response.status_code in (200, 302)
+    assert Open311Submission.objects.get().state == "failed"
+    assert not AuditLog.objects.filter(action="hotline.open311_requeued").exists()
