@@ -41,6 +41,8 @@ def registered_entries() -> list[NavEntry]:
     return sorted(_registry.values(), key=lambda entry: (entry.order, entry.url_name))
 
 
+# `user: Any`: the user model is org's, which the kernel does not import; only `role`, `is_superuser` and
+# `is_authenticated` are read.
 def navigation_for(user: Any) -> list[NavEntry]:
     """The entries `user` sees: those listing its role; a superuser sees all; anonymous users none."""
     if user is None or not getattr(user, "is_authenticated", False):

@@ -19,6 +19,7 @@ from typing import Any
 
 from zhengfeng.core.models import AuditChainHead, PeriodicJob
 
+# The user is `Any` here: its model is org's, which the kernel does not import.
 PanelContext = Callable[[Any], Any]
 
 
