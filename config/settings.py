@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "zhengfeng.ledger",
     "zhengfeng.hotline",
     "zhengfeng.evaluation",
+    "zhengfeng.staff",
     "zhengfeng.portal",
 ]
 
@@ -153,7 +154,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "zhengfeng.core.context_processors.navigation",
+                "zhengfeng.staff.context_processors.navigation",
             ],
         },
     },

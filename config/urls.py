@@ -11,6 +11,7 @@ admin.site.index_title = "系统管理"
 
 urlpatterns = [
     path("", include("zhengfeng.core.urls")),
+    path("", include("zhengfeng.staff.urls")),
     path("org/", include("zhengfeng.org.urls")),
     path("alerts/", include("zhengfeng.alerts.urls")),
     path("hooks/", include("zhengfeng.messaging.urls")),

@@ -1,56 +1,51 @@
-"""The menu each role sees. Apps add their entries here as they land."""
+"""The menu registry: each app adds its menu entries in its own `navigation.py`.
+
+The kernel knows no app's URL names. An app registers its entries the way it registers worker jobs:
+
+    menu_entry("站内消息", url_name="inbox:list", roles=ALL_ROLES, order=30)
+
+`zhengfeng.staff` imports every app's `navigation.py` at start-up (AppConfig.ready) and renders
+`navigation_for(user)`. `order` is explicit so the menu does not depend on INSTALLED_APPS or import order.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 
 @dataclass(frozen=True)
-class NavItem:
+class NavEntry:
     label: str
     url_name: str
     roles: frozenset[str]
+    order: int
 
 
-ALL_STAFF = frozenset({"admin", "office", "inspector", "operator", "liaison", "handler", "head", "monitor"})
-
-NAV_ITEMS: list[NavItem] = [
-    NavItem("工作台", "workbench", ALL_STAFF),
-    NavItem("预警与督办", "alerts:inbox", ALL_STAFF),
-    NavItem("站内消息", "inbox:list", ALL_STAFF),
-    NavItem("实施方案", "ledger:plan_list", frozenset({"admin", "office", "inspector"})),
-    NavItem("我的台帐", "ledger:my_ledgers", frozenset({"liaison", "handler", "head"})),
-    NavItem("工作台帐", "ledger:ledger_list", frozenset({"admin", "office", "inspector"})),
-    NavItem(
-        "季度报送",
-        "ledger:report_home",
-        frozenset({"admin", "office", "inspector", "liaison", "handler", "head"}),
-    ),
-    NavItem(
-        "督查整改",
-        "ledger:review_home",
-        frozenset({"admin", "office", "inspector", "liaison", "handler", "head"}),
-    ),
-    NavItem(
-        "执法评议",
-        "evaluation:action_list",
-        frozenset({"admin", "office", "inspector", "liaison", "handler", "head"}),
-    ),
-    NavItem("评议得分", "evaluation:scores", frozenset({"admin", "office", "inspector"})),
-    NavItem("评议复核", "evaluation:flags", frozenset({"admin", "office", "inspector"})),
-    NavItem("评议线索", "evaluation:clues", frozenset({"admin", "inspector"})),
-    NavItem("热线受理", "hotline:workbench", frozenset({"admin", "operator"})),
-    NavItem("热线工单", "hotline:order_list", frozenset({"admin", "office", "inspector", "operator"})),
-    NavItem("热线待办", "hotline:inbox", frozenset({"liaison", "handler", "head"})),
-    NavItem("热线统计", "hotline_stats:index", frozenset({"admin", "office", "inspector", "operator"})),
-    NavItem("单位", "org:unit_list", frozenset({"admin", "office", "inspector", "operator"})),
-    NavItem("审计日志", "audit_log", frozenset({"admin", "inspector"})),
-]
+_registry: dict[str, NavEntry] = {}
 
 
-def navigation_for(user: Any) -> list[NavItem]:
+def menu_entry(label: str, *, url_name: str, roles: Iterable[str], order: int) -> NavEntry:
+    """Register (or replace: the URL name is the key, so a re-import does not duplicate) one menu entry."""
+    entry = NavEntry(label=label, url_name=url_name, roles=frozenset(roles), order=order)
+    _registry[url_name] = entry
+    return entry
+
+
+def unregister_menu_entry(url_name: str) -> None:
+    _registry.pop(url_name, None)
+
+
+def registered_entries() -> list[NavEntry]:
+    return sorted(_registry.values(), key=lambda entry: (entry.order, entry.url_name))
+
+
+# `user: Any`: the user model is org's, which the kernel does not import; only `role`, `is_superuser` and
+# `is_authenticated` are read.
+def navigation_for(user: Any) -> list[NavEntry]:
+    """The entries `user` sees: those listing its role; a superuser sees all; anonymous users none."""
     if user is None or not getattr(user, "is_authenticated", False):
         return []
     role = getattr(user, "role", "")
-    return [item for item in NAV_ITEMS if role in item.roles or user.is_superuser]
+    return [entry for entry in registered_entries() if role in entry.roles or user.is_superuser]

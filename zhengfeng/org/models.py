@@ -178,6 +178,10 @@ class Role(models.TextChoices):
     PERSONAL_DATA_ROLES = nonmember(frozenset({"inspector"}))
 
 
+# Every staff role: menu entries and panels meant for everyone who signs in.
+ALL_ROLES: frozenset[str] = frozenset(Role.values)
+
+
 class UserManager(DjangoUserManager["User"]):
     def create_superuser(
         self, username: str, email: str | None = None, password: str | None = None, **extra_fields

@@ -3,11 +3,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpRequest
 
-from zhengfeng.core import services
+from zhengfeng.org import signin
+from zhengfeng.org.models import User
 
 
-def client_ip(request) -> str:
+def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
@@ -21,20 +23,18 @@ class LockoutAuthenticationForm(AuthenticationForm):
     }
 
     def clean(self):
-        from zhengfeng.org.models import User
-
         username = self.cleaned_data.get("username")
         password = self.cleaned_data.get("password")
         if not username or not password:
             return self.cleaned_data
         account = User.objects.filter(username=username).first()
-        if account is not None and services.is_locked_out(account):
+        if account is not None and signin.is_locked_out(account):
             raise forms.ValidationError(self.error_messages["locked"], code="locked")
         self.user_cache = authenticate(self.request, username=username, password=password)
         if self.user_cache is None:
-            if account is not None and services.record_login_failure(account, ip=client_ip(self.request)):
+            if account is not None and signin.record_login_failure(account, ip=client_ip(self.request)):
                 raise forms.ValidationError(self.error_messages["locked"], code="locked")
             raise self.get_invalid_login_error()
         self.confirm_login_allowed(self.user_cache)
-        services.record_login_success(self.user_cache, ip=client_ip(self.request))
+        signin.record_login_success(self.user_cache, ip=client_ip(self.request))
         return self.cleaned_data

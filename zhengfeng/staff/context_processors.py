@@ -1,4 +1,4 @@
-"""Navigation per role, available to every template as `nav`."""
+"""Navigation per role, available to every template as `nav` (entries registered in each app's navigation.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""core.bulk.insert_rows: many rows in one statement, exact values, defaults, conflicts skipped."""
+"""core.bulk.insert_rows: many rows in one statement, exact values, defaults, conflicts skipped.
+
+Here rather than in core's tests: it needs a model with a uniqueness rule on its source (ScoreEvent), and core's
+tests, like core, import no other app (the import contract).
+"""
 
 from __future__ import annotations
 

@@ -1,30 +1,32 @@
-"""Core writes: sign-in bookkeeping (failure counting and lockout), audited."""
+"""Sign-in bookkeeping on the User: failure counting and lockout, audited.
+
+The staff shell's login form calls these; they live in org because org owns the users.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from zhengfeng.core import audit
+from zhengfeng.org.models import User
 
-def is_locked_out(user: Any, *, now: dt.datetime | None = None) -> bool:
+
+def is_locked_out(user: User, *, now: dt.datetime | None = None) -> bool:
     now = now or timezone.now()
     return user.locked_until is not None and user.locked_until > now
 
 
-def record_login_failure(user: Any, *, ip: str = "") -> bool:
+def record_login_failure(user: User, *, ip: str = "") -> bool:
     """Count one failed password for `user`; lock the account after LOGIN_MAX_FAILURES in a row.
 
-    Returns True when this failure locked the account. Side effects: audit row `auth.login_failed`
-    and, when locking, `auth.locked`.
+    Returns True when this failure locked the account. Side effects: `failed_logins` (and, when locking,
+    `locked_until`) updated; audit row `auth.login_failed` and, when locking, `auth.locked`.
     """
-    from zhengfeng.core import audit
-    from zhengfeng.org.models import User
-
     now = timezone.now()
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
@@ -39,9 +41,8 @@ def record_login_failure(user: Any, *, ip: str = "") -> bool:
     return False
 
 
-def record_login_success(user: Any, *, ip: str = "") -> None:
-    from zhengfeng.core import audit
-
+def record_login_success(user: User, *, ip: str = "") -> None:
+    """Clear the failure count and any lock. Side effects: audit row `auth.login`."""
     with transaction.atomic():
-        type(user).objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
+        User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
         audit.record("auth.login", by=user, target=user, data={"ip": ip})

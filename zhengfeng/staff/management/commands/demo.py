@@ -2,6 +2,7 @@
 
 Each app may provide `demo.py` with `load_demo(*, stdout) -> dict`; loaders run in the order of
 INSTALLED_APPS (which is the dependency order) and must be idempotent: a second run keeps what is there.
+The command lives in the staff shell because it orchestrates every app (and prints org's demo logins).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from zhengfeng.core.management.commands.serve import gunicorn_argv
+from zhengfeng.org.demo import DEMO_PASSWORD
+from zhengfeng.org.models import Role
 
 DEMO_URL = "http://127.0.0.1:8000"
 
@@ -76,9 +79,6 @@ class Command(BaseCommand):
             self.stdout.write("演示环境已停止。")
 
     def _print_banner(self, bind: str, logins: dict[str, str]) -> None:
-        from zhengfeng.org.demo import DEMO_PASSWORD
-        from zhengfeng.org.models import Role
-
         self.stdout.write("")
         self.stdout.write(f"正风演示环境已启动：http://{bind}/")
         self.stdout.write(f"演示账号（密码均为 {DEMO_PASSWORD}，仅供演示）：")
