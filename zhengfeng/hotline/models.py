@@ -8,10 +8,13 @@ fields, constraints, grouped states and QuerySet vocabulary only. docs/hotline.m
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from enum import nonmember
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from zhengfeng.core.fields import EncryptedTextField
 
@@ -84,6 +87,12 @@ class Status(models.TextChoices):
     FINAL_STATES = nonmember(("closed", "merged", "voided"))
     # States in which the order may still be merged into another (nobody has started handling it).
     MERGEABLE_STATES = nonmember(("received", "dispatched"))
+    # Waiting for the main unit's sign-for (its sign-for clock runs).
+    UNSIGNED_STATES = nonmember(("dispatched",))
+    # Signed for, the reply not yet approved by the head (the main unit's reply clock runs).
+    UNREPLIED_STATES = nonmember(("handling", "reply_drafted"))
+    # Left out of every statistic: a merged order counts through its main order, a voided one never.
+    UNCOUNTED_STATES = nonmember(("merged", "voided"))
 
 
 class Satisfaction(models.TextChoices):
@@ -131,19 +140,47 @@ class Category(models.Model):
         return self.path
 
 
+@dataclass(frozen=True)
+class Overdue:
+    """One overdue concept: an order in one of `states` whose `due_field` deadline is before `at`.
+
+    `SIGN_OVERDUE` (签收超期) and `REPLY_OVERDUE` (办理超期) below are the only definitions: lists and
+    counts filter with `q(at)` (the QuerySet methods, the metrics' conditional counts), one order
+    already in memory asks `of(order, at)`, so both always agree.
+    """
+
+    states: tuple[str, ...]
+    due_field: str
+
+    def q(self, at: dt.datetime) -> Q:
+        return Q(status__in=self.states, **{f"{self.due_field}__lt": at})
+
+    def of(self, order: WorkOrder, at: dt.datetime) -> bool:
+        due = getattr(order, self.due_field)
+        return order.status in self.states and due is not None and due < at
+
+
+SIGN_OVERDUE = Overdue(states=Status.UNSIGNED_STATES, due_field="sign_due_at")
+REPLY_OVERDUE = Overdue(states=Status.UNREPLIED_STATES, due_field="reply_due_at")
+
+
 class WorkOrderQuerySet(models.QuerySet["WorkOrder"]):
     def open(self) -> WorkOrderQuerySet:
         return self.filter(status__in=Status.OPEN_STATES)
 
     def counted(self) -> WorkOrderQuerySet:
         """Orders that count in statistics: a merged order counts once, through its main order."""
-        return self.exclude(status__in=(Status.MERGED, Status.VOIDED))
+        return self.exclude(status__in=Status.UNCOUNTED_STATES)
 
-    def sign_overdue(self, *, at) -> WorkOrderQuerySet:
-        return self.filter(status=Status.DISPATCHED, sign_due_at__lt=at)
+    def sign_overdue(self, *, at: dt.datetime) -> WorkOrderQuerySet:
+        return self.filter(SIGN_OVERDUE.q(at))
 
-    def reply_overdue(self, *, at) -> WorkOrderQuerySet:
-        return self.filter(status__in=(Status.HANDLING, Status.REPLY_DRAFTED), reply_due_at__lt=at)
+    def reply_overdue(self, *, at: dt.datetime) -> WorkOrderQuerySet:
+        return self.filter(REPLY_OVERDUE.q(at))
+
+    def overdue(self, *, at: dt.datetime) -> WorkOrderQuerySet:
+        """Past either deadline: sign-for or reply."""
+        return self.filter(SIGN_OVERDUE.q(at) | REPLY_OVERDUE.q(at))
 
 
 class WorkOrder(models.Model):
