@@ -14,8 +14,6 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 
-from zhengfeng.alerts.models import AlertLevel, AlertRule
-from zhengfeng.deadlines.models import Clock
 from zhengfeng.hotline.models import (
     TEXT_MAX_LENGTH,
     AssignmentReason,
@@ -32,12 +30,11 @@ from zhengfeng.hotline.models import (
     WorkOrderAssignment,
 )
 from zhengfeng.hotline.services.common import (
-    SCORE_POINTS,
-    SIGN_CLOCK,
     _event,
     _iso,
     _save,
     _score,
+    _score_late_clock,
     _text,
     _unit,
 )
@@ -111,33 +108,6 @@ def _act_dispatch(
     }
 
 
-def _score_late_sign(
-    assignment: WorkOrderAssignment, clock: Clock, *, at: dt.datetime, by: Any, order: WorkOrder
-) -> None:
-    """Deduct for a sign-for clock stopped late, unless the alerts ladder already did.
-
-    The ladder's 黄牌 on the clock carries the deduction (alerts.sweep); a clock stopped late below
-    that level was never seen overdue by a sweep (it runs every few minutes), so the deduction is made
-    here, with the hotline_sign rule's yellow_points so that one setting governs both (SCORE_POINTS
-    when there is no active rule); none when those points are 0. `clock` is the row just locked and
-    stopped, so a sweep cannot raise its level in between.
-    """
-    if clock.alert_level >= AlertLevel.YELLOW:
-        return
-    rule = AlertRule.objects.filter(kind=SIGN_CLOCK, is_active=True).first()
-    points = rule.yellow_points if rule is not None else SCORE_POINTS["hotline.overdue_sign"]
-    if points:
-        _score(
-            "hotline.overdue_sign",
-            unit=assignment.unit,
-            source=assignment,
-            at=at,
-            by=by,
-            order=order,
-            points=points,
-        )
-
-
 def _sign_assignment(
     assignment: WorkOrderAssignment, *, at: dt.datetime, by: Any, forced: bool = False
 ) -> None:
@@ -149,7 +119,7 @@ def _sign_assignment(
     assignment.is_forced = forced
     if clock is not None and clock.is_late and not forced:
         assignment.sign_late = True
-        _score_late_sign(assignment, clock, at=at, by=by, order=order)
+        _score_late_clock("hotline.overdue_sign", clock, assignment=assignment, at=at, by=by, order=order)
     fields = ["status", "signed_at", "signed_by", "is_forced", "sign_late"]
     if assignment.role == AssignmentRole.MAIN:
         assignment.reply_clock = _start_reply_clock(
@@ -216,7 +186,7 @@ def _act_request_return(
     assignment.status = AssignmentStatus.RETURN_REQUESTED
     if clock is not None and clock.is_late:
         assignment.sign_late = True
-        _score_late_sign(assignment, clock, at=at, by=by, order=order)
+        _score_late_clock("hotline.overdue_sign", clock, assignment=assignment, at=at, by=by, order=order)
     assignment.save(update_fields=["status", "sign_late"])
     order.return_count += 1
     if assignment.role == AssignmentRole.MAIN:

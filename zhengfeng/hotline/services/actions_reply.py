@@ -37,6 +37,7 @@ from zhengfeng.hotline.services.common import (
     _iso,
     _save,
     _score,
+    _score_late_clock,
     _sms_requester,
     _text,
 )
@@ -225,7 +226,7 @@ def _act_approve_reply(
     if clock is not None and clock.is_late:
         main.reply_late = True
         main.save(update_fields=["reply_late"])
-        _score("hotline.late_reply", unit=main.unit, source=main, at=at, by=by, order=order)
+        _score_late_clock("hotline.late_reply", clock, assignment=main, at=at, by=by, order=order)
     order.status = Status.REPLIED
     order.replied_at = at
     _save(order, at, "status", "replied_at")
