@@ -110,6 +110,8 @@ def receive_work_order(
 ) -> Intake:
     """Register a request (受理) from any channel.
 
+    An anonymous request (`is_anonymous`) stores no name and no phone: both are dropped, never refused,
+    and it allows no unit contact.
     Side effects: the WorkOrder (tracking code numbered per day, query password hashed), a
     `received` event, one audit row `hotline.received` (no personal data in it).
     Returns the order and the plaintext query password, which is not stored.
@@ -129,6 +131,10 @@ def receive_work_order(
     lng = _coordinate(longitude, label="经度", limit=180)
     if (lat is None) != (lng is None):
         raise ValidationError("经纬度须同时填写或同时留空")
+    if is_anonymous:
+        # Data minimisation: an anonymous requester is never contacted (no callback, no SMS), so
+        # neither a name nor a phone is kept, whatever the channel sent.
+        requester_name = requester_phone = ""
     name = _text(requester_name, label="诉求人姓名", max_length=40, required=False)
     phone = normalise_phone(requester_phone) if str(requester_phone or "").strip() else ""
     id_number = validate_id_number(requester_id_number) if str(requester_id_number or "").strip() else ""

@@ -154,3 +154,26 @@ def test_categories_command_reports_bad_lines(tmp_path):
         CommandError, match="第 2 行：有三级分类“事故处理”但缺少二级分类；第 3 行：缺少一级分类"
     ):
         call_command("hotline", "categories", str(path))
+
+
+def test_anonymous_intake_drops_the_name_and_phone(operator):
+    # The service, not a form, applies the rule: even an unchecked phone is dropped, not refused.
+    order = receive(
+        operator,
+        requester_name="王小明",
+        requester_phone="12",
+        requester_id_number="441802199001010017",
+        is_anonymous=True,
+        allow_unit_contact=True,
+    )
+
+    order.refresh_from_db()
+    assert (
+        order.is_anonymous,
+        order.requester_name,
+        order.requester_phone,
+        order.phone_index,
+        order.requester_id_number,
+        order.allow_unit_contact,
+        order.callback_expected,
+    ) == (True, "", "", "", "441802199001010017", False, False)
