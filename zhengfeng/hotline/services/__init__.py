@@ -11,7 +11,8 @@ Callers import from `zhengfeng.hotline.services`, which re-exports the public na
 - `common`: constants (clock kinds, MAX_EXTENSIONS, SCORE_POINTS / SCORE_REASONS, the query-password
   hash format), `Intake`, `DispatchTarget`, and the package-internal helpers (input checks, `_event`,
   `_audit`, `_save`, `_score`, `_sms_requester`).
-- `rules`: `time_limit_for`, `reply_days_for`, `dispatch_target`.
+- `rules`: `check_intake` (the intake checks every channel shares) and `CheckedIntake`,
+  `time_limit_for`, `reply_days_for`, `dispatch_target`.
 - `permissions`: `can_intake`, `can_operate`, `can_sign`, `can_handle`, `can_approve`, `can_refer`,
   `can_act`.
 - `intake`: `code_prefix`, `next_code`, `new_query_password`, `hash_query_password`,
@@ -64,7 +65,13 @@ from zhengfeng.hotline.services.permissions import (
     can_refer,
     can_sign,
 )
-from zhengfeng.hotline.services.rules import dispatch_target, reply_days_for, time_limit_for
+from zhengfeng.hotline.services.rules import (
+    CheckedIntake,
+    check_intake,
+    dispatch_target,
+    reply_days_for,
+    time_limit_for,
+)
 
 __all__ = [
     "ACTIONS",
@@ -79,6 +86,7 @@ __all__ = [
     "SCORE_REASONS",
     "SIGN_CLOCK",
     "ActionFunc",
+    "CheckedIntake",
     "DispatchTarget",
     "Intake",
     "allowed_actions",
@@ -89,6 +97,7 @@ __all__ = [
     "can_operate",
     "can_refer",
     "can_sign",
+    "check_intake",
     "check_query_password",
     "code_prefix",
     "dispatch_target",

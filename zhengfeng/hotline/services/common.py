@@ -2,7 +2,7 @@
 
 Constants (clock kinds, extension limit, SCORE_POINTS / SCORE_REASONS, the query-password hash format),
 the `Intake` and `DispatchTarget` records, input checks that raise ValidationError naming the bad value
-(`_when`, `_text`, `_choice`, `_coordinate`, `_division`, `_category`, `_unit`) and the write helpers
+(`_when`, `_text`, `_choice`, `_division`, `_category`, `_unit`) and the write helpers
 every action uses (`_event`, `_audit`, `_iso`, `_save`, `_score`, `_score_late_clock`, `_sms_requester`,
 `_clock_error`).
 The underscore names are imported by the package's own modules only; code outside the package uses the
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -95,18 +95,6 @@ def _choice(value: Any, choices: type, *, label: str) -> str:
         allowed = "、".join(f"{v}（{lbl}）" for v, lbl in choices.choices)
         raise ValidationError(f"未知的{label} {value!r}，应为：{allowed}")
     return str(value)
-
-
-def _coordinate(value: Any, *, label: str, limit: int) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationError(f"{label} {value!r} 不是有效的数字") from exc
-    if not number.is_finite() or abs(number) > limit:
-        raise ValidationError(f"{label} {value} 超出范围（-{limit} 至 {limit}）")
-    return number.quantize(Decimal("0.000001"))
 
 
 def _division(value: Division | str) -> Division:
