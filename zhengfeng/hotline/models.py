@@ -319,10 +319,6 @@ class WorkOrder(models.Model):
         """Anonymous requesters and those without a phone are not called back (and leave the rates)."""
         return not self.is_anonymous and bool(self.phone_index)
 
-    @property
-    def requester_hidden_from_units(self) -> bool:
-        return self.is_anonymous or self.is_confidential or not self.allow_unit_contact
-
 
 class WorkOrderSerial(models.Model):
     """The last serial number of the tracking codes issued on one day (row-locked when numbering)."""
@@ -504,10 +500,6 @@ class WorkOrderAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.get_role_display()} {self.unit_id}"
-
-    @property
-    def is_live(self) -> bool:
-        return self.status in AssignmentStatus.LIVE_STATES
 
 
 class EventKind(models.TextChoices):
