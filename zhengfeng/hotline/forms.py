@@ -99,7 +99,7 @@ class IntakeForm(forms.Form):
     requester_phone = forms.CharField(label="联系电话", max_length=30, required=False)
     requester_id_number = forms.CharField(label="身份证号码（选填）", max_length=30, required=False)
     # The service drops the name and phone of an anonymous request; the form only says so.
-    is_anonymous = forms.BooleanField(label="匿名", required=False, help_text="匿名诉求不登记姓名和电话")
+    is_anonymous = forms.BooleanField(label="匿名（不登记姓名和电话）", required=False)
     is_confidential = forms.BooleanField(label="要求保密", required=False)
     allow_unit_contact = forms.BooleanField(label="同意承办单位联系", required=False)
     # One-time token against a double submit of the same form (see views.intake).

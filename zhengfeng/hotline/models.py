@@ -156,6 +156,7 @@ class Overdue:
         return Q(status__in=self.states, **{f"{self.due_field}__lt": at})
 
     def of(self, order: WorkOrder, at: dt.datetime) -> bool:
+        """Whether one loaded order is overdue at `at` (the same test as `q`, in Python)."""
         due = getattr(order, self.due_field)
         return order.status in self.states and due is not None and due < at
 
@@ -280,10 +281,11 @@ class WorkOrder(models.Model):
             models.Index(fields=["division_code", "status"], name="hotline_order_div_status_idx"),
             models.Index(fields=["main_unit", "status"], name="hotline_order_unit_status_idx"),
             models.Index(fields=["received_at"], name="hotline_order_received_idx"),
+            # The overdue lists' indexes: the states of REPLY_OVERDUE and SIGN_OVERDUE.
             models.Index(
                 fields=["reply_due_at"],
                 name="hotline_order_reply_due_idx",
-                condition=models.Q(status__in=["handling", "reply_drafted"]),
+                condition=models.Q(status__in=list(Status.UNREPLIED_STATES)),
             ),
             models.Index(
                 fields=["sign_due_at"],
@@ -297,7 +299,7 @@ class WorkOrder(models.Model):
             models.Index(
                 fields=["id"],
                 name="hotline_order_uncounted_idx",
-                condition=models.Q(status__in=["merged", "voided"]),
+                condition=models.Q(status__in=list(Status.UNCOUNTED_STATES)),
             ),
         ]
         constraints = [

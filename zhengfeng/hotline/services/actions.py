@@ -305,7 +305,7 @@ def act_merge(order: WorkOrder, step: MergeInput, *, by: Any, at: dt.datetime) -
     main = WorkOrder.objects.select_for_update().get(pk=into.pk)
     if main.pk == order.pk:
         raise ValidationError("工单不能并入自身")
-    if main.status in (Status.MERGED, Status.VOIDED):
+    if main.status in Status.UNCOUNTED_STATES:
         raise ValidationError(f"主工单 {main.code} 状态为“{main.get_status_display()}”，不能作为并单的主工单")
     if not can_operate(by, main):
         raise PermissionDenied(f"无权操作主工单 {main.code}")
