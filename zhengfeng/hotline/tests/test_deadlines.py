@@ -15,7 +15,13 @@ from zhengfeng.alerts.models import Alert, AlertLevel, AlertRule
 from zhengfeng.alerts.services import LADDER, sweep
 from zhengfeng.assessment.models import ScoreEvent
 from zhengfeng.hotline import services
-from zhengfeng.hotline.models import TimeLimitRule, WorkOrderAssignment
+from zhengfeng.hotline.models import (
+    REPLY_OVERDUE,
+    SIGN_OVERDUE,
+    TimeLimitRule,
+    WorkOrder,
+    WorkOrderAssignment,
+)
 from zhengfeng.hotline.queries import TimelineEntry, timeline
 
 from .conftest import EVE, PHONE, WED, dispatched, evidence, handling, local, receive, replied
@@ -282,3 +288,23 @@ def test_reply_on_time_scores_nothing(operator, liaison_a, handler_a, head_a):
     replied(operator, liaison_a, handler_a, head_a, at=EVE, reply_at=local(2026, 10, 20, 17, 0))
     assert WorkOrderAssignment.objects.get(role="main").reply_late is False
     assert ScoreEvent.objects.count() == 0
+
+
+def test_overdue_lists_and_one_orders_flags_agree(operator, liaison_a):
+    received = receive(operator, at=WED)
+    waiting = dispatched(operator, liaison_a.unit, at=WED)
+    in_hand = handling(operator, liaison_a, at=WED)
+    late = local(2026, 6, 1, 9, 0)
+    orders = WorkOrder.objects.order_by("id")
+
+    listed = {
+        "sign": list(orders.sign_overdue(at=late)),
+        "reply": list(orders.reply_overdue(at=late)),
+        "any": list(orders.overdue(at=late)),
+        "before": list(orders.overdue(at=WED)),
+    }
+    flags = [(SIGN_OVERDUE.of(order, late), REPLY_OVERDUE.of(order, late)) for order in orders]
+
+    assert listed == {"sign": [waiting], "reply": [in_hand], "any": [waiting, in_hand], "before": []}
+    assert flags == [(False, False), (True, False), (False, True)]
+    assert [order.pk for order in orders] == [received.pk, waiting.pk, in_hand.pk]
