@@ -90,8 +90,8 @@ def load_fixtures() -> str:
     """Division, categories and the API key, through the services; returns the key's token."""
     from django.core.management import call_command
 
+    from zhengfeng.hotline.category_import import import_categories
     from zhengfeng.hotline.demo import BUILTIN_CATEGORIES
-    from zhengfeng.hotline.importing import import_categories
     from zhengfeng.hotline.models import Category
     from zhengfeng.org.models import DivisionLevel
     from zhengfeng.org.services import create_api_key, create_division

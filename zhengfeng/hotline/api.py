@@ -18,7 +18,7 @@ from typing import Any
 
 import pydantic
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema
@@ -379,10 +379,7 @@ def list_orders(
     elif overdue == "reply":
         orders = orders.reply_overdue(at=now)
     elif overdue == "any":
-        orders = orders.filter(
-            Q(status=Status.DISPATCHED, sign_due_at__lt=now)
-            | Q(status__in=(Status.HANDLING, Status.REPLY_DRAFTED), reply_due_at__lt=now)
-        )
+        orders = orders.overdue(at=now)
     elif overdue:
         raise HttpError(400, f"overdue 应为 sign、reply 或 any，而不是 {overdue!r}")
     if received_from:

@@ -25,7 +25,7 @@ from django.utils import timezone
 from zhengfeng.alerts.models import AlertLevel
 from zhengfeng.alerts.services import sweep as sweep_alerts
 from zhengfeng.hotline import services
-from zhengfeng.hotline.importing import import_categories, read_category_csv
+from zhengfeng.hotline.category_import import import_categories, read_category_csv
 from zhengfeng.hotline.models import Category, DispatchRule, Status, WorkOrder
 from zhengfeng.org import services as org_services
 from zhengfeng.org.models import Division, Role, Unit, User

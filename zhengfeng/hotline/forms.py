@@ -98,7 +98,8 @@ class IntakeForm(forms.Form):
     requester_name = forms.CharField(label="诉求人姓名", max_length=40, required=False)
     requester_phone = forms.CharField(label="联系电话", max_length=30, required=False)
     requester_id_number = forms.CharField(label="身份证号码（选填）", max_length=30, required=False)
-    is_anonymous = forms.BooleanField(label="匿名", required=False)
+    # The service drops the name and phone of an anonymous request; the form only says so.
+    is_anonymous = forms.BooleanField(label="匿名（不登记姓名和电话）", required=False)
     is_confidential = forms.BooleanField(label="要求保密", required=False)
     allow_unit_contact = forms.BooleanField(label="同意承办单位联系", required=False)
     # One-time token against a double submit of the same form (see views.intake).
@@ -129,8 +130,6 @@ class IntakeForm(forms.Form):
         if third is not None and third.parent_id != getattr(second, "pk", None):
             self.add_error("category_3", f"三级分类“{third.name}”不属于所选二级分类")
         data["category"] = third or second or first
-        if data.get("is_anonymous") and (data.get("requester_name") or data.get("requester_phone")):
-            self.add_error("is_anonymous", "匿名诉求不登记姓名和电话，请清空或取消“匿名”")
         return data
 
     def service_kwargs(self) -> dict[str, Any]:

@@ -57,6 +57,8 @@ from django.utils import timezone
 from zhengfeng.core.periods import Period
 from zhengfeng.deadlines.models import Clock, ClockState
 from zhengfeng.hotline.models import (
+    REPLY_OVERDUE,
+    SIGN_OVERDUE,
     AssignmentReason,
     AssignmentRole,
     AssignmentStatus,
@@ -308,8 +310,6 @@ class Row:
 # ------------------------------------------------------------------------------- aggregation
 
 SIGN_REASONS = (AssignmentReason.DISPATCH, AssignmentReason.REASSIGN)
-EXCLUDED_STATES = (Status.MERGED, Status.VOIDED)
-UNREPLIED_STATES = (Status.HANDLING, Status.REPLY_DRAFTED)
 
 
 def _group_expression(group: str, unit_path: str, time_field: str) -> Any:
@@ -346,7 +346,7 @@ def _aggregate(
                 setattr(figures, name, getattr(figures, name) + (value or 0))
 
     # NOT IN over the (few) merged and voided orders: cheaper than joining every round to its order.
-    uncounted = WorkOrder.objects.filter(status__in=EXCLUDED_STATES).order_by().values("pk")
+    uncounted = WorkOrder.objects.filter(status__in=Status.UNCOUNTED_STATES).order_by().values("pk")
     rounds = WorkOrderAssignment.objects.filter(role=AssignmentRole.MAIN, unit__in=unit_ids).exclude(
         order__in=uncounted
     )
@@ -421,8 +421,8 @@ def _aggregate(
     closed = Q(status=Status.CLOSED, closed_at__gte=start, closed_at__lt=end)
     expected = closed & Q(is_anonymous=False) & ~Q(phone_index="")
     rated = expected & ~Q(satisfaction="")
-    sign_overdue = Q(status=Status.DISPATCHED, sign_due_at__lt=at)
-    reply_overdue = Q(status__in=UNREPLIED_STATES, reply_due_at__lt=at)
+    sign_overdue = SIGN_OVERDUE.q(at)
+    reply_overdue = REPLY_OVERDUE.q(at)
     wanted = closed if group == "month" else closed | sign_overdue | reply_overdue
     order_rows = (
         orders.filter(wanted)

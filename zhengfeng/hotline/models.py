@@ -8,10 +8,13 @@ fields, constraints, grouped states and QuerySet vocabulary only. docs/hotline.m
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from enum import nonmember
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from zhengfeng.core.fields import EncryptedTextField
 
@@ -84,6 +87,12 @@ class Status(models.TextChoices):
     FINAL_STATES = nonmember(("closed", "merged", "voided"))
     # States in which the order may still be merged into another (nobody has started handling it).
     MERGEABLE_STATES = nonmember(("received", "dispatched"))
+    # Waiting for the main unit's sign-for (its sign-for clock runs).
+    UNSIGNED_STATES = nonmember(("dispatched",))
+    # Signed for, the reply not yet approved by the head (the main unit's reply clock runs).
+    UNREPLIED_STATES = nonmember(("handling", "reply_drafted"))
+    # Left out of every statistic: a merged order counts through its main order, a voided one never.
+    UNCOUNTED_STATES = nonmember(("merged", "voided"))
 
 
 class Satisfaction(models.TextChoices):
@@ -131,19 +140,48 @@ class Category(models.Model):
         return self.path
 
 
+@dataclass(frozen=True)
+class Overdue:
+    """One overdue concept: an order in one of `states` whose `due_field` deadline is before `at`.
+
+    `SIGN_OVERDUE` (签收超期) and `REPLY_OVERDUE` (办理超期) below are the only definitions: lists and
+    counts filter with `q(at)` (the QuerySet methods, the metrics' conditional counts), one order
+    already in memory asks `of(order, at)`, so both always agree.
+    """
+
+    states: tuple[str, ...]
+    due_field: str
+
+    def q(self, at: dt.datetime) -> Q:
+        return Q(status__in=self.states, **{f"{self.due_field}__lt": at})
+
+    def of(self, order: WorkOrder, at: dt.datetime) -> bool:
+        """Whether one loaded order is overdue at `at` (the same test as `q`, in Python)."""
+        due = getattr(order, self.due_field)
+        return order.status in self.states and due is not None and due < at
+
+
+SIGN_OVERDUE = Overdue(states=Status.UNSIGNED_STATES, due_field="sign_due_at")
+REPLY_OVERDUE = Overdue(states=Status.UNREPLIED_STATES, due_field="reply_due_at")
+
+
 class WorkOrderQuerySet(models.QuerySet["WorkOrder"]):
     def open(self) -> WorkOrderQuerySet:
         return self.filter(status__in=Status.OPEN_STATES)
 
     def counted(self) -> WorkOrderQuerySet:
         """Orders that count in statistics: a merged order counts once, through its main order."""
-        return self.exclude(status__in=(Status.MERGED, Status.VOIDED))
+        return self.exclude(status__in=Status.UNCOUNTED_STATES)
 
-    def sign_overdue(self, *, at) -> WorkOrderQuerySet:
-        return self.filter(status=Status.DISPATCHED, sign_due_at__lt=at)
+    def sign_overdue(self, *, at: dt.datetime) -> WorkOrderQuerySet:
+        return self.filter(SIGN_OVERDUE.q(at))
 
-    def reply_overdue(self, *, at) -> WorkOrderQuerySet:
-        return self.filter(status__in=(Status.HANDLING, Status.REPLY_DRAFTED), reply_due_at__lt=at)
+    def reply_overdue(self, *, at: dt.datetime) -> WorkOrderQuerySet:
+        return self.filter(REPLY_OVERDUE.q(at))
+
+    def overdue(self, *, at: dt.datetime) -> WorkOrderQuerySet:
+        """Past either deadline: sign-for or reply."""
+        return self.filter(SIGN_OVERDUE.q(at) | REPLY_OVERDUE.q(at))
 
 
 class WorkOrder(models.Model):
@@ -243,10 +281,11 @@ class WorkOrder(models.Model):
             models.Index(fields=["division_code", "status"], name="hotline_order_div_status_idx"),
             models.Index(fields=["main_unit", "status"], name="hotline_order_unit_status_idx"),
             models.Index(fields=["received_at"], name="hotline_order_received_idx"),
+            # The overdue lists' indexes: the states of REPLY_OVERDUE and SIGN_OVERDUE.
             models.Index(
                 fields=["reply_due_at"],
                 name="hotline_order_reply_due_idx",
-                condition=models.Q(status__in=["handling", "reply_drafted"]),
+                condition=models.Q(status__in=list(Status.UNREPLIED_STATES)),
             ),
             models.Index(
                 fields=["sign_due_at"],
@@ -260,7 +299,7 @@ class WorkOrder(models.Model):
             models.Index(
                 fields=["id"],
                 name="hotline_order_uncounted_idx",
-                condition=models.Q(status__in=["merged", "voided"]),
+                condition=models.Q(status__in=list(Status.UNCOUNTED_STATES)),
             ),
         ]
         constraints = [
@@ -281,10 +320,6 @@ class WorkOrder(models.Model):
     def callback_expected(self) -> bool:
         """Anonymous requesters and those without a phone are not called back (and leave the rates)."""
         return not self.is_anonymous and bool(self.phone_index)
-
-    @property
-    def requester_hidden_from_units(self) -> bool:
-        return self.is_anonymous or self.is_confidential or not self.allow_unit_contact
 
 
 class WorkOrderSerial(models.Model):
@@ -467,10 +502,6 @@ class WorkOrderAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.get_role_display()} {self.unit_id}"
-
-    @property
-    def is_live(self) -> bool:
-        return self.status in AssignmentStatus.LIVE_STATES
 
 
 class EventKind(models.TextChoices):

@@ -13,7 +13,6 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Callable, Iterable
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -585,18 +584,34 @@ def _form_body(request: HttpRequest) -> None:
         )
 
 
-def _coordinate(text: str, *, name: str, limit: int, errors: list[str]) -> Decimal | None:
-    if not text:
-        return None
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        errors.append(f"{name} 不是有效的数字：{text}")
-        return None
-    if not number.is_finite() or abs(number) > limit:
-        errors.append(f"{name} 超出范围（-{limit} 至 {limit}）：{text}")
-        return None
-    return number
+# Open311's names of the fields `check_intake` reports, and its wording of each error code.
+_INTAKE_PARAMS = {
+    "latitude": "lat",
+    "longitude": "long",
+    "address": "address_string",
+    "content": "description",
+    "title": "attribute[title]",
+}
+
+
+def _intake_errors(problems: dict[str, list[ValidationError]], field: str) -> list[str]:
+    """`check_intake`'s errors of one field in the words Open311 has always answered with."""
+    name = _INTAKE_PARAMS[field]
+    texts = []
+    for error in problems.get(field, []):
+        params = error.params or {}
+        if error.code == "invalid":
+            texts.append(f"{name} 不是有效的数字：{params['value']}")
+        elif error.code == "out_of_range":
+            texts.append(f"{name} 超出范围（-{params['limit']} 至 {params['limit']}）：{params['value']}")
+        elif error.code == "unpaired":
+            texts.append("lat 和 long 须同时提供")
+        elif error.code == "too_long":
+            texts.append(f"{name} 过长：共 {params['length']} 字，最多 {params['limit']} 字")
+        elif error.code == "required" and field == "content":
+            texts.append("缺少 description（诉求内容）")
+        # A required title is only ever missing with the description, which has said so already.
+    return texts
 
 
 def _attributes(request: HttpRequest, errors: list[str]) -> dict[str, str]:
@@ -652,10 +667,19 @@ def _requests_post(request: HttpRequest, fmt: str) -> HttpResponse:
     category = _category(code, recent=True)
     lat_text, long_text = _param(request, "lat"), _param(request, "long")
     address, address_id = _param(request, "address_string"), _param(request, "address_id")
-    latitude = _coordinate(lat_text, name="lat", limit=90, errors=errors)
-    longitude = _coordinate(long_text, name="long", limit=180, errors=errors)
-    if bool(lat_text) != bool(long_text):
-        errors.append("lat 和 long 须同时提供")
+    description = _param(request, "description")
+    attribute_errors: list[str] = []
+    attributes = _attributes(request, attribute_errors)
+    title = attributes.get("title") or description[:DERIVED_TITLE_LENGTH]
+    # The intake rules every channel shares (services.rules.check_intake), worded the Open311 way.
+    try:
+        checked = services.check_intake(
+            title=title, content=description, address=address, latitude=lat_text, longitude=long_text
+        )
+        problems: dict[str, list[ValidationError]] = {}
+    except ValidationError as exc:
+        checked, problems = None, exc.error_dict
+    errors = _intake_errors(problems, "latitude") + _intake_errors(problems, "longitude")
     if not ((lat_text and long_text) or address or address_id):
         errors.append("缺少位置：须提供 lat 和 long，或 address_string，或 address_id")
     division_code = _division_code(address_id or settings.OPEN311_DIVISION)
@@ -663,14 +687,9 @@ def _requests_post(request: HttpRequest, fmt: str) -> HttpResponse:
         errors.append(
             f"未知的 address_id（应为 GB/T 2260 行政区划代码）：{address_id or settings.OPEN311_DIVISION}"
         )
-    if len(address) > 200:
-        errors.append(f"address_string 过长：共 {len(address)} 字，最多 200 字")
-    description = _param(request, "description")
-    if not description:
-        errors.append("缺少 description（诉求内容）")
-    elif len(description) > CONTENT_MAX_LENGTH:
-        errors.append(f"description 过长：共 {len(description)} 字，最多 {CONTENT_MAX_LENGTH} 字")
-    elif _HTML_RE.search(description):
+    errors += _intake_errors(problems, "address")
+    errors += _intake_errors(problems, "content")
+    if "content" not in problems and _HTML_RE.search(description):
         errors.append(f"description 不能包含 HTML：{_HTML_RE.search(description).group()}")
     phone = _param(request, "phone")
     if phone:
@@ -688,11 +707,10 @@ def _requests_post(request: HttpRequest, fmt: str) -> HttpResponse:
     for name, value in (("first_name", first), ("last_name", last)):
         if len(value) > NAME_PART_MAX_LENGTH:
             errors.append(f"{name} 过长：最多 {NAME_PART_MAX_LENGTH} 字")
-    attributes = _attributes(request, errors)
-    title = attributes.get("title") or description[:DERIVED_TITLE_LENGTH]
-    if len(title) > TITLE_MAX_LENGTH:
-        errors.append(f"attribute[title] 过长：共 {len(title)} 字，最多 {TITLE_MAX_LENGTH} 字")
-    if errors:
+    errors += attribute_errors
+    # The title is derived from the description when absent: missing, it is the description's error.
+    errors += _intake_errors(problems, "title")
+    if errors or checked is None:
         raise Open311Error(400, *errors)
 
     now = timezone.now()
@@ -716,9 +734,9 @@ def _requests_post(request: HttpRequest, fmt: str) -> HttpResponse:
             title=title,
             content=description,
             division_code=division_code,
-            address=address,
-            latitude=latitude,
-            longitude=longitude,
+            address=checked.address,
+            latitude=checked.latitude,
+            longitude=checked.longitude,
             # Chinese order: family name first.
             requester_name=f"{last}{first}",
             requester_phone=phone,

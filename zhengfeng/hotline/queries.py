@@ -1,4 +1,4 @@
-"""Reads of the hotline: scoped order lists, overdue lists, the timeline (with the alerts ladder's
+"""Reads of the hotline: scoped order lists, overdue lists, the work queues, the timeline (with the alerts ladder's
 steps), merge suggestions, the requester as each viewer may see it, and public tracking.
 
 Scope: a unit sees the orders it was ever assigned (and a monitor those it filed); office,
@@ -12,13 +12,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from zhengfeng.alerts.models import Alert, AlertLevel
 from zhengfeng.alerts.services import LEVEL_CODES
 from zhengfeng.core.crypto import mask_id_number, mask_name, mask_phone
-from zhengfeng.hotline.models import AssignmentStatus, Status, WorkOrder, WorkOrderAssignment, WorkOrderEvent
+from zhengfeng.hotline.models import (
+    REPLY_OVERDUE,
+    SIGN_OVERDUE,
+    AssignmentStatus,
+    ExtensionRequest,
+    ExtensionStatus,
+    Status,
+    WorkOrder,
+    WorkOrderAssignment,
+    WorkOrderEvent,
+)
 from zhengfeng.hotline.services import check_query_password
 from zhengfeng.org.models import Role
 from zhengfeng.org.personal_data import reveal
@@ -66,13 +76,68 @@ def overdue_for(user: Any, *, at: dt.datetime, kind: str = "reply") -> QuerySet[
     raise ValueError(f"未知的超期类别 {kind!r}，应为 sign 或 reply")
 
 
-def units_work_orders(unit_id: int, *, live_only: bool = True) -> QuerySet[WorkOrder]:
-    """A unit's orders (its inbox): those with a live assignment for it."""
-    assignments = WorkOrderAssignment.objects.filter(unit_id=unit_id)
-    if live_only:
-        assignments = assignments.filter(status__in=AssignmentStatus.LIVE_STATES)
-    return WorkOrder.objects.filter(pk__in=assignments.values("order_id")).select_related(
-        "category", "main_unit"
+# ------------------------------------------------------------------------------ work queues
+
+
+@dataclass(frozen=True)
+class Queue:
+    """One tab of a workbench: the orders in `q` (applied within the user's scope)."""
+
+    key: str
+    label: str
+    q: Q
+
+
+def operator_queues(*, at: dt.datetime) -> dict[str, Queue]:
+    """The hotline operator's queues (热线坐席工作台): dispatch, reviews, callbacks, overdue at `at`."""
+    hotline_extensions = ExtensionRequest.objects.filter(status=ExtensionStatus.PENDING_HOTLINE).values(
+        "order_id"
+    )
+    queues = [
+        Queue("received", "待派单", Q(status=Status.RECEIVED)),
+        Queue("return_requested", "退单待审", Q(status=Status.RETURN_REQUESTED)),
+        Queue("extension", "延期待审核", Q(pk__in=hotline_extensions)),
+        Queue("replied", "答复待审核", Q(status=Status.REPLIED)),
+        Queue("awaiting_callback", "待回访", Q(status=Status.AWAITING_CALLBACK)),
+        Queue("sign_overdue", "签收超期", SIGN_OVERDUE.q(at)),
+        Queue("reply_overdue", "办理超期", REPLY_OVERDUE.q(at)),
+    ]
+    return {queue.key: queue for queue in queues}
+
+
+def unit_queues(unit_id: int) -> dict[str, Queue]:
+    """A unit's inbox: to sign for, in hand, awaiting the head's approval, returns under review, all."""
+    mine = WorkOrderAssignment.objects.filter(unit_id=unit_id)
+    head_extensions = ExtensionRequest.objects.filter(
+        status=ExtensionStatus.PENDING_HEAD, assignment__unit_id=unit_id
+    ).values("order_id")
+    queues = [
+        Queue("sign", "待签收", Q(pk__in=mine.filter(status=AssignmentStatus.PENDING).values("order_id"))),
+        Queue("handling", "办理中", Q(pk__in=mine.filter(status=AssignmentStatus.SIGNED).values("order_id"))),
+        Queue(
+            "approve",
+            "待负责人审批",
+            Q(status=Status.REPLY_DRAFTED, main_unit_id=unit_id) | Q(pk__in=head_extensions),
+        ),
+        Queue(
+            "returning",
+            "退单待审",
+            Q(pk__in=mine.filter(status=AssignmentStatus.RETURN_REQUESTED).values("order_id")),
+        ),
+        Queue("all", "全部", Q()),
+    ]
+    return {queue.key: queue for queue in queues}
+
+
+def queue_orders(user: Any, queue: Queue) -> QuerySet[WorkOrder]:
+    """The orders of one queue within `user`'s scope, newest first."""
+    return work_orders_for(user).filter(queue.q).order_by("-received_at", "-id")
+
+
+def queue_counts(user: Any, queues: dict[str, Queue]) -> dict[str, int]:
+    """How many orders of `user`'s scope each queue holds (one aggregate query)."""
+    return work_orders_for(user).aggregate(
+        **{key: Count("pk", filter=queue.q) for key, queue in queues.items()}
     )
 
 
@@ -170,7 +235,7 @@ def merge_candidates(
             received_at__gte=order.received_at - window, received_at__lte=order.received_at + window
         )
         .exclude(pk=order.pk)
-        .exclude(status__in=(Status.MERGED, Status.VOIDED))
+        .counted()
     )
     same_place = Q(division_code__startswith=county)
     if order.phone_index:

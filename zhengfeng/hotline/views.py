@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,16 +27,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from zhengfeng.hotline import forms, queries, services
 from zhengfeng.hotline.models import (
-    AssignmentStatus,
+    REPLY_OVERDUE,
+    SIGN_OVERDUE,
     Category,
-    ExtensionRequest,
     ExtensionStatus,
     ReplyStatus,
     ReturnRequest,
     ReturnStatus,
-    Status,
     WorkOrder,
-    WorkOrderAssignment,
 )
 from zhengfeng.org.models import Role
 from zhengfeng.org.queries import units_for
@@ -72,13 +70,7 @@ class Row:
 
 
 def _overdue_flags(order: WorkOrder, now: dt.datetime) -> tuple[bool, bool]:
-    sign = order.status == Status.DISPATCHED and order.sign_due_at is not None and order.sign_due_at < now
-    reply = (
-        order.status in (Status.HANDLING, Status.REPLY_DRAFTED)
-        and order.reply_due_at is not None
-        and order.reply_due_at < now
-    )
-    return sign, reply
+    return SIGN_OVERDUE.of(order, now), REPLY_OVERDUE.of(order, now)
 
 
 def _rows(user: Any, page: Page, now: dt.datetime) -> list[Row]:
@@ -174,39 +166,18 @@ def overdue(request: HttpRequest, kind: str) -> HttpResponse:
 # ------------------------------------------------------------------------------------ operator workbench
 
 
-def _operator_queues(now: dt.datetime) -> dict[str, tuple[str, Q]]:
-    hotline_extensions = ExtensionRequest.objects.filter(status=ExtensionStatus.PENDING_HOTLINE).values(
-        "order_id"
-    )
-    return {
-        "received": ("待派单", Q(status=Status.RECEIVED)),
-        "return_requested": ("退单待审", Q(status=Status.RETURN_REQUESTED)),
-        "extension": ("延期待审核", Q(pk__in=hotline_extensions)),
-        "replied": ("答复待审核", Q(status=Status.REPLIED)),
-        "awaiting_callback": ("待回访", Q(status=Status.AWAITING_CALLBACK)),
-        "sign_overdue": ("签收超期", Q(status=Status.DISPATCHED, sign_due_at__lt=now)),
-        "reply_overdue": (
-            "办理超期",
-            Q(status__in=(Status.HANDLING, Status.REPLY_DRAFTED), reply_due_at__lt=now),
-        ),
-    }
-
-
 def _queue_page(
-    request: HttpRequest, queues: dict[str, tuple[str, Q]], default: str, template: str
+    request: HttpRequest, queues: dict[str, queries.Queue], default: str, template: str
 ) -> HttpResponse:
-    """A page of queues (tabs with counts, one aggregate query) and the chosen queue's table."""
+    """A page of queues (tabs with counts) and the chosen queue's table."""
     now = timezone.now()
-    orders = queries.work_orders_for(request.user)
-    current = request.GET.get("queue", default)
-    if current not in queues:
-        current = default
-    chosen = orders.filter(queues[current][1]).order_by("-received_at", "-id")
-    context = {"queue": current, "queue_label": queues[current][0], **_list_context(request, chosen, now)}
+    current = queues.get(request.GET.get("queue", default)) or queues[default]
+    chosen = queries.queue_orders(request.user, current)
+    context = {"queue": current.key, "queue_label": current.label, **_list_context(request, chosen, now)}
     if request.htmx:
         return render(request, f"{template}#order-table", context)
-    counts = orders.aggregate(**{key: Count("pk", filter=q) for key, (_label, q) in queues.items()})
-    context["tabs"] = [(key, label, counts[key]) for key, (label, _q) in queues.items()]
+    counts = queries.queue_counts(request.user, queues)
+    context["tabs"] = [(key, queue.label, counts[key]) for key, queue in queues.items()]
     return render(request, template, context)
 
 
@@ -216,30 +187,12 @@ def workbench(request: HttpRequest) -> HttpResponse:
     """热线坐席工作台: the hotline's queues (dispatch, returns, extensions, replies, callbacks, overdue)."""
     if not services.can_intake(request.user) or request.user.role == Role.MONITOR:
         raise PermissionDenied("只有热线坐席和系统管理员可以使用热线受理工作台")
-    return _queue_page(request, _operator_queues(timezone.now()), "received", "hotline/workbench.html")
+    return _queue_page(
+        request, queries.operator_queues(at=timezone.now()), "received", "hotline/workbench.html"
+    )
 
 
 # ------------------------------------------------------------------------------------ unit inbox
-
-
-def _unit_queues(unit_id: int) -> dict[str, tuple[str, Q]]:
-    mine = WorkOrderAssignment.objects.filter(unit_id=unit_id)
-    head_extensions = ExtensionRequest.objects.filter(
-        status=ExtensionStatus.PENDING_HEAD, assignment__unit_id=unit_id
-    ).values("order_id")
-    return {
-        "sign": ("待签收", Q(pk__in=mine.filter(status=AssignmentStatus.PENDING).values("order_id"))),
-        "handling": ("办理中", Q(pk__in=mine.filter(status=AssignmentStatus.SIGNED).values("order_id"))),
-        "approve": (
-            "待负责人审批",
-            Q(status=Status.REPLY_DRAFTED, main_unit_id=unit_id) | Q(pk__in=head_extensions),
-        ),
-        "returning": (
-            "退单待审",
-            Q(pk__in=mine.filter(status=AssignmentStatus.RETURN_REQUESTED).values("order_id")),
-        ),
-        "all": ("全部", Q()),
-    }
 
 
 @login_required
@@ -248,7 +201,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     """The unit's work: to sign for, in hand, awaiting the head's approval, returns under review."""
     if not _is_unit_user(request.user):
         return redirect("hotline:order_list")
-    return _queue_page(request, _unit_queues(request.user.unit_id), "sign", "hotline/inbox.html")
+    return _queue_page(request, queries.unit_queues(request.user.unit_id), "sign", "hotline/inbox.html")
 
 
 # ------------------------------------------------------------------------------------ intake

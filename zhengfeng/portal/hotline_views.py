@@ -133,11 +133,8 @@ class FilingForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("is_anonymous"):
-            # Data minimisation: an anonymous requester is never contacted, so nothing is kept.
-            data["requester_name"] = data["requester_phone"] = ""
-            data["allow_unit_contact"] = False
-        elif "requester_phone" in data and not data["requester_phone"]:
+        # An anonymous request keeps no name or phone: the service drops them (receive_work_order).
+        if not data.get("is_anonymous") and "requester_phone" in data and not data["requester_phone"]:
             self.add_error(
                 "requester_phone", "请填写手机号码，以便告知办理结果和回访；不愿留名请选择匿名反映"
             )

@@ -11,15 +11,19 @@ Callers import from `zhengfeng.hotline.services`, which re-exports the public na
 - `common`: constants (clock kinds, MAX_EXTENSIONS, SCORE_POINTS / SCORE_REASONS, the query-password
   hash format), `Intake`, `DispatchTarget`, and the package-internal helpers (input checks, `_event`,
   `_audit`, `_save`, `_score`, `_sms_requester`).
-- `rules`: `time_limit_for`, `reply_days_for`, `dispatch_target`.
+- `rules`: `check_intake` (the intake checks every channel shares) and `CheckedIntake`,
+  `time_limit_for`, `reply_days_for`, `dispatch_target`.
 - `permissions`: `can_intake`, `can_operate`, `can_sign`, `can_handle`, `can_approve`, `can_refer`,
-  `can_act`.
+  and the one permission table `PERMISSIONS` (`Permission`) behind `can_act`.
 - `intake`: `code_prefix`, `next_code`, `new_query_password`, `hash_query_password`,
   `check_query_password`, `receive_work_order`.
 - `rounds`: assignments of a handling round and their sign-for and reply clocks (package-internal).
-- `actions`: `_act_*` of answer, dispatch, sign, request/review return, note, merge, void, refer.
-- `actions_reply`: `_act_*` of extensions, replies and the callback.
-- `lifecycle`: `ACTIONS`, `ACTION_LABELS`, `allowed_actions`, `transition`.
+- `steps`: the input dataclass of each action (`DispatchInput`, `DecisionInput`, …); import them
+  from `zhengfeng.hotline.services.steps`.
+- `actions`: `act_*` of answer, dispatch, sign, request/review return, note, merge, void, refer.
+- `actions_reply`: `act_*` of extensions, replies and the callback.
+- `lifecycle`: `ACTIONS` (name → `Action`), `ACTION_LABELS`, `allowed_actions`, `transition` (by
+  action name and keyword data), `perform` (typed, by input dataclass).
 - `external`: `record_external_update` (an Open311 service-request update).
 - `submissions`: the Open311 intake writes (`accept_open311_submission`,
   `register_open311_submissions`, `requeue_open311_submission`); not re-exported, it uses this
@@ -51,11 +55,14 @@ from zhengfeng.hotline.services.intake import (
 from zhengfeng.hotline.services.lifecycle import (
     ACTION_LABELS,
     ACTIONS,
-    ActionFunc,
+    Action,
     allowed_actions,
+    perform,
     transition,
 )
 from zhengfeng.hotline.services.permissions import (
+    PERMISSIONS,
+    Permission,
     can_act,
     can_approve,
     can_handle,
@@ -64,7 +71,13 @@ from zhengfeng.hotline.services.permissions import (
     can_refer,
     can_sign,
 )
-from zhengfeng.hotline.services.rules import dispatch_target, reply_days_for, time_limit_for
+from zhengfeng.hotline.services.rules import (
+    CheckedIntake,
+    check_intake,
+    dispatch_target,
+    reply_days_for,
+    time_limit_for,
+)
 
 __all__ = [
     "ACTIONS",
@@ -72,15 +85,18 @@ __all__ = [
     "CLOCK_SOURCE",
     "CODE_PREFIX",
     "MAX_EXTENSIONS",
+    "PERMISSIONS",
     "QUERY_HASH_PREFIX",
     "QUERY_HASH_PURPOSE",
     "REPLY_CLOCK",
     "SCORE_POINTS",
     "SCORE_REASONS",
     "SIGN_CLOCK",
-    "ActionFunc",
+    "Action",
+    "CheckedIntake",
     "DispatchTarget",
     "Intake",
+    "Permission",
     "allowed_actions",
     "can_act",
     "can_approve",
@@ -89,12 +105,14 @@ __all__ = [
     "can_operate",
     "can_refer",
     "can_sign",
+    "check_intake",
     "check_query_password",
     "code_prefix",
     "dispatch_target",
     "hash_query_password",
     "new_query_password",
     "next_code",
+    "perform",
     "receive_work_order",
     "record_external_update",
     "reply_days_for",

@@ -1,21 +1,18 @@
 """Package-internal: the actions answer, dispatch, sign, request/review return, note, merge, void, refer.
 
-One `_act_<action>` function per action, run by `lifecycle.transition` with the order row locked and the
-actor's right checked; each returns the summary that goes into the audit row. Extension, reply and
-callback actions: `actions_reply`.
+One `act_<action>(order, step, *, by, at)` per action, `step` its input dataclass (`steps`); the action
+table in `lifecycle` points to them, and `lifecycle.perform` runs them with the order row locked and
+the actor's right checked (`permissions.PERMISSIONS`). Each returns the summary that goes into the
+audit row. Extension, reply and callback actions: `actions_reply`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files import File
 
-from zhengfeng.alerts.models import AlertLevel, AlertRule
-from zhengfeng.deadlines.models import Clock
 from zhengfeng.hotline.models import (
     TEXT_MAX_LENGTH,
     AssignmentReason,
@@ -32,12 +29,11 @@ from zhengfeng.hotline.models import (
     WorkOrderAssignment,
 )
 from zhengfeng.hotline.services.common import (
-    SCORE_POINTS,
-    SIGN_CLOCK,
     _event,
     _iso,
     _save,
     _score,
+    _score_late_clock,
     _text,
     _unit,
 )
@@ -51,10 +47,22 @@ from zhengfeng.hotline.services.rounds import (
     _stop_if_running,
 )
 from zhengfeng.hotline.services.rules import time_limit_for
+from zhengfeng.hotline.services.steps import (
+    AnswerInput,
+    DispatchInput,
+    MergeInput,
+    NoteInput,
+    ReferInput,
+    RequestReturnInput,
+    ReviewReturnInput,
+    SignInput,
+    VoidInput,
+)
 from zhengfeng.org.models import UnitKind
 
 
-def _act_answer(order: WorkOrder, *, by: Any, at: dt.datetime, text: str = "") -> dict[str, Any]:
+def act_answer(order: WorkOrder, step: AnswerInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+    text = step.text
     text = _text(text, label="答复内容", max_length=TEXT_MAX_LENGTH)
     Reply.objects.create(
         order=order,
@@ -76,9 +84,8 @@ def _act_answer(order: WorkOrder, *, by: Any, at: dt.datetime, text: str = "") -
     return {"length": len(text)}
 
 
-def _act_dispatch(
-    order: WorkOrder, *, by: Any, at: dt.datetime, main_unit: Any = None, co_units: Sequence[Any] = ()
-) -> dict[str, Any]:
+def act_dispatch(order: WorkOrder, step: DispatchInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+    main_unit, co_units = step.main_unit, step.co_units
     main, co, rule = _resolve_units(order, main_unit, co_units)
     limit = time_limit_for(order)
     _open_round(order, main, co, reason=AssignmentReason.DISPATCH, at=at, by=by, rule=limit)
@@ -111,33 +118,6 @@ def _act_dispatch(
     }
 
 
-def _score_late_sign(
-    assignment: WorkOrderAssignment, clock: Clock, *, at: dt.datetime, by: Any, order: WorkOrder
-) -> None:
-    """Deduct for a sign-for clock stopped late, unless the alerts ladder already did.
-
-    The ladder's 黄牌 on the clock carries the deduction (alerts.sweep); a clock stopped late below
-    that level was never seen overdue by a sweep (it runs every few minutes), so the deduction is made
-    here, with the hotline_sign rule's yellow_points so that one setting governs both (SCORE_POINTS
-    when there is no active rule); none when those points are 0. `clock` is the row just locked and
-    stopped, so a sweep cannot raise its level in between.
-    """
-    if clock.alert_level >= AlertLevel.YELLOW:
-        return
-    rule = AlertRule.objects.filter(kind=SIGN_CLOCK, is_active=True).first()
-    points = rule.yellow_points if rule is not None else SCORE_POINTS["hotline.overdue_sign"]
-    if points:
-        _score(
-            "hotline.overdue_sign",
-            unit=assignment.unit,
-            source=assignment,
-            at=at,
-            by=by,
-            order=order,
-            points=points,
-        )
-
-
 def _sign_assignment(
     assignment: WorkOrderAssignment, *, at: dt.datetime, by: Any, forced: bool = False
 ) -> None:
@@ -149,7 +129,7 @@ def _sign_assignment(
     assignment.is_forced = forced
     if clock is not None and clock.is_late and not forced:
         assignment.sign_late = True
-        _score_late_sign(assignment, clock, at=at, by=by, order=order)
+        _score_late_clock("hotline.overdue_sign", clock, assignment=assignment, at=at, by=by, order=order)
     fields = ["status", "signed_at", "signed_by", "is_forced", "sign_late"]
     if assignment.role == AssignmentRole.MAIN:
         assignment.reply_clock = _start_reply_clock(
@@ -159,7 +139,7 @@ def _sign_assignment(
     assignment.save(update_fields=fields)
 
 
-def _act_sign(order: WorkOrder, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+def act_sign(order: WorkOrder, step: SignInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
     pending = [a for a in _live_assignments(order, by.unit_id) if a.status == AssignmentStatus.PENDING]
     if not pending:
         raise ValidationError(f"工单 {order.code} 没有待本单位签收的派单")
@@ -191,9 +171,10 @@ def _act_sign(order: WorkOrder, *, by: Any, at: dt.datetime) -> dict[str, Any]:
     }
 
 
-def _act_request_return(
-    order: WorkOrder, *, by: Any, at: dt.datetime, reason: str = "", evidence: File | None = None
+def act_request_return(
+    order: WorkOrder, step: RequestReturnInput, *, by: Any, at: dt.datetime
 ) -> dict[str, Any]:
+    reason, evidence = step.reason, step.evidence
     pending = [a for a in _live_assignments(order, by.unit_id) if a.status == AssignmentStatus.PENDING]
     if not pending:
         raise ValidationError(f"工单 {order.code} 没有待本单位签收的派单，签收后不能退单")
@@ -216,7 +197,7 @@ def _act_request_return(
     assignment.status = AssignmentStatus.RETURN_REQUESTED
     if clock is not None and clock.is_late:
         assignment.sign_late = True
-        _score_late_sign(assignment, clock, at=at, by=by, order=order)
+        _score_late_clock("hotline.overdue_sign", clock, assignment=assignment, at=at, by=by, order=order)
     assignment.save(update_fields=["status", "sign_late"])
     order.return_count += 1
     if assignment.role == AssignmentRole.MAIN:
@@ -235,16 +216,10 @@ def _act_request_return(
     return {"return": request.pk, "role": assignment.role}
 
 
-def _act_review_return(
-    order: WorkOrder,
-    *,
-    by: Any,
-    at: dt.datetime,
-    decision: str = "",
-    note: str = "",
-    main_unit: Any = None,
-    co_units: Sequence[Any] = (),
+def act_review_return(
+    order: WorkOrder, step: ReviewReturnInput, *, by: Any, at: dt.datetime
 ) -> dict[str, Any]:
+    decision, note, main_unit, co_units = step.decision, step.note, step.main_unit, step.co_units
     request = (
         order.returns.filter(status=ReturnStatus.PENDING)
         .select_related("assignment", "assignment__unit", "assignment__sign_clock")
@@ -315,22 +290,22 @@ def _act_review_return(
     return result
 
 
-def _act_note(order: WorkOrder, *, by: Any, at: dt.datetime, text: str = "") -> dict[str, Any]:
+def act_note(order: WorkOrder, step: NoteInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+    text = step.text
     text = _text(text, label="办理记录", max_length=TEXT_MAX_LENGTH)
     unit = getattr(by, "unit", None)
     _event(order, EventKind.NOTE, at=at, by=by, unit=unit, text=text)
     return {"length": len(text)}
 
 
-def _act_merge(
-    order: WorkOrder, *, by: Any, at: dt.datetime, into: WorkOrder | None = None
-) -> dict[str, Any]:
+def act_merge(order: WorkOrder, step: MergeInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+    into = step.into
     if not isinstance(into, WorkOrder):
         raise ValidationError("请指定并入的主工单")
     main = WorkOrder.objects.select_for_update().get(pk=into.pk)
     if main.pk == order.pk:
         raise ValidationError("工单不能并入自身")
-    if main.status in (Status.MERGED, Status.VOIDED):
+    if main.status in Status.UNCOUNTED_STATES:
         raise ValidationError(f"主工单 {main.code} 状态为“{main.get_status_display()}”，不能作为并单的主工单")
     if not can_operate(by, main):
         raise PermissionDenied(f"无权操作主工单 {main.code}")
@@ -359,7 +334,8 @@ def _act_merge(
     return {"into": main.code}
 
 
-def _act_void(order: WorkOrder, *, by: Any, at: dt.datetime, reason: str = "") -> dict[str, Any]:
+def act_void(order: WorkOrder, step: VoidInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+    reason = step.reason
     reason = _text(reason, label="作废理由", max_length=TEXT_MAX_LENGTH)
     order.status = Status.VOIDED
     order.closed_at = at
@@ -368,9 +344,8 @@ def _act_void(order: WorkOrder, *, by: Any, at: dt.datetime, reason: str = "") -
     return {"reason": reason}
 
 
-def _act_refer(
-    order: WorkOrder, *, by: Any, at: dt.datetime, to_unit: Any = None, reason: str = ""
-) -> dict[str, Any]:
+def act_refer(order: WorkOrder, step: ReferInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+    to_unit, reason = step.to_unit, step.reason
     unit = _unit(to_unit, label="移送单位") if to_unit is not None else None
     if unit is None:
         raise ValidationError("请指定移送的纪检监察机关")

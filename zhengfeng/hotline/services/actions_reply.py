@@ -1,7 +1,8 @@
 """Package-internal: the actions of extensions (延期), replies (答复) and the callback (回访).
 
-One `_act_<action>` function per action, run by `lifecycle.transition` with the order row locked and the
-actor's right checked; each returns the summary that goes into the audit row.
+One `act_<action>(order, step, *, by, at)` per action, `step` its input dataclass (`steps`), run by
+`lifecycle.perform` with the order row locked and the actor's right checked
+(`permissions.PERMISSIONS`); each returns the summary that goes into the audit row.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import datetime as dt
 import math
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from zhengfeng.deadlines.models import Clock
@@ -37,14 +38,13 @@ from zhengfeng.hotline.services.common import (
     _iso,
     _save,
     _score,
+    _score_late_clock,
     _sms_requester,
     _text,
 )
 from zhengfeng.hotline.services.permissions import (
     _main_assignment,
     _pending_extension,
-    can_approve,
-    can_operate,
 )
 from zhengfeng.hotline.services.rounds import (
     _clock_event,
@@ -56,6 +56,12 @@ from zhengfeng.hotline.services.rounds import (
     _stop_if_running,
 )
 from zhengfeng.hotline.services.rules import time_limit_for
+from zhengfeng.hotline.services.steps import (
+    CallbackInput,
+    DecisionInput,
+    DraftReplyInput,
+    RequestExtensionInput,
+)
 from zhengfeng.org.models import Role
 
 
@@ -66,9 +72,10 @@ def _signed_main(order: WorkOrder) -> WorkOrderAssignment:
     return main
 
 
-def _act_request_extension(
-    order: WorkOrder, *, by: Any, at: dt.datetime, days: Any = None, reason: str = ""
+def act_request_extension(
+    order: WorkOrder, step: RequestExtensionInput, *, by: Any, at: dt.datetime
 ) -> dict[str, Any]:
+    days, reason = step.days, step.reason
     main = _signed_main(order)
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise ValidationError(f"延期天数应为正整数（工作日），而不是 {days!r}")
@@ -113,9 +120,10 @@ def _act_request_extension(
     return {"extension": extension.pk, "days": days, "status": extension.status}
 
 
-def _act_decide_extension(
-    order: WorkOrder, *, by: Any, at: dt.datetime, approve: Any = None, note: str = ""
+def act_decide_extension(
+    order: WorkOrder, step: DecisionInput, *, by: Any, at: dt.datetime
 ) -> dict[str, Any]:
+    approve, note = step.approve, step.note
     extension = _pending_extension(order)
     if extension is None:
         raise ValidationError(f"工单 {order.code} 没有待审批的延期申请")
@@ -123,11 +131,8 @@ def _act_decide_extension(
         raise ValidationError("请选择批准或不予批准")
     note = _text(note, label="审批意见", max_length=TEXT_MAX_LENGTH, required=not approve)
     main = extension.assignment
+    # Which approver this stage needs was checked before (permissions.PERMISSIONS).
     head_stage = extension.status == ExtensionStatus.PENDING_HEAD
-    if head_stage and not can_approve(by, order):
-        raise PermissionDenied("延期申请须先由承办单位负责人审批")
-    if not head_stage and not can_operate(by, order):
-        raise PermissionDenied("延期申请须由热线平台审核")
     extension.decision_note = note
     fields = ["status", "decision_note"]
     if head_stage:
@@ -175,7 +180,8 @@ def _act_decide_extension(
     return {"extension": extension.pk, "status": extension.status, "sms": sms}
 
 
-def _act_draft_reply(order: WorkOrder, *, by: Any, at: dt.datetime, text: str = "") -> dict[str, Any]:
+def act_draft_reply(order: WorkOrder, step: DraftReplyInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+    text = step.text
     main = _signed_main(order)
     text = _text(text, label="答复内容", max_length=TEXT_MAX_LENGTH)
     reply = Reply.objects.create(
@@ -199,9 +205,8 @@ def _current_reply(order: WorkOrder, status: str) -> Reply:
     return reply
 
 
-def _act_approve_reply(
-    order: WorkOrder, *, by: Any, at: dt.datetime, approve: Any = None, note: str = ""
-) -> dict[str, Any]:
+def act_approve_reply(order: WorkOrder, step: DecisionInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+    approve, note = step.approve, step.note
     if not isinstance(approve, bool):
         raise ValidationError("请选择签发或退回")
     note = _text(note, label="退回意见", max_length=TEXT_MAX_LENGTH, required=not approve)
@@ -225,7 +230,7 @@ def _act_approve_reply(
     if clock is not None and clock.is_late:
         main.reply_late = True
         main.save(update_fields=["reply_late"])
-        _score("hotline.late_reply", unit=main.unit, source=main, at=at, by=by, order=order)
+        _score_late_clock("hotline.late_reply", clock, assignment=main, at=at, by=by, order=order)
     order.status = Status.REPLIED
     order.replied_at = at
     _save(order, at, "status", "replied_at")
@@ -249,9 +254,8 @@ def _act_approve_reply(
     return result
 
 
-def _act_review_reply(
-    order: WorkOrder, *, by: Any, at: dt.datetime, approve: Any = None, note: str = ""
-) -> dict[str, Any]:
+def act_review_reply(order: WorkOrder, step: DecisionInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+    approve, note = step.approve, step.note
     if not isinstance(approve, bool):
         raise ValidationError("请选择审核通过或退回")
     note = _text(note, label="审核意见", max_length=TEXT_MAX_LENGTH, required=not approve)
@@ -305,18 +309,9 @@ def _act_review_reply(
     return {"reply": reply.pk, "status": order.status, "rework_days": days}
 
 
-def _act_callback(
-    order: WorkOrder,
-    *,
-    by: Any,
-    at: dt.datetime,
-    reached: Any = True,
-    satisfaction: str = "",
-    resolved: Any = None,
-    note: str = "",
-    false_completion: Any = False,
-    reopen: Any = False,
-) -> dict[str, Any]:
+def act_callback(order: WorkOrder, step: CallbackInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+    reached, satisfaction, resolved = step.reached, step.satisfaction, step.resolved
+    note, false_completion, reopen = step.note, step.false_completion, step.reopen
     note = _text(note, label="回访记录", max_length=TEXT_MAX_LENGTH, required=False)
     last = (
         order.assignments.filter(role=AssignmentRole.MAIN)

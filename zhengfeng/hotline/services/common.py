@@ -2,8 +2,9 @@
 
 Constants (clock kinds, extension limit, SCORE_POINTS / SCORE_REASONS, the query-password hash format),
 the `Intake` and `DispatchTarget` records, input checks that raise ValidationError naming the bad value
-(`_when`, `_text`, `_choice`, `_coordinate`, `_division`, `_category`, `_unit`) and the write helpers
-every action uses (`_event`, `_audit`, `_iso`, `_save`, `_score`, `_sms_requester`, `_clock_error`).
+(`_when`, `_text`, `_choice`, `_division`, `_category`, `_unit`) and the write helpers
+every action uses (`_event`, `_audit`, `_iso`, `_save`, `_score`, `_score_late_clock`, `_sms_requester`,
+`_clock_error`).
 The underscore names are imported by the package's own modules only; code outside the package uses the
 public names that `zhengfeng.hotline.services` re-exports.
 """
@@ -12,16 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from zhengfeng.alerts.models import AlertLevel, AlertRule
 from zhengfeng.assessment.models import Dimension
 from zhengfeng.assessment.services import record_score_event
 from zhengfeng.core import audit
-from zhengfeng.hotline.models import Category, DispatchRule, WorkOrder, WorkOrderEvent
+from zhengfeng.deadlines.models import Clock
+from zhengfeng.hotline.models import Category, DispatchRule, WorkOrder, WorkOrderAssignment, WorkOrderEvent
 from zhengfeng.messaging.services import queue_sms
 from zhengfeng.org.models import Division, Unit
 from zhengfeng.org.validators import is_mobile
@@ -34,11 +37,12 @@ REPLY_CLOCK = "hotline_reply"
 MAX_EXTENSIONS = 2
 # Score events (热线办理), negative = 扣分. Each is recorded once per source (assessment is idempotent).
 # Overdue clocks are deducted by the alerts ladder's 黄牌 (AlertRule.yellow_points of hotline_sign /
-# hotline_reply); hotline.overdue_sign is the late sign-for the ladder never saw, and its points here
-# apply only when there is no active hotline_sign rule (`_score_late_sign`).
+# hotline_reply); hotline.overdue_sign and hotline.late_reply are the late sign-for and late reply the
+# ladder never saw, priced by the same rule's 黄牌 points; the points here apply only when that rule
+# is missing or inactive (`_score_late_clock`), and equal the rules' defaults.
 SCORE_POINTS = {
     "hotline.overdue_sign": Decimal("-0.5"),
-    "hotline.late_reply": Decimal("-0.5"),
+    "hotline.late_reply": Decimal("-1"),
     "hotline.improper_return": Decimal("-1"),
     "hotline.false_completion": Decimal("-2"),
 }
@@ -91,18 +95,6 @@ def _choice(value: Any, choices: type, *, label: str) -> str:
         allowed = "、".join(f"{v}（{lbl}）" for v, lbl in choices.choices)
         raise ValidationError(f"未知的{label} {value!r}，应为：{allowed}")
     return str(value)
-
-
-def _coordinate(value: Any, *, label: str, limit: int) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationError(f"{label} {value!r} 不是有效的数字") from exc
-    if not number.is_finite() or abs(number) > limit:
-        raise ValidationError(f"{label} {value} 超出范围（-{limit} 至 {limit}）")
-    return number.quantize(Decimal("0.000001"))
 
 
 def _division(value: Division | str) -> Division:
@@ -203,6 +195,26 @@ def _score(
         division_code=order.division_code,
         by=by,
     )
+
+
+def _score_late_clock(
+    code: str, clock: Clock, *, assignment: WorkOrderAssignment, at: dt.datetime, by: Any, order: WorkOrder
+) -> None:
+    """The one rule for a sign-for or reply clock stopped late: it costs the 黄牌 of its alert rule, once.
+
+    The ladder's 黄牌 on the clock carries the deduction (alerts.sweep, `alert.yellow`); a clock stopped
+    late below that level was never seen overdue by a sweep (it runs every few minutes), so the same
+    deduction is made here as `code` (hotline.overdue_sign / hotline.late_reply), with the clock kind's
+    rule's `yellow_points` so that one setting governs both (SCORE_POINTS[code] when there is no active
+    rule); none when those points are 0. `clock` is the row just locked and stopped, so a sweep cannot
+    raise its level in between. Side effect: at most one ScoreEvent (source the assignment).
+    """
+    if clock.alert_level >= AlertLevel.YELLOW:
+        return
+    rule = AlertRule.objects.filter(kind=clock.kind, is_active=True).first()
+    points = rule.yellow_points if rule is not None else SCORE_POINTS[code]
+    if points:
+        _score(code, unit=assignment.unit, source=assignment, at=at, by=by, order=order, points=points)
 
 
 def _sms_requester(order: WorkOrder, text: str, *, by: Any) -> bool:

@@ -14,9 +14,6 @@ from django.utils import timezone
 
 from zhengfeng.core.crypto import blind_index, keyed_mac
 from zhengfeng.hotline.models import (
-    ADDRESS_MAX_LENGTH,
-    CONTENT_MAX_LENGTH,
-    TITLE_MAX_LENGTH,
     Category,
     Channel,
     EventKind,
@@ -33,13 +30,13 @@ from zhengfeng.hotline.services.common import (
     _audit,
     _category,
     _choice,
-    _coordinate,
     _division,
     _event,
     _text,
     _when,
 )
 from zhengfeng.hotline.services.permissions import can_intake
+from zhengfeng.hotline.services.rules import check_intake
 from zhengfeng.org.models import Division
 from zhengfeng.org.validators import normalise_phone, validate_id_number
 
@@ -110,6 +107,8 @@ def receive_work_order(
 ) -> Intake:
     """Register a request (受理) from any channel.
 
+    An anonymous request (`is_anonymous`) stores no name and no phone: both are dropped, never refused,
+    and it allows no unit contact.
     Side effects: the WorkOrder (tracking code numbered per day, query password hashed), a
     `received` event, one audit row `hotline.received` (no personal data in it).
     Returns the order and the plaintext query password, which is not stored.
@@ -120,15 +119,17 @@ def receive_work_order(
     channel = _choice(channel, Channel, label="来源渠道")
     request_type = _choice(request_type, RequestType, label="诉求类型")
     urgency = _choice(urgency, Urgency, label="紧急程度")
-    title = _text(title, label="标题", max_length=TITLE_MAX_LENGTH)
-    content = _text(content, label="诉求内容", max_length=CONTENT_MAX_LENGTH)
-    address = _text(address, label="地址", max_length=ADDRESS_MAX_LENGTH, required=False)
+    checked = check_intake(
+        title=title, content=content, address=address, latitude=latitude, longitude=longitude
+    )
+    title, content, address = checked.title, checked.content, checked.address
+    lat, lng = checked.latitude, checked.longitude
     division_obj = _division(division)
     category_obj = _category(category)
-    lat = _coordinate(latitude, label="纬度", limit=90)
-    lng = _coordinate(longitude, label="经度", limit=180)
-    if (lat is None) != (lng is None):
-        raise ValidationError("经纬度须同时填写或同时留空")
+    if is_anonymous:
+        # Data minimisation: an anonymous requester is never contacted (no callback, no SMS), so
+        # neither a name nor a phone is kept, whatever the channel sent.
+        requester_name = requester_phone = ""
     name = _text(requester_name, label="诉求人姓名", max_length=40, required=False)
     phone = normalise_phone(requester_phone) if str(requester_phone or "").strip() else ""
     id_number = validate_id_number(requester_id_number) if str(requester_id_number or "").strip() else ""

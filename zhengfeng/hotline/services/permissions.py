@@ -1,4 +1,5 @@
-"""Who may do what on a work order: `can_*` and `can_act`, checked against the order's current state.
+"""Who may do what on a work order: `can_*`, and the one permission table `PERMISSIONS` behind
+`can_act` and `refusal`, checked against the order's current state.
 
 `allowed_actions` lives in `lifecycle`, beside the action table it walks. The underscore helpers
 (`_live_assignments`, `_main_assignment`, `_pending_extension`) are package-internal.
@@ -6,7 +7,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from zhengfeng.hotline.models import (
     AssignmentRole,
@@ -100,42 +105,121 @@ def _pending_extension(order: WorkOrder) -> ExtensionRequest | None:
     return order.extensions.filter(status__in=ExtensionStatus.PENDING_STATES).first()
 
 
+def _involved(user: Any, order: WorkOrder) -> bool:
+    """The user's unit holds (or held) an assignment on the order."""
+    unit_id = getattr(user, "unit_id", None)
+    return unit_id is not None and order.assignments.filter(unit_id=unit_id).exists()
+
+
+def _has_live_assignment(user: Any, order: WorkOrder) -> bool:
+    return bool(_live_assignments(order, getattr(user, "unit_id", None)))
+
+
+def _operates_or_involved(user: Any, order: WorkOrder) -> bool:
+    return can_operate(user, order) or _involved(user, order)
+
+
+def _may_decide_extension(user: Any, order: WorkOrder) -> bool:
+    pending = _pending_extension(order)
+    if pending is None:
+        return False
+    if pending.status == ExtensionStatus.PENDING_HEAD:
+        return can_approve(user, order)
+    return can_operate(user, order)
+
+
+def _extension_approver(user: Any, order: WorkOrder) -> str | None:
+    """With an extension pending, name the approver its stage needs (head first, then the hotline)."""
+    pending = _pending_extension(order)
+    if pending is None:
+        return None
+    if pending.status == ExtensionStatus.PENDING_HEAD:
+        return "延期申请须先由承办单位负责人审批"
+    return "延期申请须由热线平台审核"
+
+
+Check = Callable[[Any, WorkOrder], bool]
+
+
+@dataclass(frozen=True)
+class Permission:
+    """Who may do one action on an order.
+
+    `now(user, order)`: may the user do it now, in the order's current state (`can_act`).
+    `ever(user, order)`: could the user's role do it on this order in some state; when `now` fails,
+    it tells a wrong state (ValidationError naming the state) from an order that is not theirs
+    (PermissionDenied). `reason(user, order)`, when set, gives a more precise refusal (PermissionDenied).
+    """
+
+    now: Check
+    ever: Check
+    reason: Callable[[Any, WorkOrder], str | None] | None = None
+
+
+def _in(*states: str) -> Callable[[WorkOrder], bool]:
+    return lambda order: order.status in states
+
+
+def _in_state(state: Callable[[WorkOrder], bool], who: Check) -> Check:
+    return lambda user, order: state(order) and who(user, order)
+
+
+_RECEIVED = _in(Status.RECEIVED)
+
+# The one permission table: `can_act`, `allowed_actions` and the refusals of `transition` read it.
+PERMISSIONS: dict[str, Permission] = {
+    "answer": Permission(now=_in_state(_RECEIVED, can_operate), ever=can_operate),
+    "dispatch": Permission(now=_in_state(_RECEIVED, can_operate), ever=can_operate),
+    "sign": Permission(
+        now=_in_state(_in(Status.DISPATCHED, Status.HANDLING, Status.RETURN_REQUESTED), can_sign),
+        ever=_involved,
+    ),
+    "request_return": Permission(now=can_sign, ever=_involved),
+    "review_return": Permission(
+        now=lambda user, order: (
+            can_operate(user, order) and order.returns.filter(status=ReturnStatus.PENDING).exists()
+        ),
+        ever=can_operate,
+    ),
+    "note": Permission(
+        now=lambda user, order: (
+            order.is_open and (can_operate(user, order) or _has_live_assignment(user, order))
+        ),
+        ever=_operates_or_involved,
+    ),
+    "request_extension": Permission(
+        now=lambda user, order: (
+            order.status == Status.HANDLING and can_handle(user, order) and _pending_extension(order) is None
+        ),
+        ever=_involved,
+    ),
+    "decide_extension": Permission(
+        now=_may_decide_extension, ever=_operates_or_involved, reason=_extension_approver
+    ),
+    "draft_reply": Permission(now=_in_state(_in(Status.HANDLING), can_handle), ever=_involved),
+    "approve_reply": Permission(now=_in_state(_in(Status.REPLY_DRAFTED), can_approve), ever=_involved),
+    "review_reply": Permission(now=_in_state(_in(Status.REPLIED), can_operate), ever=can_operate),
+    "callback": Permission(now=_in_state(_in(Status.AWAITING_CALLBACK), can_operate), ever=can_operate),
+    "merge": Permission(now=_in_state(_in(*Status.MERGEABLE_STATES), can_operate), ever=can_operate),
+    "void": Permission(now=_in_state(_RECEIVED, can_operate), ever=can_operate),
+    "refer": Permission(
+        now=_in_state(lambda order: order.status not in Status.UNCOUNTED_STATES, can_refer), ever=can_refer
+    ),
+}
+
+
 def can_act(user: Any, order: WorkOrder, action: str) -> bool:
     """Whether `user` may perform `action` on `order` in its current state."""
-    status = order.status
-    if action in ("answer", "dispatch", "void"):
-        return status == Status.RECEIVED and can_operate(user, order)
-    if action == "sign":
-        return status in (Status.DISPATCHED, Status.HANDLING, Status.RETURN_REQUESTED) and can_sign(
-            user, order
-        )
-    if action == "request_return":
-        return can_sign(user, order)
-    if action == "review_return":
-        return can_operate(user, order) and order.returns.filter(status=ReturnStatus.PENDING).exists()
-    if action == "note":
-        return order.is_open and (
-            can_operate(user, order) or bool(_live_assignments(order, getattr(user, "unit_id", None)))
-        )
-    if action == "request_extension":
-        return status == Status.HANDLING and can_handle(user, order) and _pending_extension(order) is None
-    if action == "decide_extension":
-        pending = _pending_extension(order)
-        if pending is None:
-            return False
-        if pending.status == ExtensionStatus.PENDING_HEAD:
-            return can_approve(user, order)
-        return can_operate(user, order)
-    if action == "draft_reply":
-        return status == Status.HANDLING and can_handle(user, order)
-    if action == "approve_reply":
-        return status == Status.REPLY_DRAFTED and can_approve(user, order)
-    if action == "review_reply":
-        return status == Status.REPLIED and can_operate(user, order)
-    if action == "callback":
-        return status == Status.AWAITING_CALLBACK and can_operate(user, order)
-    if action == "merge":
-        return status in Status.MERGEABLE_STATES and can_operate(user, order)
-    if action == "refer":
-        return status not in (Status.MERGED, Status.VOIDED) and can_refer(user, order)
-    return False
+    permission = PERMISSIONS.get(action)
+    return permission is not None and bool(permission.now(user, order))
+
+
+def refusal(user: Any, order: WorkOrder, action: str, *, label: str) -> PermissionDenied | ValidationError:
+    """Why `user` may not perform `action` now, as the exception to raise (from `PERMISSIONS`)."""
+    permission = PERMISSIONS[action]
+    reason = permission.reason(user, order) if permission.reason is not None else None
+    if reason:
+        return PermissionDenied(reason)
+    if permission.ever(user, order):
+        return ValidationError(f"工单 {order.code} 当前状态为“{order.get_status_display()}”，不能{label}")
+    return PermissionDenied(f"无权对工单 {order.code} 执行“{label}”")

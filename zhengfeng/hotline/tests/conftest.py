@@ -15,7 +15,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from zhengfeng.hotline import services
-from zhengfeng.hotline.importing import import_categories
+from zhengfeng.hotline.category_import import import_categories
 from zhengfeng.hotline.models import Category, DispatchRule
 from zhengfeng.org.models import Role, UnitKind
 from zhengfeng.testing.factories import UnitFactory, UserFactory

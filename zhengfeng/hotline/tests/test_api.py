@@ -270,6 +270,30 @@ def test_platform_registers_once_per_external_id(client, category, qingcheng, ho
     assert order.received_at == dt.datetime(2026, 11, 16, 1, 30, tzinfo=dt.UTC)
 
 
+@time_machine.travel(NOW, tick=False)
+def test_platform_anonymous_request_keeps_no_name_or_phone(client, category, qingcheng, hotline_key):
+    body = {
+        **INTAKE,
+        "external_id": "12345-2026-0002",
+        "requester_name": "王五",
+        "is_anonymous": True,
+        "allow_unit_contact": True,
+    }
+
+    response = call(client, "post", "/orders", key=hotline_key, body=body)
+
+    assert response.status_code == 201
+    order = WorkOrder.objects.get()
+    assert (
+        order.is_anonymous,
+        order.requester_name,
+        order.requester_phone,
+        order.phone_index,
+        order.allow_unit_contact,
+    ) == (True, "", "", "", False)
+    assert response.json()["order"]["code"] == order.code
+
+
 def test_unit_staff_cannot_register(client, category, qingcheng, liaison_a):
     response = call(client, "post", "/orders", user=liaison_a, body=INTAKE)
 

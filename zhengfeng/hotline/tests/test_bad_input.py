@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
@@ -154,3 +156,64 @@ def test_categories_command_reports_bad_lines(tmp_path):
         CommandError, match="第 2 行：有三级分类“事故处理”但缺少二级分类；第 3 行：缺少一级分类"
     ):
         call_command("hotline", "categories", str(path))
+
+
+def test_anonymous_intake_drops_the_name_and_phone(operator):
+    # The service, not a form, applies the rule: even an unchecked phone is dropped, not refused.
+    order = receive(
+        operator,
+        requester_name="王小明",
+        requester_phone="12",
+        requester_id_number="441802199001010017",
+        is_anonymous=True,
+        allow_unit_contact=True,
+    )
+
+    order.refresh_from_db()
+    assert (
+        order.is_anonymous,
+        order.requester_name,
+        order.requester_phone,
+        order.phone_index,
+        order.requester_id_number,
+        order.allow_unit_contact,
+        order.callback_expected,
+    ) == (True, "", "", "", "441802199001010017", False, False)
+
+
+def test_intake_check_reports_every_bad_field_with_its_code():
+    # One check for every channel: each interface words the codes its own way (Open311 does).
+    with pytest.raises(ValidationError) as error:
+        services.check_intake(title="路" * 201, content=" ", address="", latitude="north", longitude="")
+
+    assert {
+        field: [(e.code, e.params, e.messages[0]) for e in errors]
+        for field, errors in error.value.error_dict.items()
+    } == {
+        "title": [
+            ("too_long", {"label": "标题", "length": 201, "limit": 200}, "标题过长：共 201 字，最多 200 字")
+        ],
+        "content": [("required", {"label": "诉求内容"}, "诉求内容不能为空")],
+        "latitude": [
+            (
+                "invalid",
+                {"label": "纬度", "value": "north", "shown": "'north'"},
+                "纬度 'north' 不是有效的数字",
+            )
+        ],
+        "longitude": [("unpaired", {}, "经纬度须同时填写或同时留空")],
+    }
+
+
+def test_intake_check_returns_the_stripped_text_and_parsed_coordinates():
+    checked = services.check_intake(
+        title=" 路灯不亮 ", content="坏了一周", address=" 人民路 1 号 ", latitude="23.7", longitude=113
+    )
+
+    assert checked == services.CheckedIntake(
+        title="路灯不亮",
+        content="坏了一周",
+        address="人民路 1 号",
+        latitude=Decimal("23.700000"),
+        longitude=Decimal("113.000000"),
+    )

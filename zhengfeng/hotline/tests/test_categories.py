@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from zhengfeng.hotline import services
-from zhengfeng.hotline.importing import import_categories, read_category_csv
+from zhengfeng.hotline.category_import import import_categories, read_category_csv
 from zhengfeng.hotline.models import Category, DispatchRule
 
 from .conftest import receive

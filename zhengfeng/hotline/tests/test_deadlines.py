@@ -4,16 +4,24 @@ and the ladder's steps show on the order's internal timeline."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db.models import Sum
 from django.urls import reverse
 
 from zhengfeng.alerts.models import Alert, AlertLevel, AlertRule
 from zhengfeng.alerts.services import LADDER, sweep
 from zhengfeng.assessment.models import ScoreEvent
 from zhengfeng.hotline import services
-from zhengfeng.hotline.models import TimeLimitRule, WorkOrderAssignment
+from zhengfeng.hotline.models import (
+    REPLY_OVERDUE,
+    SIGN_OVERDUE,
+    TimeLimitRule,
+    WorkOrder,
+    WorkOrderAssignment,
+)
 from zhengfeng.hotline.queries import TimelineEntry, timeline
 
 from .conftest import EVE, PHONE, WED, dispatched, evidence, handling, local, receive, replied
@@ -226,8 +234,53 @@ def test_late_reply_is_frozen_and_scored(operator, liaison_a, handler_a, head_a)
     main = WorkOrderAssignment.objects.get(order=order, role="main")
     assert main.reply_late is True
     assert main.reply_clock.state == "stopped"
+    # The hotline_reply rule's 黄牌 points: the deduction the ladder would have made.
     assert list(ScoreEvent.objects.values_list("reason_code", "points")) == [
-        ("hotline.late_reply", pytest.approx(-0.5))
+        ("hotline.late_reply", Decimal("-1.00"))
+    ]
+
+
+def _late_reply(operator, liaison, handler, head, *, sweep_first: bool):
+    """One order replied an hour after its reply deadline; the sweep runs half an hour after the
+    deadline (before the reply) or half an hour after the reply."""
+    order = handling(operator, liaison, at=WED)
+    order.refresh_from_db()
+    due = order.reply_due_at
+    if sweep_first:
+        sweep(due + dt.timedelta(minutes=30))
+    services.transition(order, "draft_reply", by=handler, at=due + dt.timedelta(hours=1), text="已修复。")
+    services.transition(order, "approve_reply", by=head, at=due + dt.timedelta(hours=1), approve=True)
+    if not sweep_first:
+        sweep(due + dt.timedelta(hours=1, minutes=30))
+    return order
+
+
+@pytest.mark.parametrize(
+    ("sweep_first", "events"),
+    [
+        # The sweep saw the clock overdue: its 黄牌 is the deduction, the reply adds none.
+        (True, [("alert.yellow", Decimal("-1.00"))]),
+        # No sweep saw it: the reply makes the same deduction; the later sweep finds the clock stopped.
+        (False, [("hotline.late_reply", Decimal("-1.00"))]),
+    ],
+)
+def test_one_late_reply_costs_the_reply_rules_yellow_card_once(
+    operator, liaison_a, handler_a, head_a, sweep_first, events
+):
+    _late_reply(operator, liaison_a, handler_a, head_a, sweep_first=sweep_first)
+
+    unit_events = ScoreEvent.objects.filter(unit=liaison_a.unit)
+    assert list(unit_events.values_list("reason_code", "points")) == events
+    assert unit_events.aggregate(total=Sum("points"))["total"] == Decimal("-1.00")
+
+
+def test_late_reply_takes_its_points_from_the_reply_rule(operator, liaison_a, handler_a, head_a):
+    AlertRule.objects.filter(kind="hotline_reply").update(yellow_points=Decimal("-0.8"))
+
+    _late_reply(operator, liaison_a, handler_a, head_a, sweep_first=False)
+
+    assert list(ScoreEvent.objects.values_list("reason_code", "points")) == [
+        ("hotline.late_reply", Decimal("-0.80"))
     ]
 
 
@@ -235,3 +288,23 @@ def test_reply_on_time_scores_nothing(operator, liaison_a, handler_a, head_a):
     replied(operator, liaison_a, handler_a, head_a, at=EVE, reply_at=local(2026, 10, 20, 17, 0))
     assert WorkOrderAssignment.objects.get(role="main").reply_late is False
     assert ScoreEvent.objects.count() == 0
+
+
+def test_overdue_lists_and_one_orders_flags_agree(operator, liaison_a):
+    received = receive(operator, at=WED)
+    waiting = dispatched(operator, liaison_a.unit, at=WED)
+    in_hand = handling(operator, liaison_a, at=WED)
+    late = local(2026, 6, 1, 9, 0)
+    orders = WorkOrder.objects.order_by("id")
+
+    listed = {
+        "sign": list(orders.sign_overdue(at=late)),
+        "reply": list(orders.reply_overdue(at=late)),
+        "any": list(orders.overdue(at=late)),
+        "before": list(orders.overdue(at=WED)),
+    }
+    flags = [(SIGN_OVERDUE.of(order, late), REPLY_OVERDUE.of(order, late)) for order in orders]
+
+    assert listed == {"sign": [waiting], "reply": [in_hand], "any": [waiting, in_hand], "before": []}
+    assert flags == [(False, False), (True, False), (False, True)]
+    assert [order.pk for order in orders] == [received.pk, waiting.pk, in_hand.pk]

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
 from zhengfeng.assessment.models import ScoreEvent
 from zhengfeng.core.models import AuditLog
 from zhengfeng.deadlines.models import Clock
 from zhengfeng.hotline import services
 from zhengfeng.hotline.models import Reply, WorkOrder, WorkOrderAssignment
 from zhengfeng.hotline.queries import timeline
+from zhengfeng.hotline.services import steps
 from zhengfeng.messaging.models import OutboxMessage
 
-from .conftest import EVE, PHONE, local
+from .conftest import EVE, PHONE, dispatched, local, receive
 
 
 def test_intake_numbers_the_order_and_hashes_the_password(operator, category):
@@ -198,3 +202,68 @@ def test_referral_to_the_discipline_office(operator, discipline, liaison_a):
     assert list(order.referrals.values_list("to_unit__code", "reason")) == [
         ("441800-JW", "反映工作人员索要好处")
     ]
+
+
+# ------------------------------------------------------------------------------------ the action table
+
+
+def test_every_action_has_one_permission_and_one_input_type():
+    assert list(services.PERMISSIONS) == sorted(services.PERMISSIONS, key=list(services.ACTIONS).index)
+    assert set(services.PERMISSIONS) == set(services.ACTIONS)
+    assert {name: action.inputs.__name__ for name, action in services.ACTIONS.items()} == {
+        "answer": "AnswerInput",
+        "dispatch": "DispatchInput",
+        "sign": "SignInput",
+        "request_return": "RequestReturnInput",
+        "review_return": "ReviewReturnInput",
+        "note": "NoteInput",
+        "request_extension": "RequestExtensionInput",
+        "decide_extension": "DecisionInput",
+        "draft_reply": "DraftReplyInput",
+        "approve_reply": "DecisionInput",
+        "review_reply": "DecisionInput",
+        "callback": "CallbackInput",
+        "merge": "MergeInput",
+        "void": "VoidInput",
+        "refer": "ReferInput",
+    }
+
+
+def test_perform_runs_a_typed_action_like_transition(operator, unit_a):
+    order = receive(operator)
+
+    services.perform(order, steps.DispatchInput(main_unit=unit_a), by=operator, at=EVE)
+
+    order.refresh_from_db()
+    assert (order.status, order.main_unit) == ("dispatched", unit_a)
+    assert AuditLog.objects.filter(action="hotline.dispatch").count() == 1
+
+
+def test_a_shared_input_type_needs_the_action_named(operator, unit_a):
+    order = receive(operator)
+
+    with pytest.raises(ValidationError, match="无法确定 DecisionInput 对应的工单操作"):
+        services.perform(order, steps.DecisionInput(approve=True), by=operator, at=EVE)
+
+
+def test_an_unknown_field_is_refused_naming_it(operator, unit_a):
+    order = receive(operator)
+
+    with pytest.raises(ValidationError) as error:
+        services.transition(order, "dispatch", by=operator, at=EVE, main=unit_a)
+
+    assert error.value.messages == ["“派单”没有参数 main（可用：co_units、main_unit）"]
+    assert WorkOrder.objects.get().status == "received"
+
+
+def test_refusal_tells_a_wrong_state_from_an_order_not_theirs(operator, liaison_a, liaison_b):
+    order = dispatched(operator, liaison_a.unit)
+
+    # The operator could dispatch this order, but not in 待签收; the other unit never could sign it.
+    with pytest.raises(ValidationError) as wrong_state:
+        services.transition(order, "dispatch", by=operator, at=EVE, main_unit=liaison_b.unit)
+    with pytest.raises(PermissionDenied) as not_theirs:
+        services.transition(order, "sign", by=liaison_b, at=EVE)
+
+    assert wrong_state.value.messages == [f"工单 {order.code} 当前状态为“待签收”，不能派单"]
+    assert str(not_theirs.value) == f"无权对工单 {order.code} 执行“签收”"

@@ -235,10 +235,10 @@ def test_scores_come_from_the_assessment(march, city_office):
 
     metrics.attach_scores(rows, user=city_office, year=2026)
 
-    # A: o2 signed late (-0.5), o3 不当退单 (-1); B: o8 replied late (-0.5).
+    # A: o2 signed late (-0.5), o3 不当退单 (-1); B: o8 replied late (-1, the hotline_reply rule's 黄牌).
     assert [(row.label, row.score_total, row.score_hotline) for row in rows] == [
         ("市甲局", Decimal("-1.50"), Decimal("-1.50")),
-        ("市乙局", Decimal("-0.50"), Decimal("-0.50")),
+        ("市乙局", Decimal("-1.00"), Decimal("-1.00")),
     ]
 
 

@@ -105,7 +105,8 @@ def test_anonymous_or_confidential_never_revealed_to_the_unit(operator, liaison_
 
 
 def test_inspector_reveals_in_full_with_an_audit_row(operator, inspector, liaison_a):
-    order = dispatched(operator, liaison_a.unit, is_anonymous=True)
+    # Confidential, not anonymous: an anonymous request keeps no phone to reveal (services.intake).
+    order = dispatched(operator, liaison_a.unit, is_confidential=True)
     with pytest.raises(PermissionDenied):
         reveal_requester(order, by=operator, purpose="回访")
     assert reveal_requester(order, by=inspector, purpose="核查举报")["requester_phone"] == PHONE

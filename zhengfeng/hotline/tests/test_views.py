@@ -190,6 +190,21 @@ def test_intake_anonymous_with_an_id_number_keeps_it_encrypted(client, operator,
     )
 
 
+def test_intake_anonymous_with_a_name_and_phone_stores_neither(client, operator, qingcheng):
+    # The form presents the rule; the service applies it (the name and phone are dropped).
+    login(client, operator)
+
+    client.post(reverse("hotline:intake"), intake_data(client, is_anonymous="on"))
+
+    order = WorkOrder.objects.get()
+    assert (order.is_anonymous, order.requester_name, order.requester_phone, order.phone_index) == (
+        True,
+        "",
+        "",
+        "",
+    )
+
+
 def test_intake_division_must_be_in_scope(client, county_operator, qingxin):
     login(client, county_operator)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from zhengfeng.hotline.importing import import_categories, read_category_csv
+from zhengfeng.hotline.category_import import import_categories, read_category_csv
 
 
 class Command(BaseCommand):
