@@ -72,10 +72,10 @@ def record(
 ) -> AuditLog:
     """Append one audit row in the caller's transaction.
 
-    `by` is a user, or None for the system (worker, import). It is typed as Django's base user, not
-    `org.User`, because the kernel imports no domain (docs/architecture.md). `target` is a model instance or a
-    (type, id) pair. `data` must be JSON-serialisable; it is stored as normalised JSON so that the
-    hash can be recomputed from the stored row.
+    `by` is a user, or None for the system (worker, import); it is typed as Django's base user, not
+    `org.User`, because the kernel imports no domain (docs/architecture.md). `target` is a model
+    instance or a (type, id) pair. `data` must be JSON-serialisable; it is stored as normalised JSON
+    so that the hash can be recomputed from the stored row.
     """
     # Round-trip through JSON so the stored value hashes the same when read back.
     normalised = json.loads(json.dumps(data or {}, ensure_ascii=False, default=str))
