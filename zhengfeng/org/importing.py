@@ -474,7 +474,7 @@ def _plan_people(tables: list[Table], unit_codes: set[str], errors: list[str]) -
         to_attr="current",
     )
     for person in Person.objects.filter(external_id__in=list(plans)).prefetch_related(current):
-        if person.external_id is not None:  # always, as matched on it; the test narrows the type
+        if person.external_id is not None:  # always true (the filter matched on it); narrows the type
             plans[person.external_id].existing = person
     return list(plans.values())
 
