@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint format bench install install-dev clean
+.PHONY: demo test lint typecheck format bench install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
+## Type check (mypy + django-stubs) the modules listed under [tool.mypy] in pyproject.toml.
+## DEBUG=True lets the settings load without production secrets, as for makemigrations.
+typecheck: $(DEV_STAMP)
+	DEBUG=True $(BIN)/mypy
+
 format: $(DEV_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
@@ -45,4 +50,4 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) var/staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) var/staticfiles .pytest_cache .ruff_cache .mypy_cache

@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 
 from zhengfeng.assessment.models import Dimension, ScoreEvent
 from zhengfeng.org.models import Unit
-from zhengfeng.org.queries import units_for
+from zhengfeng.org.queries import Viewer, units_for
 
 ZERO = Decimal("0.00")
 
@@ -34,7 +34,7 @@ def _sum(condition: Q) -> Coalesce:
     )
 
 
-def unit_totals(year: int, *, user: Any, units: QuerySet[Unit] | None = None) -> list[UnitTotal]:
+def unit_totals(year: int, *, user: Viewer, units: QuerySet[Unit] | None = None) -> list[UnitTotal]:
     """Every unit `user` may see, with its total, per-dimension sums and event count for `year`.
 
     Only non-voided events count; units without events appear with zeros (they rank too). One

@@ -13,7 +13,7 @@ from django.utils import timezone
 from zhengfeng.assessment.models import Dimension, ScoreEvent
 from zhengfeng.core import audit
 from zhengfeng.core.bulk import insert_rows
-from zhengfeng.org.models import Unit
+from zhengfeng.org.models import Unit, User
 
 # Rows per statement for set-based producers (arrays of this length per column).
 BULK_CHUNK = 5000
@@ -43,7 +43,7 @@ def record_score_event(
     occurred_at: dt.datetime,
     year: int | None = None,
     division_code: str | None = None,
-    by: Any = None,
+    by: User | None = None,
 ) -> tuple[ScoreEvent, bool]:
     """Record one 加分/扣分 fact, idempotent by (source, dimension, reason code).
 
@@ -138,7 +138,7 @@ def record_score_events_in_bulk(events: list[dict[str, Any]]) -> None:
         insert_rows(ScoreEvent, columns)
 
 
-def void_score_event(event: ScoreEvent, *, reason: str, by: Any) -> ScoreEvent:
+def void_score_event(event: ScoreEvent, *, reason: str, by: User) -> ScoreEvent:
     """Void an event (it stops counting); the row stays for the record.
 
     Side effects: voided_at/void_reason/voided_by set; one audit row `score.voided`.

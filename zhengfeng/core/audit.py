@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -64,22 +65,23 @@ def _target_parts(target: models.Model | tuple[str, str] | None) -> tuple[str, s
 def record(
     action: str,
     *,
-    by: Any = None,
+    by: AbstractBaseUser | None = None,
     target: models.Model | tuple[str, str] | None = None,
     division_code: str = "",
     data: dict[str, Any] | None = None,
 ) -> AuditLog:
     """Append one audit row in the caller's transaction.
 
-    `by` is a user, or None for the system (worker, import). `target` is a model instance or a
-    (type, id) pair. `data` must be JSON-serialisable; it is stored as normalised JSON so that the
-    hash can be recomputed from the stored row.
+    `by` is a user, or None for the system (worker, import); it is typed as Django's base user, not
+    `org.User`, because the kernel imports no domain (docs/architecture.md). `target` is a model
+    instance or a (type, id) pair. `data` must be JSON-serialisable; it is stored as normalised JSON
+    so that the hash can be recomputed from the stored row.
     """
     # Round-trip through JSON so the stored value hashes the same when read back.
     normalised = json.loads(json.dumps(data or {}, ensure_ascii=False, default=str))
     target_type, target_id = _target_parts(target)
-    actor_id = getattr(by, "pk", None)
-    actor_label = str(getattr(by, "username", "") or ("系统" if by is None else by))[:150]
+    actor_id = by.pk if by is not None else None
+    actor_label = ("系统" if by is None else (by.get_username() or str(by)))[:150]
     # Microseconds survive both SQLite and PostgreSQL, so the hash input is stable.
     created_at = timezone.now()
     with transaction.atomic():

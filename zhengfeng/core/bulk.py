@@ -42,7 +42,11 @@ def insert_rows(model: type[models.Model], columns: dict[str, list[Any]]) -> set
         # One parameter: the rows as a JSON text, serialised in C (orjson) and parsed in C by the server.
         # Any per-value binding (Django's client-side quoting, psycopg's array dumpers) walks the
         # 100,000-odd values in Python and costs more than the insert itself.
-        record = ", ".join(f"{quote(field.column)} {field.cast_db_type(connection)}" for field in fields)
+        # `Field.cast_db_type` is public Django API that django-stubs does not declare.
+        record = ", ".join(
+            f"{quote(field.column)} {field.cast_db_type(connection)}"  # type: ignore[attr-defined]
+            for field in fields
+        )
         keys = [field.column for field in fields]
         rows = [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
         sql = (

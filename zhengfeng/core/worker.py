@@ -38,7 +38,9 @@ class Job:
 _registry: dict[str, Job] = {}
 
 
-def periodic(name: str, *, every: dt.timedelta, lease: dt.timedelta = dt.timedelta(minutes=10)):
+def periodic(
+    name: str, *, every: dt.timedelta, lease: dt.timedelta = dt.timedelta(minutes=10)
+) -> Callable[[JobFunc], JobFunc]:
     """Register `func(now)` to run at most once per `every` across all workers."""
 
     def decorator(func: JobFunc) -> JobFunc:

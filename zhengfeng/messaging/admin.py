@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from zhengfeng.core.crypto import blind_index, mask_phone
 from zhengfeng.messaging import services
 from zhengfeng.messaging.models import InboundSms, OptOut, OutboxMessage, OutboxStatus
+from zhengfeng.org.auth import request_user
 from zhengfeng.org.validators import normalise_mobile
 
 
@@ -21,13 +22,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Model], search_term: str
+    ) -> tuple[QuerySet[Model], bool]:
         # A phone number is only searchable by its blind index; anything else uses search_fields.
         try:
             number = normalise_mobile(search_term)
@@ -69,7 +72,7 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     @admin.action(description="取消所选待发送消息", permissions=["cancel"])
     def cancel_pending(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         cancelled = sum(
-            services.cancel_message(message, reason="管理员取消", by=request.user)
+            services.cancel_message(message, reason="管理员取消", by=request_user(request))
             for message in queryset.filter(status=OutboxStatus.PENDING)
         )
         self.message_user(request, f"已取消 {cancelled} 条待发送消息。", messages.SUCCESS)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from zhengfeng.messaging import services
 from zhengfeng.messaging.queries import inapp_for
+from zhengfeng.org.auth import request_user
 
 
 @login_required
@@ -22,13 +23,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(inapp_for(request.user), pk=pk)
-    services.mark_read(message, by=request.user)
+    services.mark_read(message, by=request_user(request))
     return render(request, "messaging/message_detail.html", {"message": message})
 
 
 @require_POST
 @login_required
 def read_all(request: HttpRequest) -> HttpResponse:
-    count = services.mark_all_read(by=request.user)
+    count = services.mark_all_read(by=request_user(request))
     flash.success(request, f"已将 {count} 条消息标记为已读。")
     return redirect("inbox:list")

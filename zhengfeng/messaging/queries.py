@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db.models import QuerySet
 
 from zhengfeng.messaging.models import Channel, InboundSms, OutboxMessage
-from zhengfeng.org.queries import scope_filter
+from zhengfeng.org.models import User
+from zhengfeng.org.queries import Viewer, scope_filter
 
 
-def inapp_for(user: Any) -> QuerySet[OutboxMessage]:
+def inapp_for(user: Viewer) -> QuerySet[OutboxMessage]:
     """The user's inbox: in-app messages delivered to them, newest first."""
-    if user is None or not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):
         return OutboxMessage.objects.none()
     return OutboxMessage.objects.inbox().filter(user_id=user.pk).order_by("-sent_at", "-id")
 
 
-def unread_count(user: Any) -> int:
-    if user is None or not getattr(user, "is_authenticated", False):
+def unread_count(user: Viewer) -> int:
+    if not isinstance(user, User):
         return 0
     return OutboxMessage.objects.unread().filter(user_id=user.pk).count()
 
 
-def outbox_for(user: Any, *, channel: str | None = None) -> QuerySet[OutboxMessage]:
+def outbox_for(user: Viewer, *, channel: str | None = None) -> QuerySet[OutboxMessage]:
     """Outgoing messages in the user's division subtree (office, inspector, admin), newest first."""
     messages = scope_filter(
         OutboxMessage.objects.select_related("user"), user, unit_field=None, division_field="division_code"

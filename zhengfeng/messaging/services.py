@@ -29,6 +29,7 @@ from zhengfeng.messaging.models import (
     OutboxStatus,
 )
 from zhengfeng.messaging.quiet_hours import first_allowed
+from zhengfeng.org.models import User
 from zhengfeng.org.validators import normalise_mobile
 
 # Long SMS are concatenated by carriers (67 characters a segment); beyond this it is a letter, not an SMS.
@@ -83,7 +84,7 @@ def queue_sms(
     division_code: str = "",
     not_before: dt.datetime | None = None,
     respect_quiet_hours: bool = True,
-    by: Any = None,
+    by: User | None = None,
 ) -> OutboxMessage:
     """Queue one SMS; the worker sends it when due.
 
@@ -148,7 +149,7 @@ def queue_email(
     source: Source = None,
     division_code: str = "",
     not_before: dt.datetime | None = None,
-    by: Any = None,
+    by: User | None = None,
 ) -> OutboxMessage:
     """Queue one e-mail (sent through EMAIL_BACKEND by the worker; no quiet hours for e-mail).
 
@@ -192,12 +193,12 @@ def queue_email(
 
 def queue_inapp(
     *,
-    user: Any,
+    user: User | None,
     subject: str,
     text: str,
     source: Source = None,
     division_code: str = "",
-    by: Any = None,
+    by: User | None = None,
 ) -> OutboxMessage:
     """Put a message in `user`'s inbox, visible at once (no gateway is involved).
 
@@ -210,7 +211,7 @@ def queue_inapp(
     text = _clean_text(text, label="消息内容", max_length=TEXT_MAX_LENGTH)
     now = timezone.now()
     source_type, source_id = _source_parts(source)
-    division = _division_of(source, division_code) or (user.unit.division_id if user.unit_id else "")
+    division = _division_of(source, division_code) or (user.unit.division_id if user.unit is not None else "")
     with transaction.atomic():
         message = OutboxMessage.objects.create(
             channel=Channel.INAPP,
@@ -242,13 +243,13 @@ def queue_inapp(
 
 @dataclass(frozen=True)
 class InappItem:
-    user: Any
+    user: User | None
     subject: str
     text: str
     division_code: str = ""
 
 
-def queue_inapp_bulk(items: list[InappItem], *, source: Source = None, by: Any = None) -> int:
+def queue_inapp_bulk(items: list[InappItem], *, source: Source = None, by: User | None = None) -> int:
     """Put many in-app messages in their users' inboxes at once (a sweep telling thousands of units).
 
     Same rows as `queue_inapp`, written with one bulk insert and ONE audit row `messaging.queued_bulk`
@@ -261,9 +262,11 @@ def queue_inapp_bulk(items: list[InappItem], *, source: Source = None, by: Any =
     now = timezone.now()
     source_type, source_id = _source_parts(source)
     rows = []
+    recipients: set[str] = set()
     for item in items:
         if item.user is None or item.user.pk is None:
             raise ValidationError("站内消息必须指定接收用户")
+        recipients.add(item.user.username)
         rows.append(
             OutboxMessage(
                 channel=Channel.INAPP,
@@ -289,14 +292,14 @@ def queue_inapp_bulk(items: list[InappItem], *, source: Source = None, by: Any =
             data={
                 "channel": Channel.INAPP,
                 "count": len(rows),
-                "to": sorted({item.user.username for item in items}),
+                "to": sorted(recipients),
                 "source": f"{source_type}:{source_id}" if source_type else "",
             },
         )
     return len(rows)
 
 
-def cancel_message(message: OutboxMessage, *, reason: str, by: Any = None) -> bool:
+def cancel_message(message: OutboxMessage, *, reason: str, by: User | None = None) -> bool:
     """Cancel a message the worker has not claimed yet. Returns False if it was no longer pending.
 
     Side effects: status `cancelled`, `last_error` = reason; audit row `messaging.cancelled`.
@@ -319,17 +322,13 @@ def cancel_message(message: OutboxMessage, *, reason: str, by: Any = None) -> bo
     return bool(changed)
 
 
-def mark_read(message: OutboxMessage, *, by: Any) -> None:
+def mark_read(message: OutboxMessage, *, by: User) -> None:
     """Mark an in-app message read by its recipient (reading again changes nothing).
 
     Raises PermissionDenied when `by` is not the recipient. Side effects: `read_at`; audit row
     `messaging.read` the first time.
     """
-    if (
-        message.channel != Channel.INAPP
-        or message.user_id is None
-        or message.user_id != getattr(by, "pk", None)
-    ):
+    if message.channel != Channel.INAPP or message.user_id is None or message.user_id != by.pk:
         raise PermissionDenied("只能标记发给自己的站内消息")
     now = timezone.now()
     with transaction.atomic():
@@ -339,7 +338,7 @@ def mark_read(message: OutboxMessage, *, by: Any) -> None:
     message.refresh_from_db(fields=["read_at"])
 
 
-def mark_all_read(*, by: Any) -> int:
+def mark_all_read(*, by: User) -> int:
     """Mark every unread in-app message of `by` read. Side effects: audit row `messaging.read_all`."""
     now = timezone.now()
     with transaction.atomic():
@@ -357,7 +356,7 @@ def is_opt_out_reply(text: str) -> bool:
     return unicodedata.normalize("NFKC", text or "").strip().upper() in OPT_OUT_WORDS
 
 
-def opt_out(*, phone: str, inbound: InboundSms | None = None, by: Any = None) -> OptOut:
+def opt_out(*, phone: str, inbound: InboundSms | None = None, by: User | None = None) -> OptOut:
     """Stop all SMS to `phone`: record the opt-out and cancel its pending SMS (idempotent).
 
     Side effects: one OptOut (if not already there); every pending SMS to the number cancelled;
@@ -430,7 +429,9 @@ def receive_inbound_sms(
     return inbound, True
 
 
-def mark_inbound_handled(inbound: InboundSms, *, matched: models.Model | None = None, by: Any = None) -> bool:
+def mark_inbound_handled(
+    inbound: InboundSms, *, matched: models.Model | None = None, by: User | None = None
+) -> bool:
     """Mark an inbound SMS handled, optionally matched to what it answers (a survey, a work order).
 
     Returns False when another caller handled it first (nothing changes then), so two modules or two
@@ -478,7 +479,7 @@ def _update_handled(rows: list[InboundSms], now: dt.datetime) -> None:
 
 
 def mark_inbound_handled_bulk(
-    matches: list[tuple[InboundSms, models.Model | None]], *, by: Any = None
+    matches: list[tuple[InboundSms, models.Model | None]], *, by: User | None = None
 ) -> set[int]:
     """Mark many inbound SMS handled at once, each matched to what it answers (batch matchers).
 

@@ -15,11 +15,13 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from zhengfeng.core import audit
 from zhengfeng.core.crypto import blind_index, mask_id_number, mask_phone
 from zhengfeng.org import services
+from zhengfeng.org.auth import request_user
 from zhengfeng.org.models import ApiKey, Division, Person, Position, Role, Unit, User
 
 
@@ -32,7 +34,7 @@ class AuditedAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             audit.record(
                 f"{label}.{'changed' if change else 'added'}_in_admin",
-                by=request.user,
+                by=request_user(request),
                 target=obj,
                 data={"fields": sorted(form.changed_data)},
             )
@@ -44,7 +46,8 @@ class DivisionAdminForm(forms.ModelForm):
         fields = ("code", "name", "level", "parent")
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self.instance._state.adding and not self.errors:
             try:
                 services.check_division(
@@ -75,7 +78,7 @@ class DivisionAdmin(AuditedAdmin):
             super().save_model(request, obj, form, change)
             return
         services.create_division(
-            code=obj.code, name=obj.name, level=obj.level, parent=obj.parent, by=request.user
+            code=obj.code, name=obj.name, level=obj.level, parent=obj.parent, by=request_user(request)
         )
         obj._state.adding = False
 
@@ -92,7 +95,8 @@ class UnitAdminForm(forms.ModelForm):
         return services.clean_code(self.cleaned_data.get("code"))
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self.instance.pk is not None and cleaned.get("parent") is not None:
             try:
                 services.check_unit_parent(self.instance, cleaned["parent"])
@@ -125,7 +129,7 @@ class UnitAdmin(admin.ModelAdmin):
                 parent=data["parent"],
                 uscc=data["uscc"],
                 is_active=data["is_active"],
-                by=request.user,
+                by=request_user(request),
             )
             return
         unit = services.create_unit(
@@ -136,12 +140,12 @@ class UnitAdmin(admin.ModelAdmin):
             division=data["division"],
             parent=data["parent"],
             uscc=data["uscc"],
-            by=request.user,
+            by=request_user(request),
         )
         obj.pk = unit.pk
         obj._state.adding = False
         if not data["is_active"]:
-            services.update_unit(unit, is_active=False, by=request.user)
+            services.update_unit(unit, is_active=False, by=request_user(request))
 
 
 class PositionInline(admin.TabularInline):
@@ -184,14 +188,16 @@ class PersonAdmin(admin.ModelAdmin):
     readonly_fields = ("masked_phone", "masked_id_number")
     inlines = [PositionInline]
 
-    def get_fields(self, request: HttpRequest, obj: Person | None = None) -> list[str]:
-        fields = ["name", "external_id", "masked_phone", "new_phone", "clear_phone", "masked_id_number"]
-        return fields if obj is not None else ["name", "external_id", "new_phone"]
+    def get_fields(self, request: HttpRequest, obj: Person | None = None) -> tuple[str, ...]:
+        fields = ("name", "external_id", "masked_phone", "new_phone", "clear_phone", "masked_id_number")
+        return fields if obj is not None else ("name", "external_id", "new_phone")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Person | None = None) -> tuple[str, ...]:
         return ("external_id", "masked_phone", "masked_id_number") if obj is not None else ()
 
-    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> tuple[Any, bool]:
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Person], search_term: str
+    ) -> tuple[QuerySet[Person], bool]:
         # The phone column is encrypted; a typed mobile number is found through its blind index.
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         try:
@@ -215,14 +221,14 @@ class PersonAdmin(admin.ModelAdmin):
         if change:
             phone = "" if data.get("clear_phone") else (data.get("new_phone") or None)
             services.update_person(
-                Person.objects.get(pk=obj.pk), name=data["name"], phone=phone, by=request.user
+                Person.objects.get(pk=obj.pk), name=data["name"], phone=phone, by=request_user(request)
             )
             return
         person = services.create_person(
             name=data["name"],
             external_id=data.get("external_id"),
             phone=data.get("new_phone", ""),
-            by=request.user,
+            by=request_user(request),
         )
         obj.pk = person.pk
         obj._state.adding = False
@@ -238,13 +244,14 @@ class PositionAdmin(AuditedAdmin):
 
 
 class ZhengfengUserCreationForm(UserCreationForm):
-    class Meta(UserCreationForm.Meta):
+    # django-stubs declares no Meta on these two forms, though Django's have one.
+    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]
         model = User
         fields = ("username", "role", "unit")
 
 
 class ZhengfengUserChangeForm(UserChangeForm):
-    class Meta(UserChangeForm.Meta):
+    class Meta(UserChangeForm.Meta):  # type: ignore[name-defined]
         model = User
 
 
@@ -258,14 +265,16 @@ def _unit_required(form: forms.ModelForm) -> None:
 
 class CreationForm(ZhengfengUserCreationForm):
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         _unit_required(self)
         return cleaned
 
 
 class ChangeForm(ZhengfengUserChangeForm):
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         _unit_required(self)
         return cleaned
 
@@ -298,20 +307,20 @@ class UserAdmin(DjangoUserAdmin):
             # Never the password itself, only that it changed.
             audit.record(
                 f"user.{'changed' if change else 'added'}_in_admin",
-                by=request.user,
+                by=request_user(request),
                 target=obj,
-                division_code=obj.unit.division_id if obj.unit_id else "",
+                division_code=obj.unit.division_id if obj.unit is not None else "",
                 data={
                     "fields": sorted(form.changed_data),
                     "role": obj.role,
-                    "unit": obj.unit.code if obj.unit_id else None,
+                    "unit": obj.unit.code if obj.unit is not None else None,
                 },
             )
 
     @admin.action(description="解除登录锁定")
-    def unlock(self, request: HttpRequest, queryset: Any) -> None:
+    def unlock(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset:
-            services.unlock_user(user, by=request.user)
+            services.unlock_user(user, by=request_user(request))
         messages.success(request, f"已解除 {queryset.count()} 个账号的登录锁定")
 
 
@@ -337,15 +346,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def scope_list(self, obj: ApiKey) -> str:
         return ", ".join(obj.scopes)
 
-    def get_form(self, request: HttpRequest, obj: ApiKey | None = None, change: bool = False, **kwargs: Any):
+    def get_form(
+        self, request: HttpRequest, obj: ApiKey | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm]:
         if obj is None:
             kwargs["form"] = ApiKeyCreationForm
         return super().get_form(request, obj, change=change, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ["name", "scope_choices"]
-        return ["name", "prefix", "key_hash", "scope_list", "created_at", "last_used_at", "revoked_at"]
+            return ("name", "scope_choices")
+        return ("name", "prefix", "key_hash", "scope_list", "created_at", "last_used_at", "revoked_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
         if obj is None:
@@ -359,14 +370,16 @@ class ApiKeyAdmin(admin.ModelAdmin):
         if change:
             return  # every field is read-only once created
         key, token = services.create_api_key(
-            name=form.cleaned_data["name"], scopes=form.cleaned_data["scope_choices"], by=request.user
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scope_choices"],
+            by=request_user(request),
         )
         obj.pk = key.pk
         obj._state.adding = False
         messages.warning(request, f"新接口密钥（只显示这一次，请立即复制保存）：{token}")
 
     @admin.action(description="吊销所选接口密钥")
-    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for key in queryset.filter(revoked_at__isnull=True):
-            services.revoke_api_key(key, by=request.user)
+            services.revoke_api_key(key, by=request_user(request))
             messages.success(request, f"已吊销接口密钥 {key.name}")

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
-from zhengfeng.org.models import ApiKey, Division, Unit
+from zhengfeng.org.models import ApiKey, Division, Unit, UnitQuerySet, User
 from zhengfeng.org.queries import units_for
 
 router = Router(tags=["org"])
@@ -25,11 +25,13 @@ class UnitFilters(Schema):
     division: str | None = None
 
 
-def _visible_units(request: HttpRequest):
-    if isinstance(request.auth, ApiKey):
+def _visible_units(request: HttpRequest) -> UnitQuerySet:
+    # django-ninja sets `request.auth` to what the router's authentication returned.
+    auth: ApiKey | User | None = getattr(request, "auth", None)
+    if isinstance(auth, ApiKey):
         # The directory is not personal data: any integration key may read all of it.
         return Unit.objects.all()
-    return units_for(request.auth)
+    return units_for(auth)
 
 
 @router.get("/units", response=list[UnitOut], summary="单位名录")

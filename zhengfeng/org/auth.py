@@ -1,21 +1,33 @@
-"""Authentication for the JSON API: the UI's session, or an integration's Bearer API key."""
+"""Who is asking: the signed-in staff user of a page, or the JSON API's session or Bearer API key."""
 
 from __future__ import annotations
 
 import hmac
-from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from zhengfeng.core.memo import TimedMemo
-from zhengfeng.org.models import ApiKey
+from zhengfeng.org.models import ApiKey, User
 from zhengfeng.org.services import hash_api_secret
 
 # Live keys by prefix, for write endpoints that re-check revocation in their own statement.
 _recent_keys: TimedMemo[ApiKey] = TimedMemo("org.recent_api_keys", seconds=30)
+
+
+def request_user(request: HttpRequest) -> User:
+    """The signed-in user of a request that a login check (`login_required`, the admin) let through.
+
+    `request.user` may be the anonymous visitor as far as its type says; the services take a `User`.
+    Raises PermissionDenied if no one is signed in, which only a view without a login check allows.
+    """
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied("请先登录")
+    return user
 
 
 def key_from_token(token: str, *, recent: bool = False) -> ApiKey | None:
@@ -69,9 +81,9 @@ class SessionAuth(APIKeyCookie):
         self.roles = roles
         super().__init__(csrf=True)
 
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
+        if not isinstance(user, User):
             return None
         if self.roles is not None and not (user.is_superuser or user.role in self.roles):
             raise HttpError(403, "当前角色无权访问")

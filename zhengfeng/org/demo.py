@@ -228,15 +228,15 @@ def load_demo(*, stdout: Any = None) -> dict[str, Any]:
     existing = set(
         User.objects.filter(username__in=[row[1] for row in USERS]).values_list("username", flat=True)
     )
-    for key, username, role, unit_code, external_id, display_name, is_staff, is_superuser in USERS:
+    for key, username, role, user_unit, person_id, display_name, is_staff, is_superuser in USERS:
         logins[key] = username
         if username in existing:
             continue
         services.create_user(
             username=username,
             role=role,
-            unit=units[unit_code] if unit_code else None,
-            person=people[external_id] if external_id else None,
+            unit=units[user_unit] if user_unit else None,
+            person=people[person_id] if person_id else None,
             password=DEMO_PASSWORD,
             display_name=display_name,
             is_staff=is_staff,

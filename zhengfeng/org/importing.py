@@ -29,7 +29,7 @@ from django.db.models import Prefetch
 
 from zhengfeng.core import audit
 from zhengfeng.org import services
-from zhengfeng.org.models import Division, Person, Position, Unit, UnitKind
+from zhengfeng.org.models import Division, Person, Position, Unit, UnitKind, User
 
 UNITS = "units"
 PEOPLE = "people"
@@ -474,7 +474,8 @@ def _plan_people(tables: list[Table], unit_codes: set[str], errors: list[str]) -
         to_attr="current",
     )
     for person in Person.objects.filter(external_id__in=list(plans)).prefetch_related(current):
-        plans[person.external_id].existing = person
+        if person.external_id is not None:  # always true (the filter matched on it); narrows the type
+            plans[person.external_id].existing = person
     return list(plans.values())
 
 
@@ -497,7 +498,7 @@ def _unit_changes(unit: Unit, values: dict[str, Any]) -> bool:
         if key == "division":
             current: Any = unit.division_id
         elif key == "parent":
-            current = unit.parent.code if unit.parent_id else None
+            current = unit.parent.code if unit.parent is not None else None
         else:
             current = getattr(unit, key)
         if current != value:
@@ -505,12 +506,18 @@ def _unit_changes(unit: Unit, values: dict[str, Any]) -> bool:
     return False
 
 
+def _current_positions(person: Person) -> list[Position]:
+    """The current positions `_plan_people` prefetched onto `person` (or `_apply_person` set)."""
+    positions: list[Position] = person.current  # type: ignore[attr-defined]  # set by Prefetch(to_attr=)
+    return positions
+
+
 def _person_changes(plan: PersonPlan) -> tuple[bool, list[PositionLine], list[Position]]:
     """(person fields change?, position lines to create or update, current positions to end)."""
     person = plan.existing
     assert person is not None  # noqa: S101 (only called for existing people)
     fields_change = person.name != plan.name or (plan.phone is not None and person.phone != plan.phone)
-    current = {(position.unit.code, position.title): position for position in person.current}
+    current = {(position.unit.code, position.title): position for position in _current_positions(person)}
     to_write = []
     for line in plan.positions:
         position = current.get((line.unit_code, line.title))
@@ -551,7 +558,7 @@ def _count(plan: Plan, existing_units: dict[str, Unit]) -> dict[str, Counts]:
     return counts
 
 
-def _apply(plan: Plan, existing_units: dict[str, Unit], *, by: Any) -> None:
+def _apply(plan: Plan, existing_units: dict[str, Unit], *, by: User | None) -> None:
     """Write the plan through the services (one audit row per change). Runs inside the caller's atomic."""
     units = dict(existing_units)
     divisions = Division.objects.in_bulk({line.values["division"] for line in plan.units})
@@ -587,20 +594,20 @@ def _apply(plan: Plan, existing_units: dict[str, Unit], *, by: Any) -> None:
             raise _LineError(person_plan.row, exc) from exc
 
 
-def _apply_person(plan: PersonPlan, units: dict[str, Unit], *, by: Any) -> None:
+def _apply_person(plan: PersonPlan, units: dict[str, Unit], *, by: User | None) -> None:
     if plan.existing is None:
         person = services.create_person(
             name=plan.name, external_id=plan.external_id, phone=plan.phone or "", by=by
         )
-        person.current = []  # type: ignore[attr-defined]
-        to_write, to_end = plan.positions, []
+        person.current = []  # type: ignore[attr-defined]  # the attribute `Prefetch(to_attr=)` sets
+        to_write, to_end = plan.positions, list[Position]()
     else:
         person = plan.existing
         _fields_change, to_write, to_end = _person_changes(plan)
         services.update_person(person, name=plan.name, phone=plan.phone, by=by)
-    current = {(position.unit.code, position.title): position for position in person.current}
-    for position in to_end:
-        services.end_position(position, by=by)
+    current = {(position.unit.code, position.title): position for position in _current_positions(person)}
+    for ending in to_end:
+        services.end_position(ending, by=by)
     for line in to_write:
         position = current.get((line.unit_code, line.title))
         if position is None:
@@ -638,7 +645,7 @@ def _in_line_order(errors: list[str], tables: list[Table]) -> list[str]:
     return sorted(errors, key=key)
 
 
-def import_file(path: Path, *, dry_run: bool = False, by: Any = None) -> ImportResult:
+def import_file(path: Path, *, dry_run: bool = False, by: User | None = None) -> ImportResult:
     """Check every line of `path`; unless there is an error or `dry_run`, write it all in one transaction.
 
     Side effects (not on error or dry run): the services' audit rows for each created or changed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import nonmember
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
@@ -184,8 +185,8 @@ ALL_ROLES: frozenset[str] = frozenset(Role.values)
 
 class UserManager(DjangoUserManager["User"]):
     def create_superuser(
-        self, username: str, email: str | None = None, password: str | None = None, **extra_fields
-    ):
+        self, username: str, email: str | None = None, password: str | None = None, **extra_fields: Any
+    ) -> User:
         # A superuser has no unit; the check constraint allows that only for the admin role, so
         # `zhengfeng createsuperuser` must not fall back to the default role (handler).
         extra_fields.setdefault("role", Role.ADMIN)
@@ -209,7 +210,8 @@ class User(AbstractUser):
     failed_logins = models.PositiveSmallIntegerField("连续登录失败次数", default=0, editable=False)
     locked_until = models.DateTimeField("锁定至", null=True, blank=True)
 
-    objects = UserManager()
+    # ClassVar as on AbstractUser, which declares the manager on the class.
+    objects: ClassVar[UserManager] = UserManager()
 
     class Meta:
         verbose_name = "用户"

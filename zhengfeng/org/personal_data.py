@@ -6,12 +6,11 @@ calls `reveal()`, which refuses other roles and writes the `personal_data.viewed
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 
 from zhengfeng.core import audit
+from zhengfeng.org.models import User
 from zhengfeng.org.queries import can_see_personal_data
 
 
@@ -19,7 +18,7 @@ def reveal(
     obj: models.Model,
     fields: list[str],
     *,
-    by: Any,
+    by: User,
     purpose: str,
     division_code: str = "",
     granted_by_domain_rule: bool = False,

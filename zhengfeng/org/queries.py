@@ -7,13 +7,18 @@ division's whole subtree (by GB/T 2260 code prefix); the system administrator se
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeAlias, TypeVar
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Model, Q, QuerySet
 
-from zhengfeng.org.models import Division, Person, Position, Role, Unit, User
+from zhengfeng.org.models import Division, Person, Position, Role, Unit, UnitQuerySet, User
 
 M = TypeVar("M", bound=Model)
+
+# Whoever is looking: a staff user, the anonymous visitor a view's `request.user` may be, or nobody
+# (a job, an API key without a user). Only a `User` sees anything.
+Viewer: TypeAlias = User | AnonymousUser | None
 
 
 @dataclass(frozen=True)
@@ -27,19 +32,23 @@ class Scope:
         return not self.everything and self.division_prefix is None and self.unit_id is None
 
 
-def scope_of(user: Any) -> Scope:
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+def scope_of(user: Viewer) -> Scope:
+    if not isinstance(user, User) or not user.is_active:
         return Scope()
     if user.is_superuser or user.role == Role.ADMIN:
         return Scope(everything=True)
     if user.unit_id is None:
         return Scope()
-    if user.role in Role.DIVISION_SCOPED:
+    # `user.unit` is read only for the division roles (the unit roles need no query); it is set
+    # whenever `unit_id` is, the second test only tells the type checker so.
+    if user.role in Role.DIVISION_SCOPED and user.unit is not None:
         return Scope(division_prefix=user.unit.division.prefix)
     return Scope(unit_id=user.unit_id)
 
 
-def scope_q(user: Any, *, unit_field: str | None = "unit", division_field: str | None = "division_code") -> Q:
+def scope_q(
+    user: Viewer, *, unit_field: str | None = "unit", division_field: str | None = "division_code"
+) -> Q:
     """A Q object restricting rows to what `user` may see.
 
     `division_field` names a column holding the row's GB/T 2260 code (or a path to it, such as
@@ -63,7 +72,7 @@ def scope_q(user: Any, *, unit_field: str | None = "unit", division_field: str |
 
 def scope_filter(
     queryset: QuerySet[M],
-    user: Any,
+    user: Viewer,
     *,
     unit_field: str | None = "unit",
     division_field: str | None = "division_code",
@@ -71,7 +80,7 @@ def scope_filter(
     return queryset.filter(scope_q(user, unit_field=unit_field, division_field=division_field))
 
 
-def units_for(user: Any) -> QuerySet[Unit]:
+def units_for(user: Viewer) -> UnitQuerySet:
     scope = scope_of(user)
     units = Unit.objects.select_related("division", "parent")
     if scope.everything:
@@ -83,24 +92,24 @@ def units_for(user: Any) -> QuerySet[Unit]:
     return units.none()
 
 
-def divisions_for(user: Any) -> QuerySet[Division]:
+def divisions_for(user: Viewer) -> QuerySet[Division]:
     scope = scope_of(user)
     if scope.everything:
         return Division.objects.all()
     if scope.division_prefix is not None:
         return Division.objects.filter(code__startswith=scope.division_prefix)
     if scope.unit_id is not None:
-        return Division.objects.filter(code=user.unit.division_id)
+        return Division.objects.filter(units__pk=scope.unit_id)
     return Division.objects.none()
 
 
-def users_for(user: Any) -> QuerySet[User]:
+def users_for(user: Viewer) -> QuerySet[User]:
     return scope_filter(
         User.objects.select_related("unit"), user, unit_field="unit", division_field="unit__division__code"
     )
 
 
-def people_for(user: Any) -> QuerySet[Person]:
+def people_for(user: Viewer) -> QuerySet[Person]:
     """People holding a current position in a unit `user` sees (everyone, for the administrator)."""
     if scope_of(user).everything:
         return Person.objects.all()
@@ -109,12 +118,9 @@ def people_for(user: Any) -> QuerySet[Person]:
     )
 
 
-def can_see_personal_data(user: Any) -> bool:
+def can_see_personal_data(user: Viewer) -> bool:
     """Full (unmasked) personal data is for the discipline inspectors; each view is audited."""
-    return bool(
-        getattr(user, "is_authenticated", False)
-        and (user.is_superuser or user.role in Role.PERSONAL_DATA_ROLES)
-    )
+    return isinstance(user, User) and (user.is_superuser or user.role in Role.PERSONAL_DATA_ROLES)
 
 
 def unit_by_code(code: str) -> Unit | None:

@@ -168,7 +168,7 @@ def check_division(
 
 
 def create_division(
-    *, code: str, name: str, level: int, parent: Division | None = None, by: Any = None
+    *, code: str, name: str, level: int, parent: Division | None = None, by: User | None = None
 ) -> Division:
     """Add a GB/T 2260 division under `parent` (checked by `check_division`).
 
@@ -229,7 +229,7 @@ def create_unit(
     short_name: str = "",
     parent: Unit | None = None,
     uscc: str | None = None,
-    by: Any = None,
+    by: User | None = None,
 ) -> Unit:
     """Add a unit. Codes, names within a division and USCCs are unique.
 
@@ -279,7 +279,7 @@ def update_unit(
     parent: Unit | None = UNSET,
     uscc: str | None = UNSET,
     is_active: bool | None = None,
-    by: Any = None,
+    by: User | None = None,
 ) -> list[str]:
     """Change the given fields of `unit` (None / UNSET = keep). Returns the changed field names.
 
@@ -349,7 +349,9 @@ def set_person_phone(person: Person, phone: str) -> None:
         person.phone_index = ""
 
 
-def create_person(*, name: str, external_id: str | None = None, phone: str = "", by: Any = None) -> Person:
+def create_person(
+    *, name: str, external_id: str | None = None, phone: str = "", by: User | None = None
+) -> Person:
     """Add a person (cadre or staff member); the phone is stored encrypted with its blind index.
 
     Side effects: audit row `person.created` (the phone itself is never written to the log).
@@ -373,7 +375,7 @@ def create_person(*, name: str, external_id: str | None = None, phone: str = "",
 
 
 def update_person(
-    person: Person, *, name: str | None = None, phone: str | None = None, by: Any = None
+    person: Person, *, name: str | None = None, phone: str | None = None, by: User | None = None
 ) -> list[str]:
     """Change name and/or phone (None = keep, "" = clear the phone). Returns the changed fields.
 
@@ -408,7 +410,7 @@ def assign_position(
     department: str = "",
     is_leader: bool = False,
     started_on: dt.date | None = None,
-    by: Any = None,
+    by: User | None = None,
 ) -> Position:
     """Give `person` a current position in `unit`.
 
@@ -445,7 +447,11 @@ def assign_position(
 
 
 def update_position(
-    position: Position, *, department: str | None = None, is_leader: bool | None = None, by: Any = None
+    position: Position,
+    *,
+    department: str | None = None,
+    is_leader: bool | None = None,
+    by: User | None = None,
 ) -> list[str]:
     """Change the department or leader flag of a position. Returns the changed fields.
 
@@ -473,7 +479,7 @@ def update_position(
     return list(changes)
 
 
-def end_position(position: Position, *, on: dt.date | None = None, by: Any = None) -> None:
+def end_position(position: Position, *, on: dt.date | None = None, by: User | None = None) -> None:
     """Mark a current position as ended (the row stays, for history).
 
     Side effects: audit row `position.ended`.
@@ -508,7 +514,7 @@ def create_user(
     display_name: str = "",
     is_staff: bool = False,
     is_superuser: bool = False,
-    by: Any = None,
+    by: User | None = None,
 ) -> User:
     """Create a login for a role in a unit (only the administrator may have no unit).
 
@@ -554,7 +560,7 @@ def create_user(
     return user
 
 
-def unlock_user(user: User, *, by: Any = None) -> None:
+def unlock_user(user: User, *, by: User | None = None) -> None:
     """Lift a login lockout before it expires. Side effects: audit row `auth.unlocked`."""
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
@@ -577,7 +583,7 @@ def clean_scopes(scopes: list[str]) -> list[str]:
     return cleaned
 
 
-def create_api_key(*, name: str, scopes: list[str], by: Any = None) -> tuple[ApiKey, str]:
+def create_api_key(*, name: str, scopes: list[str], by: User | None = None) -> tuple[ApiKey, str]:
     """Create a key for an integrating system. Returns the row and the full key, shown only once.
 
     Only a SHA-256 of the secret is stored. Side effects: audit row `apikey.created` (without the secret).
@@ -600,7 +606,7 @@ def create_api_key(*, name: str, scopes: list[str], by: Any = None) -> tuple[Api
     return key, f"zf_{prefix}_{secret}"
 
 
-def revoke_api_key(key: ApiKey, *, by: Any = None) -> None:
+def revoke_api_key(key: ApiKey, *, by: User | None = None) -> None:
     """Revoke a key: it stops authenticating at once; the row stays for the record.
 
     Side effects: audit row `apikey.revoked`.

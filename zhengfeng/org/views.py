@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
+from zhengfeng.core.http import HtmxHttpRequest
 from zhengfeng.org.queries import units_for
 
 
 @login_required
-def unit_list(request: HttpRequest) -> HttpResponse:
+def unit_list(request: HtmxHttpRequest) -> HttpResponse:
     units = units_for(request.user).filter(is_active=True)
     query = request.GET.get("q", "").strip()
     if query:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm
@@ -22,7 +24,7 @@ class LockoutAuthenticationForm(AuthenticationForm):
         "locked": "连续登录失败次数过多，账户已临时锁定，请稍后再试或联系系统管理员。",
     }
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username")
         password = self.cleaned_data.get("password")
         if not username or not password:
@@ -32,9 +34,13 @@ class LockoutAuthenticationForm(AuthenticationForm):
             raise forms.ValidationError(self.error_messages["locked"], code="locked")
         self.user_cache = authenticate(self.request, username=username, password=password)
         if self.user_cache is None:
-            if account is not None and signin.record_login_failure(account, ip=client_ip(self.request)):
+            if account is not None and signin.record_login_failure(
+                account, ip=client_ip(self.request) if self.request is not None else ""
+            ):
                 raise forms.ValidationError(self.error_messages["locked"], code="locked")
             raise self.get_invalid_login_error()
         self.confirm_login_allowed(self.user_cache)
-        signin.record_login_success(self.user_cache, ip=client_ip(self.request))
+        signin.record_login_success(
+            self.user_cache, ip=client_ip(self.request) if self.request is not None else ""
+        )
         return self.cleaned_data

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from zhengfeng.core.models import AuditLog
+from zhengfeng.org.auth import request_user
 from zhengfeng.org.queries import scope_filter
 from zhengfeng.staff.forms import LockoutAuthenticationForm
 from zhengfeng.staff.workbench import workbench_context
@@ -27,14 +28,15 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def workbench(request: HttpRequest) -> HttpResponse:
-    return render(request, "staff/workbench.html", workbench_context(request.user))
+    return render(request, "staff/workbench.html", workbench_context(request_user(request)))
 
 
 @login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
-    if not (request.user.is_superuser or request.user.role in ("admin", "inspector")):
+    user = request_user(request)
+    if not (user.is_superuser or user.role in ("admin", "inspector")):
         raise PermissionDenied("只有系统管理员和纪检监察人员可以查看审计日志")
-    rows = scope_filter(AuditLog.objects.select_related("actor"), request.user, unit_field=None)
+    rows = scope_filter(AuditLog.objects.select_related("actor"), user, unit_field=None)
     action = request.GET.get("action", "").strip()
     if action:
         rows = rows.filter(action__startswith=action)

@@ -9,7 +9,7 @@ from factory.django import DjangoModelFactory
 from zhengfeng.org.models import Division, DivisionLevel, Person, Position, Role, Unit, UnitKind, User
 
 
-class DivisionFactory(DjangoModelFactory):
+class DivisionFactory(DjangoModelFactory[Division]):
     class Meta:
         model = Division
         django_get_or_create = ("code",)
@@ -20,7 +20,7 @@ class DivisionFactory(DjangoModelFactory):
     parent = None
 
 
-class UnitFactory(DjangoModelFactory):
+class UnitFactory(DjangoModelFactory[Unit]):
     class Meta:
         model = Unit
 
@@ -30,14 +30,14 @@ class UnitFactory(DjangoModelFactory):
     division = factory.SubFactory(DivisionFactory)
 
 
-class PersonFactory(DjangoModelFactory):
+class PersonFactory(DjangoModelFactory[Person]):
     class Meta:
         model = Person
 
     name = factory.Sequence(lambda n: f"张{n}")
 
 
-class PositionFactory(DjangoModelFactory):
+class PositionFactory(DjangoModelFactory[Position]):
     class Meta:
         model = Position
 
@@ -46,7 +46,7 @@ class PositionFactory(DjangoModelFactory):
     title = "科员"
 
 
-class UserFactory(DjangoModelFactory):
+class UserFactory(DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True

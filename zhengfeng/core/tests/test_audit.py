@@ -44,6 +44,7 @@ def test_verify_detects_a_deleted_last_row(unit_a):
 
     checked, problem = audit.verify_chain()
 
+    assert problem is not None
     assert (checked, problem.seq) == (2, 3)
 
 

@@ -21,16 +21,16 @@ def counting(values):
 
 def test_a_value_is_computed_once_while_fresh():
     calls, compute = counting({"a": 1})
-    box = TimedMemo("test.fresh", seconds=60)
+    box: TimedMemo[int] = TimedMemo("test.fresh", seconds=60)
 
     assert [box.get("a", compute("a")) for _ in range(3)] == [1, 1, 1]
     assert calls == ["a"]
 
 
 def test_absent_rows_are_not_remembered():
-    values = {}
+    values: dict[str, str] = {}
     calls, compute = counting(values)
-    box = TimedMemo("test.absent", seconds=60)
+    box: TimedMemo[str] = TimedMemo("test.absent", seconds=60)
 
     assert box.get("k", compute("k")) is None
     values["k"] = "created"
@@ -41,7 +41,7 @@ def test_absent_rows_are_not_remembered():
 def test_an_expired_value_is_computed_again():
     values = {"a": 1}
     calls, compute = counting(values)
-    box = TimedMemo("test.expired", seconds=0)
+    box: TimedMemo[int] = TimedMemo("test.expired", seconds=0)
 
     box.get("a", compute("a"))
     values["a"] = 2
@@ -53,7 +53,7 @@ def test_an_expired_value_is_computed_again():
 def test_forget_and_clear_all():
     values = {"a": 1, "b": 2}
     calls, compute = counting(values)
-    box = TimedMemo("test.forget", seconds=60)
+    box: TimedMemo[int] = TimedMemo("test.forget", seconds=60)
     box.get("a", compute("a"))
     box.get("b", compute("b"))
 
@@ -69,7 +69,7 @@ def test_forget_and_clear_all():
 def test_a_full_memo_starts_over():
     values = {n: n * 10 for n in range(5)}
     calls, compute = counting(values)
-    box = TimedMemo("test.full", seconds=60, max_entries=2)
+    box: TimedMemo[int] = TimedMemo("test.full", seconds=60, max_entries=2)
 
     for key in (0, 1, 2, 0):
         box.get(key, compute(key))

@@ -76,7 +76,9 @@ def test_a_failing_job_records_the_error_and_others_still_run(counting_job, fail
     results = worker.run_due_jobs()
 
     assert results[counting_job] is None
-    assert "RuntimeError: boom" in results[failing_job]
+    error = results[failing_job]
+    assert error is not None
+    assert "RuntimeError: boom" in error
     assert "RuntimeError: boom" in PeriodicJob.objects.get(name=failing_job).last_error
     assert PeriodicJob.objects.get(name=failing_job).locked_until is None
 

@@ -84,9 +84,9 @@ def test_anonymous_and_inactive_users_see_nothing(liaison_a, clocks):
 def test_scoping_through_the_unit_when_a_model_has_no_division_column(
     county_office, liaison_a, unit_a, county_unit, other_county_unit
 ):
-    in_county = PositionFactory(unit=county_unit, title="科员")
-    PositionFactory(unit=other_county_unit, title="科员")
-    at_a = PositionFactory(unit=unit_a, title="科员")
+    in_county = PositionFactory.create(unit=county_unit, title="科员")
+    PositionFactory.create(unit=other_county_unit, title="科员")
+    at_a = PositionFactory.create(unit=unit_a, title="科员")
     from zhengfeng.org.models import Position
 
     assert list(scope_filter(Position.objects.all(), county_office, division_field=None)) == [in_county]
@@ -94,14 +94,14 @@ def test_scoping_through_the_unit_when_a_model_has_no_division_column(
 
 
 def test_people_for_follows_current_positions(county_office, county_unit, other_county_unit, admin_user):
-    mine = PositionFactory(unit=county_unit).person
-    theirs = PositionFactory(unit=other_county_unit).person
+    mine = PositionFactory.create(unit=county_unit).person
+    theirs = PositionFactory.create(unit=other_county_unit).person
     assert list(people_for(county_office)) == [mine]
     assert set(people_for(admin_user)) == {mine, theirs}
 
 
 def test_users_for_an_office_is_its_division(city_office, county_office, liaison_a, other_county_unit):
-    stranger = UserFactory(username="stranger", role=Role.HANDLER, unit=other_county_unit)
+    stranger = UserFactory.create(username="stranger", role=Role.HANDLER, unit=other_county_unit)
     assert set(users_for(county_office)) == {county_office}
     assert stranger in users_for(city_office)
     assert list(users_for(liaison_a)) == [liaison_a]

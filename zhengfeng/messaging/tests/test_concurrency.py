@@ -76,7 +76,11 @@ def test_a_row_locked_by_another_worker_is_skipped_not_waited_for():
             holding.set()
             release.wait(timeout=30)
 
-    thread = threading.Thread(target=lambda: (other_worker(), connection.close()))
+    def other_worker_then_close() -> None:
+        other_worker()
+        connection.close()
+
+    thread = threading.Thread(target=other_worker_then_close)
     thread.start()
     try:
         assert holding.wait(timeout=30)

@@ -23,7 +23,7 @@ def inbound(n):
 
 
 def test_marks_each_row_with_its_match_and_writes_one_audit_row(city):
-    unit = UnitFactory(code="441800-X", division=city)
+    unit = UnitFactory.create(code="441800-X", division=city)
     rows = [inbound(n) for n in range(3)]
     services.mark_inbound_handled(rows[1])
 

@@ -60,12 +60,15 @@ def test_demo_divisions_units_and_users():
         ("441881", "英德市"),
         ("441882", "连州市"),
     ]
-    assert Unit.objects.get(code="441800-ZFB").parent.name == "市纪委监委"
+    office_parent = Unit.objects.get(code="441800-ZFB").parent
+    assert office_parent is not None
+    assert office_parent.name == "市纪委监委"
     assert Unit.objects.get(code="441802-DWB").name == "清城区委办公室"
     assert Unit.objects.get(code="441825-JWJW").kind == UnitKind.DISCIPLINE
     for county in ("441802", "441882"):
         assert Unit.objects.filter(division_id=county).count() == 11
     for uscc in Unit.objects.values_list("uscc", flat=True):
+        assert uscc is not None
         validate_uscc(uscc)
         assert uscc[8:10] == "DM"
 
@@ -81,7 +84,9 @@ def test_demo_divisions_units_and_users():
         "monitor": (Role.MONITOR, "市纪委监委"),
         "qingcheng_office": (Role.OFFICE, "清城区正风办"),
     }
-    assert users["head"].person.positions.get().title == "局长"
+    head = users["head"].person
+    assert head is not None
+    assert head.positions.get().title == "局长"
     assert Position.objects.get(person__external_id="DEMO-0004").title == "效能监督员"
 
 

@@ -59,6 +59,7 @@ def test_units_are_created_from_csv(units_csv):
     assert run_import(units_csv) == ["单位：新增 3，更新 0，未变 0", "导入完成。"]
 
     office = Unit.objects.get(code="441800-ZFB")
+    assert office.parent is not None
     assert (
         office.name,
         office.short_name,
@@ -227,6 +228,7 @@ def test_bad_people_lines(tmp_path, units_csv):
 def test_xlsx_with_both_sheets_typed_cells_and_english_headers(tmp_path, divisions):
     workbook = Workbook()
     people = workbook.active
+    assert people is not None
     people.title = "人员"
     people.append(["staff_no", "name", "mobile", "unit", "title", "department", "is_leader"])
     people.append(["Q001", "陈建国", 13902630001, "441800-SFJ", "局长", None, True])
@@ -251,6 +253,7 @@ def test_xlsx_with_both_sheets_typed_cells_and_english_headers(tmp_path, divisio
 def test_xlsx_errors_name_the_sheet(tmp_path, divisions):
     workbook = Workbook()
     sheet = workbook.active
+    assert sheet is not None
     sheet.title = "单位"
     sheet.append(["单位编码", "单位名称", "区划代码", "统一社会信用代码"])
     sheet.append(["441800-A", "市甲局", 441800, "91350100M000100Y4"])

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def person(db):
-    person = PersonFactory(name="王小明")
+    person = PersonFactory.create(name="王小明")
     set_person_phone(person, "138 1234 5678")
     person.save()
     return person

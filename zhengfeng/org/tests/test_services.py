@@ -123,7 +123,7 @@ def test_update_person_names_changed_fields_without_the_number():
 
 
 def test_assign_update_and_end_position(unit_a):
-    person = PersonFactory()
+    person = PersonFactory.create()
     position = services.assign_position(person, unit=unit_a, title="局长", is_leader=True)
     with pytest.raises(ValidationError) as exc:
         services.assign_position(person, unit=unit_a, title="局长")
@@ -217,4 +217,4 @@ def test_unlock_user(liaison_a):
 
 def test_unit_factory_still_builds_plain_units(city):
     # Factories bypass services on purpose (fixtures); make sure the model accepts their rows.
-    assert UnitFactory(division=city).uscc is None
+    assert UnitFactory.create(division=city).uscc is None

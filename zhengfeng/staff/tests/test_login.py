@@ -46,7 +46,9 @@ def test_five_failures_lock_the_account(client, liaison_a):
     liaison_a.refresh_from_db()
     assert liaison_a.locked_until == START + dt.timedelta(minutes=15)
     assert actions() == ["auth.login_failed"] * 5 + ["auth.locked"]
-    assert AuditLog.objects.filter(action="auth.login_failed").order_by("seq").last().data == {
+    last_failure = AuditLog.objects.filter(action="auth.login_failed").order_by("seq").last()
+    assert last_failure is not None
+    assert last_failure.data == {
         "ip": "127.0.0.1",
         "count": 5,
     }

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import signal
 import time
+from types import FrameType
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
 from zhengfeng.core.worker import registered_jobs, run_due_jobs
@@ -19,12 +21,12 @@ from zhengfeng.core.worker import registered_jobs, run_due_jobs
 class Command(BaseCommand):
     help = "后台任务进程：发送消息队列、执行定时任务（预警扫描等）"
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="执行一轮到期任务后退出（用于 cron 和测试）")
         parser.add_argument("--job", help="只执行指定任务（不论是否到期）")
         parser.add_argument("--list", dest="list_jobs", action="store_true", help="列出已注册的任务")
 
-    def handle(self, *args, once: bool, job: str | None, list_jobs: bool, **options) -> None:
+    def handle(self, *args: Any, once: bool, job: str | None, list_jobs: bool, **options: Any) -> None:
         jobs = registered_jobs()
         if list_jobs:
             for name, spec in sorted(jobs.items()):
@@ -39,7 +41,7 @@ class Command(BaseCommand):
 
         self.stopping = False
 
-        def on_signal(signum, frame) -> None:
+        def on_signal(signum: int, frame: FrameType | None) -> None:
             self.stdout.write("收到停止信号，完成当前一轮后退出……")
             self.stopping = True
 

@@ -6,22 +6,25 @@ is shown only this once (only its hash is stored).
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from zhengfeng.org.models import ApiKey
 from zhengfeng.org.services import KNOWN_API_SCOPES, create_api_key, revoke_api_key
 
 
-def _when(value) -> str:
+def _when(value: dt.datetime | None) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
 
 
 class Command(BaseCommand):
     help = "接口密钥：create 新建、list 列出、revoke 吊销"
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         create = sub.add_parser("create", help="新建接口密钥（密钥只显示这一次，在最后一行）")
         create.add_argument("name", help="名称，例如对接系统的名字")
@@ -32,19 +35,19 @@ class Command(BaseCommand):
         revoke = sub.add_parser("revoke", help="吊销接口密钥")
         revoke.add_argument("name")
 
-    def handle(self, *args, action: str, **options) -> None:
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
         try:
             getattr(self, f"_{action}")(**options)
         except ValidationError as exc:
             raise CommandError("；".join(exc.messages)) from exc
 
-    def _create(self, *, name: str, scopes: str, **options) -> None:
+    def _create(self, *, name: str, scopes: str, **options: Any) -> None:
         key, token = create_api_key(name=name, scopes=scopes.split(","))
         self.stdout.write(f"已创建接口密钥 {key.name}（前缀 {key.prefix}，权限 {','.join(key.scopes)}）。")
         self.stdout.write("密钥只显示这一次，请妥善保存：")
         self.stdout.write(token)
 
-    def _list(self, **options) -> None:
+    def _list(self, **options: Any) -> None:
         keys = ApiKey.objects.order_by("name")
         if not keys:
             self.stdout.write("没有接口密钥。")
@@ -57,7 +60,7 @@ class Command(BaseCommand):
                 f"{_when(key.last_used_at)}\t{state}"
             )
 
-    def _revoke(self, *, name: str, **options) -> None:
+    def _revoke(self, *, name: str, **options: Any) -> None:
         key = ApiKey.objects.filter(name=name).first()
         if key is None:
             raise CommandError(f"没有名称为 {name} 的接口密钥")

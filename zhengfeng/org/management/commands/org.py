@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from zhengfeng.org.importing import import_file
 from zhengfeng.org.models import User
@@ -13,14 +14,16 @@ from zhengfeng.org.models import User
 class Command(BaseCommand):
     help = "组织机构：import 从 CSV 或 XLSX 导入单位和人员（先校验全部行，有错误则不写入）"
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         importer = sub.add_parser("import", help="导入单位和人员（按单位编码、人员编号更新，可重复导入）")
         importer.add_argument("file", help="CSV 或 XLSX 文件")
         importer.add_argument("--dry-run", action="store_true", help="只校验并显示汇总，不写入")
         importer.add_argument("--by", metavar="USERNAME", help="记入审计日志的操作人（默认：系统）")
 
-    def handle(self, *args, action: str, file: str, dry_run: bool, by: str | None, **options) -> None:
+    def handle(
+        self, *args: Any, action: str, file: str, dry_run: bool, by: str | None, **options: Any
+    ) -> None:
         actor = None
         if by:
             actor = User.objects.filter(username=by).first()

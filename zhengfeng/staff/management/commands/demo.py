@@ -12,10 +12,11 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 from django.apps import apps
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser, OutputWrapper
 
 from zhengfeng.core.management.commands.serve import gunicorn_argv
 from zhengfeng.org.demo import DEMO_PASSWORD
@@ -24,7 +25,7 @@ from zhengfeng.org.models import Role
 DEMO_URL = "http://127.0.0.1:8000"
 
 
-def load_all_demo_data(stdout) -> dict[str, str]:
+def load_all_demo_data(stdout: OutputWrapper) -> dict[str, str]:
     """Run every app's demo loader; return the demo logins {role: username}."""
     logins: dict[str, str] = {}
     for app_config in apps.get_app_configs():
@@ -44,11 +45,11 @@ def load_all_demo_data(stdout) -> dict[str, str]:
 class Command(BaseCommand):
     help = "演示环境：迁移数据库、载入演示数据、启动 Web 服务和后台任务进程（Ctrl-C 停止）"
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--load-only", action="store_true", help="只载入（或补充）演示数据，然后退出")
         parser.add_argument("--bind", default="127.0.0.1:8000")
 
-    def handle(self, *args, load_only: bool, bind: str, **options) -> None:
+    def handle(self, *args: Any, load_only: bool, bind: str, **options: Any) -> None:
         self.stdout.write("== 迁移数据库")
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("== 载入演示数据")
