@@ -97,8 +97,8 @@ def full_path(prefix: str, path: str) -> str:
     return re.sub("/+", "/", f"/{prefix}/{path}").rstrip("/") or "/"
 
 
-def apply(routers: dict[str, Router]) -> None:
-    """Give every operation of the routers (by mount prefix) the auth its row in ACCESS says.
+def apply(routers: dict[str, Router], access: dict[tuple[str, str], Access] = ACCESS) -> None:
+    """Give every operation of the routers (by mount prefix) the auth its row in `access` says.
 
     Called before the routers are mounted: Ninja copies each operation's auth when it binds a router.
     Raises ImproperlyConfigured for an operation without a row and for a row without an operation, so
@@ -112,17 +112,17 @@ def apply(routers: dict[str, Router]) -> None:
             for operation in path_view.operations:
                 for method in operation.methods:
                     key = (method, full_path(prefix, path))
-                    if key not in ACCESS:
+                    if key not in access:
                         raise ImproperlyConfigured(
                             f"{method} {key[1]}：没有在 config/api_access.py 的 ACCESS 中声明调用权限"
                         )
                     mounted.add(key)
                     # Ninja keeps the declared auth in auth_param and runs auth_callbacks; a public
                     # operation has neither, exactly as `@router.get(..., auth=None)` leaves it.
-                    callbacks = ACCESS[key].auth()
+                    callbacks = access[key].auth()
                     operation.auth_param = callbacks or None
                     operation.auth_callbacks = callbacks
-    stale = sorted(set(ACCESS) - mounted)
+    stale = sorted(set(access) - mounted)
     if stale:
         listed = ", ".join(f"{method} {path}" for method, path in stale)
         raise ImproperlyConfigured(f"config/api_access.py 的 ACCESS 中有不存在的接口：{listed}")

@@ -43,6 +43,7 @@ class Command(BaseCommand):
                 continue
             stale.append(name)
             if not check:
+                target.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
                 self.stdout.write(f"已写入 {path}")
         if check and stale:
