@@ -13,49 +13,17 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
-import sys
 import time
 
-if os.environ.get("DB_ENGINE") != "postgres":
-    print("SKIP bench_evaluation_replies: needs PostgreSQL (run with DB_ENGINE=postgres)")
-    sys.exit(0)
+import benchdb  # bench/ is on sys.path: the scripts run as `python bench/<name>.py`
 
-BENCH_DB = os.environ.get("BENCH_DB_NAME", "zf_bench_eval")
-os.environ["DB_NAME"] = BENCH_DB
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-os.environ.setdefault("FIELD_ENCRYPTION_KEY", "bench-only-field-encryption-key")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-import psycopg  # noqa: E402 (after the environment is set)
+BENCH_DB = benchdb.configure("bench_evaluation_replies", "zf_bench_eval")
 
 UNITS = 10
 STAFF_PER_UNIT = 5
 # Reply texts as people write them (the parsing table in tests/test_parsing.py has the full list).
 VALID_TEXTS = ["1", "２", "3", "满意", "基本满意！", "不满意", "回复1", "1。谢谢", "非常满意", "比较满意"]
-
-
-def admin_connection() -> psycopg.Connection:
-    return psycopg.connect(
-        host=os.environ.get("DB_HOST", "127.0.0.1"),
-        port=int(os.environ.get("DB_PORT", "5432")),
-        user=os.environ.get("DB_USER", "postgres"),
-        password=os.environ.get("DB_PASSWORD", ""),
-        dbname="postgres",
-        autocommit=True,
-    )
-
-
-def recreate_database() -> None:
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def drop_database() -> None:
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def fill(total: int, now):
@@ -188,11 +156,7 @@ def main() -> None:
     parser.add_argument("--sql", action="store_true", help="print the SQL statements taking the most time")
     args = parser.parse_args()
 
-    recreate_database()
-    try:
-        import django
-
-        django.setup()
+    with benchdb.database(BENCH_DB, keep=args.keep):
         from django.core.management import call_command
         from django.db import connection
         from django.utils import timezone
@@ -244,9 +208,6 @@ def main() -> None:
         for sql, spent in sorted(timings.items(), key=lambda item: -sum(item[1]))[:8]:
             print(f"{sum(spent):7.2f} s {len(spent):6d}×  {sql}")
         connection.close()
-    finally:
-        if not args.keep:
-            drop_database()
 
 
 if __name__ == "__main__":

@@ -13,45 +13,13 @@ unless --keep is given.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
-if os.environ.get("DB_ENGINE") != "postgres":
-    print("SKIP bench_hotline_metrics: needs PostgreSQL (run with DB_ENGINE=postgres)")
-    sys.exit(0)
+import benchdb  # bench/ is on sys.path: the scripts run as `python bench/<name>.py`
 
-BENCH_DB = os.environ.get("BENCH_DB_NAME", "zf_bench_hotline")
-os.environ["DB_NAME"] = BENCH_DB
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-os.environ.setdefault("FIELD_ENCRYPTION_KEY", "bench-only-field-encryption-key")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-import psycopg  # noqa: E402 (after the environment is set)
+BENCH_DB = benchdb.configure("bench_hotline_metrics", "zf_bench_hotline")
 
 UNITS = 2000
-
-
-def admin_connection() -> psycopg.Connection:
-    return psycopg.connect(
-        host=os.environ.get("DB_HOST", "127.0.0.1"),
-        port=int(os.environ.get("DB_PORT", "5432")),
-        user=os.environ.get("DB_USER", "postgres"),
-        password=os.environ.get("DB_PASSWORD", ""),
-        dbname="postgres",
-        autocommit=True,
-    )
-
-
-def recreate_database() -> None:
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def drop_database() -> None:
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 # Per order i (1..N), spread evenly over 2025 and over the units:
@@ -217,14 +185,9 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="print the plans of the monthly queries")
     args = parser.parse_args()
 
-    if not args.reuse:
-        recreate_database()
-    try:
+    with benchdb.database(BENCH_DB, keep=args.keep, reuse=args.reuse):
         import datetime as dt
 
-        import django
-
-        django.setup()
         from django.core.management import call_command
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
@@ -287,12 +250,6 @@ def main() -> None:
             "OK" if after < 1 else "MISSED",
         )
         connection.close()
-    finally:
-        if not args.keep:
-            from django.db import connections
-
-            connections.close_all()
-            drop_database()
 
 
 if __name__ == "__main__":

@@ -25,49 +25,18 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
 import sys
 import time
 
-if os.environ.get("DB_ENGINE") != "postgres":
-    print("SKIP bench_hotline_sweep: needs PostgreSQL (run with DB_ENGINE=postgres)")
-    sys.exit(0)
+import benchdb  # bench/ is on sys.path: the scripts run as `python bench/<name>.py`
 
-BENCH_DB = os.environ.get("BENCH_DB_NAME", "zf_bench_hsweep")
-os.environ["DB_NAME"] = BENCH_DB
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-os.environ.setdefault("FIELD_ENCRYPTION_KEY", "bench-only-field-encryption-key")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-import psycopg  # noqa: E402 (after the environment is set)
+BENCH_DB = benchdb.configure("bench_hotline_sweep", "zf_bench_hsweep")
 
 UNITS = 2000
 CROSSING = 10_000  # orders 1..CROSSING crossed their deadline 1–4 minutes ago
 MARKED = 50_000  # the next ones: overdue for days, at 红牌 from earlier sweeps
 TARGET_SECONDS = 2.0
-
-
-def admin_connection() -> psycopg.Connection:
-    return psycopg.connect(
-        host=os.environ.get("DB_HOST", "127.0.0.1"),
-        port=int(os.environ.get("DB_PORT", "5432")),
-        user=os.environ.get("DB_USER", "postgres"),
-        password=os.environ.get("DB_PASSWORD", ""),
-        dbname="postgres",
-        autocommit=True,
-    )
-
-
-def recreate_database() -> None:
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def drop_database() -> None:
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 # Per order i: its deadline (the sign-for one when i is odd, the reply one when even) by band.
@@ -217,11 +186,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    recreate_database()
-    try:
-        import django
-
-        django.setup()
+    with benchdb.database(BENCH_DB, keep=args.keep):
         from django.core.management import call_command
         from django.db import connection
         from django.utils import timezone
@@ -264,12 +229,6 @@ def main() -> None:
         if problems:
             print("UNEXPECTED:", *problems, sep="\n  ")
             sys.exit(1)
-    finally:
-        if not args.keep:
-            from django.db import connections
-
-            connections.close_all()
-            drop_database()
 
 
 if __name__ == "__main__":

@@ -34,19 +34,14 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import benchdb  # bench/ is on sys.path: the scripts run as `python bench/<name>.py`
 import orjson
 
-if os.environ.get("DB_ENGINE") != "postgres":
-    print("SKIP bench_open311_post: needs PostgreSQL (run with DB_ENGINE=postgres)")
-    sys.exit(0)
-
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB = os.environ.get("BENCH_DB_NAME", "zf_bench_open311")
 # Production-like and generated per run: the server and this process must share them (the API key's
 # hash and the encrypted requester fields), nothing else ever sees them.
 SERVER_ENV = {
     "DB_ENGINE": "postgres",
-    "DB_NAME": BENCH_DB,
     "DEBUG": "False",
     "SECRET_KEY": secrets.token_urlsafe(50),
     "FIELD_ENCRYPTION_KEY": secrets.token_urlsafe(32),
@@ -55,35 +50,11 @@ SERVER_ENV = {
     "ALLOWED_HOSTS": "127.0.0.1",
     "LOG_LEVEL": "WARNING",
 }
-os.environ.update(SERVER_ENV)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-import psycopg  # noqa: E402 (after the environment is set)
+BENCH_DB = benchdb.configure("bench_open311_post", "zf_bench_open311", env=SERVER_ENV)
+SERVER_ENV["DB_NAME"] = BENCH_DB
 
 HOST = "127.0.0.1"
 SERVICE_CODE = "010101"  # 城乡建设/市政设施/路灯故障 among the built-in categories
-
-
-def admin_connection() -> psycopg.Connection:
-    return psycopg.connect(
-        host=os.environ.get("DB_HOST", "127.0.0.1"),
-        port=int(os.environ.get("DB_PORT", "5432")),
-        user=os.environ.get("DB_USER", "postgres"),
-        password=os.environ.get("DB_PASSWORD", ""),
-        dbname="postgres",
-        autocommit=True,
-    )
-
-
-def recreate_database() -> None:
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def drop_database() -> None:
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def load_fixtures() -> str:
@@ -298,90 +269,82 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     args = parser.parse_args()
 
-    recreate_database()
-    server = None
-    try:
-        import django
-
-        django.setup()
-        from django.db import connections
-
-        from zhengfeng.hotline.models import WorkOrder
-
-        token = load_fixtures()
-        connections.close_all()
-        port = free_port()
-        server = start_server(port, args.workers, args.threads)
-        tag = secrets.token_hex(4)
-
-        # Warm-up: imports, URL resolver, database connections of every worker thread.
-        warm = Run(port, 200, args.concurrency, args.time_cap, healthz_request)
-        warm.go()
-        warm_posts = Run(port, 50, args.concurrency, args.time_cap, post_factory(token, f"{tag}w"))
-        warm_posts.go()
-
-        health = Run(port, args.requests * 5, args.concurrency, args.time_cap, healthz_request)
-        before = cpu_ticks()
-        health_figures = health.figures(health.go())
-        health_cpu = cpu_per_request(before, cpu_ticks(), len(health.latencies))
-        posts = Run(port, args.requests, args.concurrency, args.time_cap, post_factory(token, tag))
-        before = cpu_ticks()
-        post_figures = posts.figures(posts.go())
-        post_cpu = cpu_per_request(before, cpu_ticks(), len(posts.latencies))
-
-        # What the worker's hotline.register_open311 job does, timed here on the same database.
-        from zhengfeng.hotline.services.submissions import register_open311_submissions
-
-        started = time.perf_counter()
-        registered = 0
-        while counts := register_open311_submissions():
-            if not sum(counts.values()):
-                break
-            registered += counts["registered"]
-        register_seconds = time.perf_counter() - started
-
-        print(
-            f"gunicorn: {args.workers} workers × {args.threads} threads (gthread), keep-alive; "
-            f"load: {args.concurrency} connections on loopback, cap {args.time_cap:.0f} s per run"
-        )
-        print("| endpoint | requests | time | req/s | p50 | p99 |")
-        print("|---|---|---|---|---|---|")
-        print(row("GET /healthz", health_figures))
-        print(row("POST /open311/v2/requests.json", post_figures))
-        ratio = post_figures["rps"] / health_figures["rps"] if health_figures["rps"] else 0.0
-        print(f"ratio POST / healthz: {ratio:.1%} — target ≥ 50%:", "OK" if ratio >= 0.5 else "MISSED")
-        print(f"CPU per request, GET /healthz: {health_cpu}")
-        print(f"CPU per request, POST: {post_cpu}")
-        print(
-            f"registered by the worker's job: {registered:,} work orders in {register_seconds:.1f} s "
-            f"({registered / register_seconds if register_seconds else 0:,.0f} per second, one process)"
-        )
-
-        problems = check_posts(warm_posts) + check_posts(posts)
-        problems += [f"healthz answered {status}" for status, _ in health.results if status != 200][:5]
-        expected = len(warm_posts.results) + len(posts.results)
-        created = WorkOrder.objects.count()
-        per_request = WorkOrder.objects.filter(content__contains=f"（{tag}-").count()
-        if created != expected or per_request != len(posts.results):
-            problems.append(
-                f"{created:,} work orders for {expected:,} POSTs ({per_request:,} of the timed run)"
-            )
-        connections.close_all()
-        if problems:
-            print("UNEXPECTED:")
-            for problem in problems:
-                print("  ", problem)
-            sys.exit(1)
-        print(f"checked: {expected:,} POSTs answered 200, {created:,} work orders, one each")
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        if not args.keep:
+    with benchdb.database(BENCH_DB, keep=args.keep):
+        server = None
+        try:
             from django.db import connections
 
+            from zhengfeng.hotline.models import WorkOrder
+
+            token = load_fixtures()
             connections.close_all()
-            drop_database()
+            port = free_port()
+            server = start_server(port, args.workers, args.threads)
+            tag = secrets.token_hex(4)
+
+            # Warm-up: imports, URL resolver, database connections of every worker thread.
+            warm = Run(port, 200, args.concurrency, args.time_cap, healthz_request)
+            warm.go()
+            warm_posts = Run(port, 50, args.concurrency, args.time_cap, post_factory(token, f"{tag}w"))
+            warm_posts.go()
+
+            health = Run(port, args.requests * 5, args.concurrency, args.time_cap, healthz_request)
+            before = cpu_ticks()
+            health_figures = health.figures(health.go())
+            health_cpu = cpu_per_request(before, cpu_ticks(), len(health.latencies))
+            posts = Run(port, args.requests, args.concurrency, args.time_cap, post_factory(token, tag))
+            before = cpu_ticks()
+            post_figures = posts.figures(posts.go())
+            post_cpu = cpu_per_request(before, cpu_ticks(), len(posts.latencies))
+
+            # What the worker's hotline.register_open311 job does, timed here on the same database.
+            from zhengfeng.hotline.services.submissions import register_open311_submissions
+
+            started = time.perf_counter()
+            registered = 0
+            while counts := register_open311_submissions():
+                if not sum(counts.values()):
+                    break
+                registered += counts["registered"]
+            register_seconds = time.perf_counter() - started
+
+            print(
+                f"gunicorn: {args.workers} workers × {args.threads} threads (gthread), keep-alive; "
+                f"load: {args.concurrency} connections on loopback, cap {args.time_cap:.0f} s per run"
+            )
+            print("| endpoint | requests | time | req/s | p50 | p99 |")
+            print("|---|---|---|---|---|---|")
+            print(row("GET /healthz", health_figures))
+            print(row("POST /open311/v2/requests.json", post_figures))
+            ratio = post_figures["rps"] / health_figures["rps"] if health_figures["rps"] else 0.0
+            print(f"ratio POST / healthz: {ratio:.1%} — target ≥ 50%:", "OK" if ratio >= 0.5 else "MISSED")
+            print(f"CPU per request, GET /healthz: {health_cpu}")
+            print(f"CPU per request, POST: {post_cpu}")
+            print(
+                f"registered by the worker's job: {registered:,} work orders in {register_seconds:.1f} s "
+                f"({registered / register_seconds if register_seconds else 0:,.0f} per second, one process)"
+            )
+
+            problems = check_posts(warm_posts) + check_posts(posts)
+            problems += [f"healthz answered {status}" for status, _ in health.results if status != 200][:5]
+            expected = len(warm_posts.results) + len(posts.results)
+            created = WorkOrder.objects.count()
+            per_request = WorkOrder.objects.filter(content__contains=f"（{tag}-").count()
+            if created != expected or per_request != len(posts.results):
+                problems.append(
+                    f"{created:,} work orders for {expected:,} POSTs ({per_request:,} of the timed run)"
+                )
+            connections.close_all()
+            if problems:
+                print("UNEXPECTED:")
+                for problem in problems:
+                    print("  ", problem)
+                sys.exit(1)
+            print(f"checked: {expected:,} POSTs answered 200, {created:,} work orders, one each")
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -12,46 +12,15 @@ Target: < 300 ms per render (the whole page, all 2,000 rows).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 
-if os.environ.get("DB_ENGINE") != "postgres":
-    print("SKIP bench_report_dashboard: needs PostgreSQL (run with DB_ENGINE=postgres)")
-    sys.exit(0)
+import benchdb  # bench/ is on sys.path: the scripts run as `python bench/<name>.py`
 
-BENCH_DB = os.environ.get("BENCH_DB_NAME", "zf_bench_reports")
-os.environ["DB_NAME"] = BENCH_DB
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-os.environ.setdefault("FIELD_ENCRYPTION_KEY", "bench-only-field-encryption-key")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-import psycopg  # noqa: E402 (after the environment is set)
+BENCH_DB = benchdb.configure("bench_report_dashboard", "zf_bench_reports")
 
 TARGET_MS = 300
-
-
-def admin_connection() -> psycopg.Connection:
-    return psycopg.connect(
-        host=os.environ.get("DB_HOST", "127.0.0.1"),
-        port=int(os.environ.get("DB_PORT", "5432")),
-        user=os.environ.get("DB_USER", "postgres"),
-        password=os.environ.get("DB_PASSWORD", ""),
-        dbname="postgres",
-        autocommit=True,
-    )
-
-
-def recreate_database() -> None:
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def drop_database() -> None:
-    with admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def fill(units: int):
@@ -139,11 +108,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     args = parser.parse_args()
 
-    recreate_database()
-    try:
-        import django
-
-        django.setup()
+    with benchdb.database(BENCH_DB, keep=args.keep):
         from django.core.management import call_command
         from django.db import connection
         from django.test import Client
@@ -187,12 +152,6 @@ def main() -> None:
         if rows != args.units:
             print(f"UNEXPECTED: {rows} rows, wanted {args.units}")
             sys.exit(1)
-    finally:
-        if not args.keep:
-            from django.db import connections
-
-            connections.close_all()
-            drop_database()
 
 
 if __name__ == "__main__":

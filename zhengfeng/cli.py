@@ -20,9 +20,9 @@ def _demo_secret(name: str, var_dir: Path) -> None:
     os.environ[name] = path.read_text(encoding="utf-8").strip()
 
 
-# Developer commands that read only the code: they never sign, encrypt or serve anything, so they run
+# Developer commands that read only the code (openapi renders the API docs): they never sign, encrypt or serve anything, so they run
 # without the production secrets (a placeholder is set for them and for nothing else).
-OFFLINE_COMMANDS = frozenset({"makemigrations", "help", "version"})
+OFFLINE_COMMANDS = frozenset({"makemigrations", "openapi", "help", "version"})
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,6 +9,7 @@ from ninja.errors import HttpError
 from zhengfeng.org.models import ApiKey, Division, Unit, UnitQuerySet, User
 from zhengfeng.org.queries import units_for
 
+# Who may call it (any staff session, any live API key): config/api_access.py.
 router = Router(tags=["org"])
 
 
