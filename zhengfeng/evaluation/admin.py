@@ -22,7 +22,6 @@ from zhengfeng.evaluation.models import (
     EvaluationYear,
     OnlineVote,
     Reply,
-    ResultPublication,
 )
 
 
@@ -177,10 +176,4 @@ class OnlineVoteAdmin(ReadOnlyAdmin):
 @admin.register(Clue)
 class ClueAdmin(ReadOnlyAdmin):
     list_display = ("id", "unit", "addressed_to", "status", "created_at")
-    list_filter = ("status",)
-
-
-@admin.register(ResultPublication)
-class ResultPublicationAdmin(ReadOnlyAdmin):
-    list_display = ("title", "status", "published_at", "published_by", "withdrawn_at")
     list_filter = ("status",)

@@ -81,7 +81,7 @@ def score_table(request: HttpRequest) -> HttpResponse:
         "by": by,
         "quarter": period.number if period else "",
         "publishable": publishable,
-        "publications": queries.publications_for(request.user).filter(year__year=year) if year else [],
+        "publications": queries.publications_for(request.user).filter(period=str(year)) if year else [],
     }
     return render(request, "evaluation/scores.html", context)
 

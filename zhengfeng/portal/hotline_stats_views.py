@@ -1,5 +1,6 @@
 """Published hotline statistics: the public list and tables (no login), and the office's page to
-publish and withdraw them. The public pages read only the frozen JSON of each publication.
+publish and withdraw them. The public pages read only the frozen JSON of each publication (core
+publication engine); publishing and withdrawing go through `hotline.publishing`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from zhengfeng.core import publications as engine
+from zhengfeng.core.models import PublicationStatus
 from zhengfeng.hotline import metrics
-from zhengfeng.portal import publications
-from zhengfeng.portal.models import Publication, PublicationKind, PublicationStatus
+from zhengfeng.hotline import publishing as publications
+from zhengfeng.hotline.publishing import PublicationKind
 
 
 def public_list(request: HttpRequest) -> HttpResponse:
@@ -28,7 +31,9 @@ def public_list(request: HttpRequest) -> HttpResponse:
 
 
 def public_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    publication = get_object_or_404(Publication, pk=pk)
+    publication = engine.detail(pk, *publications.KINDS)
+    if publication is None:
+        raise Http404("没有这项发布")
     if publication.status == PublicationStatus.WITHDRAWN:
         return render(
             request, "portal/hotline_stats/withdrawn.html", {"publication": publication}, status=410
