@@ -50,10 +50,6 @@ def register_kind(code: str, label: str, *, audit_prefix: str) -> PublicationKin
     return kind
 
 
-def registered_kinds() -> dict[str, PublicationKind]:
-    return dict(_KINDS)
-
-
 def kind_label(code: str) -> str:
     kind = _KINDS.get(code)
     return kind.label if kind else code
