@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,7 +20,8 @@ from zhengfeng.org.models import Division, Person, Unit
 # --- Years and staff ---------------------------------------------------------------------------
 
 
-def _check_key_units(year: int, units: Iterable[Unit], *, exclude: int | None) -> list[Unit]:
+def check_key_units(year: int, units: Iterable[Unit], *, exclude: int | None) -> list[Unit]:
+    """The units, once each; a unit already key in another evaluation year of `year` → error."""
     units = list(dict.fromkeys(units))
     taken = (
         EvaluationYear.key_units.through.objects.filter(evaluationyear__year=year, unit__in=units)
@@ -45,11 +47,15 @@ def create_year(
     points_unsatisfied: Any = 0,
     reply_window_days: int = 7,
     by: Any = None,
+    **settings: Any,
 ) -> EvaluationYear:
     """Open a year of 公述民评 for `division` with its key evaluated units.
 
+    `settings` are the year's other fields (`YEAR_FIELDS`: the online vote window and weight, the
+    assessment points, the anti-rigging thresholds), checked as `update_year` checks them.
     Side effects: the EvaluationYear and its key units; audit row `evaluation.year_created`.
     """
+    extra = _clean_year_settings(settings, current=None)
     if not (2000 <= int(year) <= 2100):
         raise ValidationError(f"年度 {year} 无效")
     if EvaluationYear.objects.filter(division=division, year=year).exists():
@@ -69,8 +75,9 @@ def create_year(
         "points_basic": _clean_points(points_basic, "基本满意分值"),
         "points_unsatisfied": _clean_points(points_unsatisfied, "不满意分值"),
         "reply_window_days": int(reply_window_days),
+        **extra,
     }
-    units = _check_key_units(int(year), key_units, exclude=None)
+    units = check_key_units(int(year), key_units, exclude=None)
     with transaction.atomic():
         evaluation_year = EvaluationYear.objects.create(division=division, year=year, **values)
         evaluation_year.key_units.set(units)
@@ -83,6 +90,7 @@ def create_year(
                 "year": int(year),
                 "key_units": [unit.code for unit in units],
                 "window": values["reply_window_days"],
+                **({"settings": sorted(extra)} if extra else {}),
             },
         )
     return evaluation_year
@@ -140,23 +148,13 @@ def _clean_moment(value: Any, label: str) -> dt.datetime | None:
     return value
 
 
-def update_year(
-    evaluation_year: EvaluationYear,
-    *,
-    key_units: Iterable[Unit] | None = None,
-    by: Any = None,
-    **changes: Any,
-) -> list[str]:
-    """Change a year's settings (templates, formula, window) and/or its key units. Returns changed fields.
-
-    A new formula applies to every score computed afterwards; a new window or template only to
-    invitations made afterwards. Side effects: audit row `evaluation.year_updated`.
-    """
+def _clean_year_settings(changes: dict[str, Any], *, current: EvaluationYear | None) -> dict[str, Any]:
+    """Checked values of YEAR_FIELDS (`current`: the year being changed, None for a new one)."""
     unknown = sorted(set(changes) - set(YEAR_FIELDS))
     if unknown:
         raise ValidationError(f"不能修改的字段：{'、'.join(unknown)}")
     cleaners = {
-        "title": lambda v: (v or "").strip()[:100] or evaluation_year.title,
+        "title": lambda v: (v or "").strip()[:100] or (current.title if current else ""),
         "sms_template": clean_template,
         "reask_template": lambda v: clean_template(v, label="再次询问短信模板"),
         "points_satisfied": lambda v: _clean_points(v, "满意分值"),
@@ -174,14 +172,30 @@ def update_year(
     new = {name: cleaners[name](value) for name, value in changes.items()}
     if new.get("reply_window_days", 1) < 1:
         raise ValidationError(f"回复有效天数至少为 1 天，而不是 {new['reply_window_days']}")
-    opens = new.get("vote_opens_at", evaluation_year.vote_opens_at)
-    closes = new.get("vote_closes_at", evaluation_year.vote_closes_at)
+    opens = new.get("vote_opens_at", (current.vote_opens_at if current else None))
+    closes = new.get("vote_closes_at", (current.vote_closes_at if current else None))
     if (opens is None) != (closes is None) or (opens and closes and closes <= opens):
         raise ValidationError(f"网上评议时间无效：开始 {opens}，结束 {closes}（须同时设置，且结束晚于开始）")
+    return new
+
+
+def update_year(
+    evaluation_year: EvaluationYear,
+    *,
+    key_units: Iterable[Unit] | None = None,
+    by: Any = None,
+    **changes: Any,
+) -> list[str]:
+    """Change a year's settings (templates, formula, window) and/or its key units. Returns changed fields.
+
+    A new formula applies to every score computed afterwards; a new window or template only to
+    invitations made afterwards. Side effects: audit row `evaluation.year_updated`.
+    """
+    new = _clean_year_settings(changes, current=evaluation_year)
     changed = [name for name, value in new.items() if getattr(evaluation_year, name) != value]
     units = None
     if key_units is not None:
-        units = _check_key_units(evaluation_year.year, key_units, exclude=evaluation_year.pk)
+        units = check_key_units(evaluation_year.year, key_units, exclude=evaluation_year.pk)
         if {u.pk for u in units} != set(evaluation_year.key_units.values_list("pk", flat=True)):
             changed.append("key_units")
     if not changed:
@@ -222,6 +236,7 @@ def create_staff(
     person: Person | None = None,
     is_disclosed: bool = False,
     sort_order: int = 0,
+    photo: File | None = None,
     by: Any = None,
 ) -> DisclosedStaff:
     """Add an enforcement or supervision staff member of `unit` (disclosed on the portal if asked).
@@ -239,6 +254,7 @@ def create_staff(
             duties=_clean_text(duties, "岗位职责", 2000, required=False),
             is_disclosed=is_disclosed,
             sort_order=sort_order,
+            photo=photo or "",
         )
         audit.record(
             "evaluation.staff_created",
@@ -250,7 +266,17 @@ def create_staff(
     return staff
 
 
-STAFF_FIELDS = ("name", "title", "department", "duties", "is_disclosed", "is_active", "sort_order", "person")
+STAFF_FIELDS = (
+    "name",
+    "title",
+    "department",
+    "duties",
+    "is_disclosed",
+    "is_active",
+    "sort_order",
+    "person",
+    "photo",
+)
 
 
 def update_staff(staff: DisclosedStaff, *, by: Any = None, **changes: Any) -> list[str]:
@@ -266,6 +292,8 @@ def update_staff(staff: DisclosedStaff, *, by: Any = None, **changes: Any) -> li
     for name, (label, length, required) in limits.items():
         if name in changes:
             changes[name] = _clean_text(changes[name], label, length, required=required)
+    if "photo" in changes and not changes["photo"]:
+        changes["photo"] = ""  # the admin's "clear" box gives False: no photo
     changed = [name for name, value in changes.items() if getattr(staff, name) != value]
     if not changed:
         return []
