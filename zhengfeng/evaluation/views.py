@@ -179,7 +179,7 @@ def results_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, message)
     else:
         messages.success(request, f"已撤回：{publication.title}")
-    return redirect(f"{reverse('evaluation:scores')}?year={publication.year.year}&by=unit")
+    return redirect(f"{reverse('evaluation:scores')}?year={publication.period}&by=unit")
 
 
 @login_required

@@ -185,3 +185,21 @@ def test_the_unit_total_weights_sms_and_votes():
     assert queries.combine(Decimal("50.00"), None, 30) == Decimal("50.00")
     assert queries.combine(None, Decimal("80.00"), 30) == Decimal("80.00")
     assert queries.combine(None, None, 30) is None
+
+
+def test_withdrawing_from_the_scores_page(answered, city_office, client):
+    publication = publishing.publish_results(answered, by=city_office)
+    client.force_login(city_office)
+
+    refused = client.post(reverse("evaluation:results_withdraw", args=[publication.pk]), {"reason": ""})
+    response = client.post(
+        reverse("evaluation:results_withdraw", args=[publication.pk]), {"reason": "数据有误"}
+    )
+
+    assert refused.status_code == 302
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('evaluation:scores')}?year=2015&by=unit"
+    publication.refresh_from_db()
+    assert (publication.status, publication.withdraw_reason) == (PublicationStatus.WITHDRAWN, "数据有误")
+    page = client.get(reverse("evaluation:scores"), {"year": 2015, "by": "unit"}).content.decode()
+    assert "已撤回（数据有误）" in page
