@@ -15,10 +15,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from zhengfeng.core import publications as engine
+from zhengfeng.core import publications
 from zhengfeng.core.models import PublicationStatus
-from zhengfeng.hotline import metrics
-from zhengfeng.hotline import publishing as publications
+from zhengfeng.hotline import metrics, publishing
 from zhengfeng.hotline.publishing import PublicationKind
 
 
@@ -26,12 +25,12 @@ def public_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/hotline_stats/list.html",
-        {"publications": publications.public_publications()[:200]},
+        {"publications": publishing.public_publications()[:200]},
     )
 
 
 def public_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    publication = engine.detail(pk, *publications.KINDS)
+    publication = publications.detail(pk, *publishing.KINDS)
     if publication is None:
         raise Http404("没有这项发布")
     if publication.status == PublicationStatus.WITHDRAWN:
@@ -56,7 +55,7 @@ def public_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _require_publisher(request: HttpRequest) -> None:
-    if not publications.can_publish(request.user):
+    if not publishing.can_publish(request.user):
         raise PermissionDenied("只有正风办和系统管理员可以发布统计数据")
 
 
@@ -68,7 +67,7 @@ def manage(request: HttpRequest) -> HttpResponse:
         request,
         "portal/hotline_stats/manage.html",
         {
-            "publications": publications.publications_for(request.user)[:200],
+            "publications": publishing.publications_for(request.user)[:200],
             "kinds": PublicationKind.choices,
             "kind": request.GET.get("kind", PublicationKind.HOTLINE_UNITS),
             "period_value": request.GET.get("period", str(metrics.month_of(today))),
@@ -93,7 +92,7 @@ def _publish_at(text: str) -> dt.datetime | None:
 def publish(request: HttpRequest) -> HttpResponse:
     _require_publisher(request)
     try:
-        publication = publications.publish_hotline_stats(
+        publication = publishing.publish_hotline_stats(
             by=request.user,
             kind=request.POST.get("kind", ""),
             period=request.POST.get("period", ""),
@@ -111,9 +110,9 @@ def publish(request: HttpRequest) -> HttpResponse:
 @require_POST
 def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     _require_publisher(request)
-    publication = get_object_or_404(publications.publications_for(request.user), pk=pk)
+    publication = get_object_or_404(publishing.publications_for(request.user), pk=pk)
     try:
-        publications.withdraw_publication(publication, by=request.user, reason=request.POST.get("reason", ""))
+        publishing.withdraw_publication(publication, by=request.user, reason=request.POST.get("reason", ""))
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
