@@ -29,7 +29,6 @@ from zhengfeng.evaluation.services.common import (
     render_sms,
 )
 from zhengfeng.evaluation.services.flags import (
-    FLAG_REVIEW_ROLES,
     create_clue,
     discipline_unit_for,
     flag_evaluation,
@@ -56,7 +55,6 @@ from zhengfeng.evaluation.services.years import (
 
 __all__ = [
     "CLOCK_TOLERANCE",
-    "FLAG_REVIEW_ROLES",
     "RULE_FIELDS",
     "RULE_MINIMUM",
     "STAFF_FIELDS",

@@ -16,8 +16,6 @@ from zhengfeng.org.models import Division, Unit, UnitKind
 
 # --- Anti-rigging: flags and the office's review -------------------------------------------------
 
-FLAG_REVIEW_ROLES = frozenset({"office", "admin"})
-
 
 def _flag_label(record: Evaluation | OnlineVote) -> str:
     return f"评议 #{record.pk}" if isinstance(record, Evaluation) else f"网上评议 #{record.pk}"
