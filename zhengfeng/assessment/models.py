@@ -28,9 +28,6 @@ class ScoreEventQuerySet(models.QuerySet["ScoreEvent"]):
         """Events that count: not voided."""
         return self.filter(voided_at__isnull=True)
 
-    def of_year(self, year: int) -> ScoreEventQuerySet:
-        return self.filter(year=year)
-
 
 class ScoreEvent(models.Model):
     unit = models.ForeignKey(
@@ -100,7 +97,3 @@ class ScoreEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit_id} {self.get_dimension_display()} {self.points:+}"
-
-    @property
-    def is_voided(self) -> bool:
-        return self.voided_at is not None

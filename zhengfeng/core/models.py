@@ -1,4 +1,4 @@
-"""Core records: the hash-chained audit log and the worker's periodic job schedule."""
+"""Core records: the hash-chained audit log, the worker's periodic job schedule, publications."""
 
 from __future__ import annotations
 
@@ -75,3 +75,83 @@ class PeriodicJob(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PublicationStatus(models.TextChoices):
+    PUBLISHED = "published", "已发布"
+    WITHDRAWN = "withdrawn", "已撤回"
+
+
+class PublicationQuerySet(models.QuerySet["Publication"]):
+    def of_kind(self, *kinds: str) -> PublicationQuerySet:
+        return self.filter(kind__in=kinds)
+
+    def live(self) -> PublicationQuerySet:
+        return self.filter(status=PublicationStatus.PUBLISHED)
+
+    def public(self, *, at) -> PublicationQuerySet:
+        """What anyone may read at `at`: published, not withdrawn, and past its publication time."""
+        return self.live().filter(publish_at__lte=at)
+
+
+class Publication(models.Model):
+    """A table a module published on the portal, frozen at the moment of publishing.
+
+    Written only by `core.publications` (the publication engine); each module registers its kinds
+    there. A publication never changes after it is made: a wrong one is withdrawn with a reason and
+    stays on record, and a new one of the same kind, period and division may follow.
+    """
+
+    # A code registered by the publishing module (`core.publications.register_kind`); no choices
+    # here, so a new module's kind needs no migration of core.
+    kind = models.CharField("类别", max_length=40)
+    period = models.CharField("期间", max_length=10, help_text="2026-03、2026Q1 或 2026")
+    title = models.CharField("标题", max_length=200)
+    # The publisher's division (empty: the whole city): the table covers its subtree.
+    division_code = models.CharField("行政区划", max_length=12, db_index=True)
+    scope_label = models.CharField("范围", max_length=60, blank=True)
+    # The frozen table: unit names and figures only, never a person's data.
+    data = models.JSONField("数据", default=dict)
+    status = models.CharField(
+        "状态", max_length=10, choices=PublicationStatus.choices, default=PublicationStatus.PUBLISHED
+    )
+    publish_at = models.DateTimeField("公开时间", help_text="可定于以后某一时间公开")
+    created_at = models.DateTimeField("发布时间")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="发布人", on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="撤回人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    withdraw_reason = models.TextField("撤回理由", blank=True)
+
+    objects = PublicationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "公开发布"
+        verbose_name_plural = "公开发布"
+        ordering = ["-publish_at", "-id"]
+        indexes = [
+            models.Index(fields=["kind", "status", "publish_at"], name="core_pub_kind_status_time_idx")
+        ]
+        constraints = [
+            # One live table per kind, period and division: a correction withdraws the old one first.
+            models.UniqueConstraint(
+                fields=["kind", "period", "division_code"],
+                condition=models.Q(status="published"),
+                name="core_one_live_publication",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="published") | ~models.Q(withdraw_reason=""),
+                name="core_publication_withdrawal_needs_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,5 +1,6 @@
-"""Admin for 公述民评: years (templates, formula, key units) and staff are edited here with an audit
-row; actions, evaluations and replies are read-only, with personal data masked."""
+"""Admin for 公述民评: years (templates, formula, key units) and staff are saved through the services
+(`create_year` / `update_year`, `create_staff` / `update_staff`, each with its audit row); actions,
+evaluations and replies are read-only, with personal data masked."""
 
 from __future__ import annotations
 
@@ -8,10 +9,8 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest
 
-from zhengfeng.core import audit
 from zhengfeng.core.crypto import mask_name, mask_phone
 from zhengfeng.evaluation import services
 from zhengfeng.evaluation.models import (
@@ -22,23 +21,7 @@ from zhengfeng.evaluation.models import (
     EvaluationYear,
     OnlineVote,
     Reply,
-    ResultPublication,
 )
-
-
-class AuditedAdmin(admin.ModelAdmin):
-    def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
-        if isinstance(obj, DisclosedStaff):
-            obj.division_code = obj.unit.division_id
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            audit.record(
-                f"evaluation.{obj._meta.model_name}_{'changed' if change else 'added'}_in_admin",
-                by=request.user,
-                target=obj,
-                division_code=str(getattr(obj, "division_code", "") or ""),
-                data={"fields": sorted(form.changed_data)},
-            )
 
 
 class EvaluationYearForm(forms.ModelForm):
@@ -79,26 +62,104 @@ class EvaluationYearForm(forms.ModelForm):
                     cleaned["reask_template"], label="再次询问短信模板"
                 )
             if cleaned.get("year") and cleaned.get("key_units") is not None:
-                services._check_key_units(cleaned["year"], cleaned["key_units"], exclude=self.instance.pk)
+                services.check_key_units(cleaned["year"], cleaned["key_units"], exclude=self.instance.pk)
         except ValidationError as exc:
             raise ValidationError(exc.messages) from exc
         return cleaned
 
 
+class ServiceSavedAdmin(admin.ModelAdmin):
+    """`save_model` calls the services, which also set the many-to-many fields; the admin's own
+    save of them would be a second, unaudited write."""
+
+    # The fields the admin shows but the services do not change after creation.
+    fixed_after_creation: tuple[str, ...] = ()
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return self.fixed_after_creation if obj is not None else ()
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    @staticmethod
+    def _adopt(obj: Any, saved: Any) -> None:
+        # The admin goes on with `obj` (messages, redirect, history): give it the saved row's state.
+        obj.pk = saved.pk
+        obj._state.adding = False
+        obj._state.db = saved._state.db
+
+
 @admin.register(EvaluationYear)
-class EvaluationYearAdmin(AuditedAdmin):
+class EvaluationYearAdmin(ServiceSavedAdmin):
     form = EvaluationYearForm
     list_display = ("title", "year", "division", "reply_window_days")
     filter_horizontal = ("key_units",)
+    fixed_after_creation = ("division", "year")
+
+    def save_model(
+        self, request: HttpRequest, obj: EvaluationYear, form: forms.ModelForm, change: bool
+    ) -> None:
+        cleaned = form.cleaned_data
+        if change:
+            changes = {name: cleaned[name] for name in form.changed_data if name in services.YEAR_FIELDS}
+            key_units = cleaned["key_units"] if "key_units" in form.changed_data else None
+            services.update_year(
+                EvaluationYear.objects.get(pk=obj.pk), key_units=key_units, by=request.user, **changes
+            )
+            return
+        named = ("title", "sms_template", "reask_template", "points_satisfied", "points_basic")
+        named += ("points_unsatisfied", "reply_window_days")
+        settings = {
+            name: cleaned[name]
+            for name in form.changed_data
+            if name in services.YEAR_FIELDS and name not in named
+        }
+        saved = services.create_year(
+            division=cleaned["division"],
+            year=cleaned["year"],
+            key_units=cleaned["key_units"],
+            by=request.user,
+            **{name: cleaned[name] for name in named},
+            **settings,
+        )
+        self._adopt(obj, saved)
 
 
 @admin.register(DisclosedStaff)
-class DisclosedStaffAdmin(AuditedAdmin):
+class DisclosedStaffAdmin(ServiceSavedAdmin):
     list_display = ("name", "title", "unit", "department", "is_disclosed", "is_active")
     list_filter = ("is_disclosed", "is_active")
     search_fields = ("name", "unit__name", "unit__code")
     raw_id_fields = ("person",)
-    exclude = ("division_code",)
+    # The division follows the unit and the creation time is the service's.
+    exclude = ("division_code", "created_at")
+    fixed_after_creation = ("unit",)
+
+    def save_model(
+        self, request: HttpRequest, obj: DisclosedStaff, form: forms.ModelForm, change: bool
+    ) -> None:
+        cleaned = form.cleaned_data
+        if change:
+            changes = {name: cleaned[name] for name in form.changed_data if name in services.STAFF_FIELDS}
+            services.update_staff(DisclosedStaff.objects.get(pk=obj.pk), by=request.user, **changes)
+            return
+        saved = services.create_staff(
+            unit=cleaned["unit"],
+            name=cleaned["name"],
+            title=cleaned["title"],
+            department=cleaned["department"],
+            duties=cleaned["duties"],
+            person=cleaned["person"],
+            is_disclosed=cleaned["is_disclosed"],
+            sort_order=cleaned["sort_order"],
+            photo=cleaned["photo"] or None,
+            by=request.user,
+        )
+        if not cleaned["is_active"]:
+            # Entered as already gone from the post: the service records that as the change it is.
+            services.update_staff(saved, is_active=False, by=request.user)
+        self._adopt(obj, saved)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -177,10 +238,4 @@ class OnlineVoteAdmin(ReadOnlyAdmin):
 @admin.register(Clue)
 class ClueAdmin(ReadOnlyAdmin):
     list_display = ("id", "unit", "addressed_to", "status", "created_at")
-    list_filter = ("status",)
-
-
-@admin.register(ResultPublication)
-class ResultPublicationAdmin(ReadOnlyAdmin):
-    list_display = ("title", "status", "published_at", "published_by", "withdrawn_at")
     list_filter = ("status",)

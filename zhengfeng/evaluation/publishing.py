@@ -1,7 +1,9 @@
 """Publishing a year's results on the portal and turning them into assessment score events.
 
 A publication freezes the per-unit table (unit names and figures, never a person's data) at the
-moment the office publishes it; later flags or answers do not move a published figure. The score
+moment the office publishes it; later flags or answers do not move a published figure. Storing and
+withdrawing are the core publication engine's (`zhengfeng.core.publications`, kind
+`evaluation_results`, period the year, division that of the evaluation year). The score
 events of the annual assessment follow the published table: publishing records them, withdrawing
 voids them, publishing again voids what changed and records the new figures.
 """
@@ -17,15 +19,26 @@ from django.utils import timezone
 
 from zhengfeng.assessment import services as assessment
 from zhengfeng.assessment.models import Dimension, ScoreEvent
-from zhengfeng.core import audit
+from zhengfeng.core import publications
+from zhengfeng.core.models import Publication, PublicationStatus
 from zhengfeng.evaluation import queries
-from zhengfeng.evaluation.models import EvaluationYear, PublicationStatus, ResultPublication
+from zhengfeng.evaluation.models import EvaluationYear
 from zhengfeng.org.models import Unit
 from zhengfeng.org.queries import scope_of
 
 PUBLISHER_ROLES = frozenset({"office", "admin"})
 SCORE_SOURCE = "evaluation.unit_year"
 SCORE_REASON_CODE = "evaluation.unit_score"
+RESULTS_KIND = queries.RESULTS_KIND
+REASON_MAX_LENGTH = 300
+
+# The audit actions keep their names: `evaluation.results_published` / `evaluation.results_withdrawn`.
+publications.register_kind(RESULTS_KIND, "公述民评结果", audit_prefix="evaluation.results")
+
+
+def year_of(publication: Publication) -> EvaluationYear:
+    """The evaluation year a results publication belongs to (its key: period = year, division)."""
+    return EvaluationYear.objects.get(year=int(publication.period), division_id=publication.division_code)
 
 
 def can_publish(user: Any, evaluation_year: EvaluationYear) -> bool:
@@ -135,17 +148,17 @@ def void_score_events(evaluation_year: EvaluationYear, *, by: Any, reason: str) 
     return count
 
 
-def publish_results(evaluation_year: EvaluationYear, *, by: Any) -> ResultPublication:
+def publish_results(evaluation_year: EvaluationYear, *, by: Any) -> Publication:
     """Freeze the year's per-unit results and publish them on the portal; record the score events.
 
     Refused while a publication of the year is live (withdraw it first) or while flags are pending
     (the office reviews them first, so nothing published moves afterwards).
-    Side effects: one ResultPublication; score events (`record_score_events`); audit row
-    `evaluation.results_published`.
+    Side effects: one `core.Publication` of kind `evaluation_results` (through the engine); score
+    events (`record_score_events`); audit row `evaluation.results_published`.
     """
     if not can_publish(by, evaluation_year):
         raise PermissionDenied("只有本级正风办和系统管理员可以发布评议结果")
-    if ResultPublication.objects.filter(year=evaluation_year, status=PublicationStatus.PUBLISHED).exists():
+    if queries.year_publications(evaluation_year).filter(status=PublicationStatus.PUBLISHED).exists():
         raise ValidationError(f"{evaluation_year.title}的结果已发布；如需更正，请先撤回")
     pending = queries.flagged_evaluations_for(by).filter(action__year=evaluation_year).count()
     pending += queries.flagged_votes_for(by).filter(year=evaluation_year).count()
@@ -153,56 +166,40 @@ def publish_results(evaluation_year: EvaluationYear, *, by: Any) -> ResultPublic
         raise ValidationError(f"还有 {pending} 条待复核的评议，请先复核后再发布")
     data = _snapshot(evaluation_year)
     with transaction.atomic():
-        publication = ResultPublication.objects.create(
-            year=evaluation_year,
-            division_code=evaluation_year.division_id,
-            title=f"{evaluation_year.title}结果",
-            data=data,
-            published_at=timezone.now(),
-            published_by=by,
-        )
+        # The score events first, so that the publication's audit row can count them; a refused
+        # publication rolls them back with it.
         stats = record_score_events(evaluation_year, data["rows"], by=by)
-        audit.record(
-            "evaluation.results_published",
+        publication = publications.publish(
             by=by,
-            target=publication,
-            division_code=publication.division_code,
-            data={"year": evaluation_year.year, "units": len(data["rows"]), "score_events": stats},
+            kind=RESULTS_KIND,
+            period=str(evaluation_year.year),
+            title=f"{evaluation_year.title}结果",
+            division_code=evaluation_year.division_id,
+            data=data,
+            audit_data={"year": evaluation_year.year, "units": len(data["rows"]), "score_events": stats},
         )
     return publication
 
 
-def withdraw_results(publication: ResultPublication, *, by: Any, reason: str) -> ResultPublication:
+def withdraw_results(publication: Publication, *, by: Any, reason: str) -> Publication:
     """Take a publication off the portal (kept, with the reason) and void its score events.
 
-    Side effects: status, withdrawn_at/by/reason; voided score events; audit row
-    `evaluation.results_withdrawn`.
+    Side effects: status, withdrawn_at/by/reason (through the engine); voided score events; audit
+    row `evaluation.results_withdrawn`.
     """
-    if not can_publish(by, publication.year):
+    evaluation_year = year_of(publication)
+    if not can_publish(by, evaluation_year):
         raise PermissionDenied("只有本级正风办和系统管理员可以撤回评议结果")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("撤回理由不能为空")
-    if len(reason) > 300:
-        raise ValidationError(f"撤回理由过长（{len(reason)} 字，最多 300 字）")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError(f"撤回理由过长（{len(reason)} 字，最多 {REASON_MAX_LENGTH} 字）")
     with transaction.atomic():
-        changed = ResultPublication.objects.filter(
-            pk=publication.pk, status=PublicationStatus.PUBLISHED
-        ).update(
-            status=PublicationStatus.WITHDRAWN,
-            withdrawn_at=timezone.now(),
-            withdrawn_by=by,
-            withdraw_reason=reason,
-        )
-        if changed != 1:
-            raise ValidationError(f"“{publication.title}”已撤回")
-        voided = void_score_events(publication.year, by=by, reason=f"评议结果撤回：{reason}")
-        audit.record(
-            "evaluation.results_withdrawn",
-            by=by,
-            target=publication,
-            division_code=publication.division_code,
-            data={"reason": reason, "voided": voided},
-        )
-    publication.refresh_from_db()
-    return publication
+        # Voided first so that the withdrawal's audit row counts them; a refused (second)
+        # withdrawal rolls the voiding back with it.
+        voided = void_score_events(evaluation_year, by=by, reason=f"评议结果撤回：{reason}")
+        try:
+            return publications.withdraw(publication, by=by, reason=reason, audit_data={"voided": voided})
+        except ValidationError:
+            raise ValidationError(f"“{publication.title}”已撤回") from None

@@ -10,6 +10,8 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from zhengfeng.core import publications
+from zhengfeng.core.models import Publication
 from zhengfeng.core.periods import Period
 from zhengfeng.evaluation.models import (
     Answer,
@@ -20,8 +22,6 @@ from zhengfeng.evaluation.models import (
     EvaluationYear,
     FlagState,
     OnlineVote,
-    PublicationStatus,
-    ResultPublication,
 )
 from zhengfeng.messaging.models import OutboxStatus
 from zhengfeng.org.models import Unit
@@ -29,6 +29,8 @@ from zhengfeng.org.queries import scope_filter, scope_of
 
 SCORE_ROLES = frozenset({"admin", "office", "inspector"})
 TWO_PLACES = Decimal("0.01")
+# The kind of the year's results in the core publication engine (registered by `publishing`).
+RESULTS_KIND = "evaluation_results"
 
 
 def can_see_scores(user: Any) -> bool:
@@ -438,16 +440,18 @@ def clues_for(user: Any) -> QuerySet[Clue]:
 # --- Publications -----------------------------------------------------------------------------------
 
 
-def public_results() -> QuerySet[ResultPublication]:
-    return ResultPublication.objects.filter(status=PublicationStatus.PUBLISHED).order_by(
-        "-published_at", "-id"
+def public_results() -> QuerySet[Publication]:
+    return publications.public(RESULTS_KIND)
+
+
+def year_publications(evaluation_year: EvaluationYear) -> QuerySet[Publication]:
+    """Every results publication of the year (withdrawn ones too), oldest first."""
+    return publications.history(
+        kind=RESULTS_KIND, period=str(evaluation_year.year), division_code=evaluation_year.division_id
     )
 
 
-def publications_for(user: Any) -> QuerySet[ResultPublication]:
+def publications_for(user: Any) -> QuerySet[Publication]:
     return scope_filter(
-        ResultPublication.objects.select_related("year", "published_by", "withdrawn_by"),
-        user,
-        unit_field=None,
-        division_field="division_code",
-    ).order_by("-published_at", "-id")
+        publications.records(RESULTS_KIND), user, unit_field=None, division_field="division_code"
+    ).order_by("-publish_at", "-id")

@@ -81,7 +81,7 @@ def score_table(request: HttpRequest) -> HttpResponse:
         "by": by,
         "quarter": period.number if period else "",
         "publishable": publishable,
-        "publications": queries.publications_for(request.user).filter(year__year=year) if year else [],
+        "publications": queries.publications_for(request.user).filter(period=str(year)) if year else [],
     }
     return render(request, "evaluation/scores.html", context)
 
@@ -179,7 +179,7 @@ def results_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, message)
     else:
         messages.success(request, f"已撤回：{publication.title}")
-    return redirect(f"{reverse('evaluation:scores')}?year={publication.year.year}&by=unit")
+    return redirect(f"{reverse('evaluation:scores')}?year={publication.period}&by=unit")
 
 
 @login_required

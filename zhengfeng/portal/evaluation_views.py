@@ -12,13 +12,15 @@ import secrets
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from zhengfeng.core import publications
 from zhengfeng.core.crypto import mask_phone
+from zhengfeng.core.models import PublicationStatus
 from zhengfeng.evaluation import queries, voting
-from zhengfeng.evaluation.models import Answer, PublicationStatus, ResultPublication
+from zhengfeng.evaluation.models import Answer
 from zhengfeng.org.queries import unit_by_code
 
 DEVICE_COOKIE = "zf_device"
@@ -120,7 +122,9 @@ def results_list(request: HttpRequest) -> HttpResponse:
 
 
 def results_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    publication = get_object_or_404(ResultPublication, pk=pk)
+    publication = publications.detail(pk, queries.RESULTS_KIND)
+    if publication is None:
+        raise Http404("没有这项发布")
     if publication.status == PublicationStatus.WITHDRAWN:
         return render(
             request, "portal/evaluation/results_withdrawn.html", {"publication": publication}, status=410

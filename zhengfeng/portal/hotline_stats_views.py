@@ -1,5 +1,6 @@
 """Published hotline statistics: the public list and tables (no login), and the office's page to
-publish and withdraw them. The public pages read only the frozen JSON of each publication.
+publish and withdraw them. The public pages read only the frozen JSON of each publication (core
+publication engine); publishing and withdrawing go through `hotline.publishing`.
 """
 
 from __future__ import annotations
@@ -14,21 +15,24 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from zhengfeng.hotline import metrics
-from zhengfeng.portal import publications
-from zhengfeng.portal.models import Publication, PublicationKind, PublicationStatus
+from zhengfeng.core import publications
+from zhengfeng.core.models import PublicationStatus
+from zhengfeng.hotline import metrics, publishing
+from zhengfeng.hotline.publishing import PublicationKind
 
 
 def public_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/hotline_stats/list.html",
-        {"publications": publications.public_publications()[:200]},
+        {"publications": publishing.public_publications()[:200]},
     )
 
 
 def public_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    publication = get_object_or_404(Publication, pk=pk)
+    publication = publications.detail(pk, *publishing.KINDS)
+    if publication is None:
+        raise Http404("没有这项发布")
     if publication.status == PublicationStatus.WITHDRAWN:
         return render(
             request, "portal/hotline_stats/withdrawn.html", {"publication": publication}, status=410
@@ -51,7 +55,7 @@ def public_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _require_publisher(request: HttpRequest) -> None:
-    if not publications.can_publish(request.user):
+    if not publishing.can_publish(request.user):
         raise PermissionDenied("只有正风办和系统管理员可以发布统计数据")
 
 
@@ -63,7 +67,7 @@ def manage(request: HttpRequest) -> HttpResponse:
         request,
         "portal/hotline_stats/manage.html",
         {
-            "publications": publications.publications_for(request.user)[:200],
+            "publications": publishing.publications_for(request.user)[:200],
             "kinds": PublicationKind.choices,
             "kind": request.GET.get("kind", PublicationKind.HOTLINE_UNITS),
             "period_value": request.GET.get("period", str(metrics.month_of(today))),
@@ -88,7 +92,7 @@ def _publish_at(text: str) -> dt.datetime | None:
 def publish(request: HttpRequest) -> HttpResponse:
     _require_publisher(request)
     try:
-        publication = publications.publish_hotline_stats(
+        publication = publishing.publish_hotline_stats(
             by=request.user,
             kind=request.POST.get("kind", ""),
             period=request.POST.get("period", ""),
@@ -106,9 +110,9 @@ def publish(request: HttpRequest) -> HttpResponse:
 @require_POST
 def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     _require_publisher(request)
-    publication = get_object_or_404(publications.publications_for(request.user), pk=pk)
+    publication = get_object_or_404(publishing.publications_for(request.user), pk=pk)
     try:
-        publications.withdraw_publication(publication, by=request.user, reason=request.POST.get("reason", ""))
+        publishing.withdraw_publication(publication, by=request.user, reason=request.POST.get("reason", ""))
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)

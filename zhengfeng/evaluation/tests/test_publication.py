@@ -11,10 +11,9 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from zhengfeng.assessment.models import Dimension, ScoreEvent
-from zhengfeng.core.models import AuditLog
+from zhengfeng.core.models import AuditLog, PublicationStatus
 from zhengfeng.core.periods import Period
 from zhengfeng.evaluation import publishing, queries, services
-from zhengfeng.evaluation.models import PublicationStatus
 from zhengfeng.evaluation.tests.conftest import NOW, invite, local, process, reply
 
 pytestmark = pytest.mark.django_db
@@ -143,7 +142,7 @@ def test_publishing_from_the_scores_page(answered, city_office, client):
 
     assert "发布2015年清远市“公述民评”结果" in page.content.decode()
     assert response.status_code == 302
-    assert answered.publications.get().status == PublicationStatus.PUBLISHED
+    assert queries.year_publications(answered).get().status == PublicationStatus.PUBLISHED
 
 
 def test_excel_export_has_units_and_staff(answered, city_office, client):
@@ -186,3 +185,21 @@ def test_the_unit_total_weights_sms_and_votes():
     assert queries.combine(Decimal("50.00"), None, 30) == Decimal("50.00")
     assert queries.combine(None, Decimal("80.00"), 30) == Decimal("80.00")
     assert queries.combine(None, None, 30) is None
+
+
+def test_withdrawing_from_the_scores_page(answered, city_office, client):
+    publication = publishing.publish_results(answered, by=city_office)
+    client.force_login(city_office)
+
+    refused = client.post(reverse("evaluation:results_withdraw", args=[publication.pk]), {"reason": ""})
+    response = client.post(
+        reverse("evaluation:results_withdraw", args=[publication.pk]), {"reason": "数据有误"}
+    )
+
+    assert refused.status_code == 302
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('evaluation:scores')}?year=2015&by=unit"
+    publication.refresh_from_db()
+    assert (publication.status, publication.withdraw_reason) == (PublicationStatus.WITHDRAWN, "数据有误")
+    page = client.get(reverse("evaluation:scores"), {"year": 2015, "by": "unit"}).content.decode()
+    assert "已撤回（数据有误）" in page

@@ -1,9 +1,10 @@
-"""Publishing the hotline statistics on the public portal: services (publish, withdraw) and reads.
+"""Publishing the hotline statistics on the public portal, through the core publication engine.
 
 The figures are computed by `hotline.metrics` for the publisher's units at the moment of publishing
-and stored as JSON in the `Publication`; the public pages only read that JSON, so changes to orders
+and frozen as JSON in a `core.Publication`; the public pages only read that JSON, so changes to orders
 afterwards never move a published figure. A `publish_at` in the future keeps the table hidden until
-then (the figures are still those of the moment of publishing).
+then (the figures are still those of the moment of publishing). Who may publish is decided here;
+storing, scheduling, withdrawing and the history are the engine's (`zhengfeng.core.publications`).
 """
 
 from __future__ import annotations
@@ -12,19 +13,30 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from zhengfeng.core import audit
+from zhengfeng.core import publications
+from zhengfeng.core.models import Publication
 from zhengfeng.hotline import metrics
 from zhengfeng.hotline.models import Channel
 from zhengfeng.org.models import Role
 from zhengfeng.org.queries import scope_of
-from zhengfeng.portal.models import Publication, PublicationKind, PublicationStatus
+
+
+class PublicationKind(models.TextChoices):
+    HOTLINE_UNITS = "hotline_units", "12345热线各单位办理情况"
+    HOTLINE_RADIO = "hotline_radio", "行风热线上线单位办理情况"
+
+
+# The audit actions keep the names they had when the portal owned these publications.
+for _kind in PublicationKind:
+    publications.register_kind(_kind.value, _kind.label, audit_prefix="portal.publication")
+
+KINDS = tuple(PublicationKind.values)
 
 PUBLISHER_ROLES = frozenset({Role.OFFICE, Role.ADMIN})
-REASON_MAX_LENGTH = 1000
 
 
 def can_publish(user: Any) -> bool:
@@ -54,8 +66,8 @@ def publish_hotline_stats(
 ) -> Publication:
     """Freeze the per-unit table of `period` for `by`'s units and publish it.
 
-    Side effects: one Publication row (figures frozen as JSON) and one audit row
-    `portal.publication_published`. Raises ValidationError for a bad kind or period, a radio table
+    Side effects (through the engine): one `core.Publication` row (figures frozen as JSON) and one
+    audit row `portal.publication_published`. Raises ValidationError for a bad kind or period, a radio table
     for anything but a quarter, or a live publication of the same kind, period and division.
     """
     if not can_publish(by):
@@ -71,41 +83,27 @@ def publish_hotline_stats(
     at = at or timezone.now()
     if report_period.first > timezone.localtime(at).date():
         raise ValidationError(f"统计期间 {report_period.label} 尚未开始，不能发布")
-    if publish_at is not None and timezone.is_naive(publish_at):
-        raise ValidationError("公开时间须带时区")
     division_code, scope_label = _scope(by)
     rows = _rows(by, kind, report_period, at)
     columns = metrics.RADIO_COLUMNS if kind == PublicationKind.HOTLINE_RADIO else metrics.COLUMNS
     data = metrics.freeze_table(rows, report_period, columns=columns, at=at, scope_label=scope_label)
-    title = f"{scope_label}{PublicationKind(kind).label}（{report_period.label}）"
-    try:
-        with transaction.atomic():
-            publication = Publication.objects.create(
-                kind=kind,
-                period=str(report_period),
-                title=title,
-                division_code=division_code,
-                scope_label=scope_label,
-                data=data,
-                publish_at=publish_at or at,
-                created_at=at,
-                created_by=by,
-            )
-            audit.record(
-                "portal.publication_published",
-                by=by,
-                target=publication,
-                division_code=division_code,
-                data={
-                    "kind": kind,
-                    "period": str(report_period),
-                    "rows": len(rows),
-                    "publish_at": timezone.localtime(publish_at or at).isoformat(),
-                },
-            )
-    except IntegrityError:
-        raise ValidationError(f"“{title}”已经发布；如需更正，请先撤回原发布") from None
-    return publication
+    return publications.publish(
+        by=by,
+        kind=kind,
+        period=str(report_period),
+        title=f"{scope_label}{PublicationKind(kind).label}（{report_period.label}）",
+        division_code=division_code,
+        scope_label=scope_label,
+        data=data,
+        publish_at=publish_at,
+        at=at,
+        audit_data={
+            "kind": kind,
+            "period": str(report_period),
+            "rows": len(rows),
+            "publish_at": timezone.localtime(publish_at or at).isoformat(),
+        },
+    )
 
 
 def withdraw_publication(
@@ -113,53 +111,33 @@ def withdraw_publication(
 ) -> Publication:
     """Withdraw a publication from the portal (it stays on record with the reason).
 
-    Side effects: the row's status, time, person and reason; one audit row
+    Side effects (through the engine): the row's status, time, person and reason; one audit row
     `portal.publication_withdrawn`. A second withdrawal is refused (conditional update).
     """
     if not can_publish(by):
         raise PermissionDenied("只有正风办和系统管理员可以撤回发布")
     if not publications_for(by).filter(pk=publication.pk).exists():
         raise PermissionDenied(f"无权撤回“{publication.title}”")
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError("撤回须说明理由")
-    if len(reason) > REASON_MAX_LENGTH:
-        raise ValidationError(f"撤回理由最多 {REASON_MAX_LENGTH} 字，现为 {len(reason)} 字")
-    at = at or timezone.now()
-    with transaction.atomic():
-        changed = Publication.objects.filter(pk=publication.pk, status=PublicationStatus.PUBLISHED).update(
-            status=PublicationStatus.WITHDRAWN, withdrawn_at=at, withdrawn_by=by, withdraw_reason=reason
-        )
-        if changed != 1:
-            raise ValidationError(f"“{publication.title}”已撤回，不能再次撤回")
-        audit.record(
-            "portal.publication_withdrawn",
-            by=by,
-            target=publication,
-            division_code=publication.division_code,
-            data={"reason": reason},
-        )
-    publication.refresh_from_db()
-    return publication
+    return publications.withdraw(publication, by=by, reason=reason, at=at)
 
 
 # ------------------------------------------------------------------------------- reads
 
 
 def public_publications(*, at: dt.datetime | None = None) -> QuerySet[Publication]:
-    return Publication.objects.public(at=at or timezone.now()).defer("data")
+    return publications.public(*KINDS, at=at)
 
 
 def publications_for(user: Any) -> QuerySet[Publication]:
     """Every publication (withdrawn ones too) of the divisions `user` sees, for the management page."""
     scope = scope_of(user)
-    publications = Publication.objects.select_related("created_by", "withdrawn_by").defer("data")
+    records = publications.records(*KINDS)
     if scope.everything:
-        return publications
+        return records
     if scope.division_prefix is not None:
         # The publisher's division code starts with the reader's prefix (its subtree); the
         # administrator's whole-city tables (empty code) are visible to every office.
-        return publications.filter(division_code__startswith=scope.division_prefix) | publications.filter(
+        return records.filter(division_code__startswith=scope.division_prefix) | records.filter(
             division_code=""
         )
-    return publications.none()
+    return records.none()
