@@ -45,11 +45,11 @@ class PublicationAdmin(admin.ModelAdmin):
     def kind_label(self, obj: Publication) -> str:
         return publications.kind_label(obj.kind)
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Publication | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Publication | None = None) -> bool:
         return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 
@@ -89,7 +91,7 @@ class PublicationQuerySet(models.QuerySet["Publication"]):
     def live(self) -> PublicationQuerySet:
         return self.filter(status=PublicationStatus.PUBLISHED)
 
-    def public(self, *, at) -> PublicationQuerySet:
+    def public(self, *, at: dt.datetime) -> PublicationQuerySet:
         """What anyone may read at `at`: published, not withdrawn, and past its publication time."""
         return self.live().filter(publish_at__lte=at)
 

@@ -94,7 +94,7 @@ def publish(
                 data=dict(data),
                 publish_at=publish_at or at,
                 created_at=at,
-                created_by=by,
+                created_by_id=by.pk,
             )
             audit.record(
                 f"{registered.audit_prefix}_published",
@@ -131,7 +131,7 @@ def withdraw(
     prefix = _KINDS[publication.kind].audit_prefix if publication.kind in _KINDS else "core.publication"
     with transaction.atomic():
         changed = Publication.objects.filter(pk=publication.pk, status=PublicationStatus.PUBLISHED).update(
-            status=PublicationStatus.WITHDRAWN, withdrawn_at=at, withdrawn_by=by, withdraw_reason=reason
+            status=PublicationStatus.WITHDRAWN, withdrawn_at=at, withdrawn_by_id=by.pk, withdraw_reason=reason
         )
         if changed != 1:
             raise ValidationError(f"“{publication.title}”已撤回，不能再次撤回")

@@ -16,10 +16,6 @@ from importlinter.contracts.layers import LayersContract
 
 PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"
 
-# Imports the contract forbids that another part of issue #9 removes (the publication test moves out of the
-# hotline when the one publication engine lands). Delete each entry once its move has landed.
-PENDING_MOVES = {"zhengfeng.hotline.tests.test_stats_publication"}
-
 
 @pytest.fixture(scope="module")
 def contract() -> LayersContract:
@@ -57,7 +53,7 @@ def violating_importers(contract: LayersContract, graph: grimp.ImportGraph) -> s
 
 
 def test_the_code_keeps_the_contract(contract, graph):
-    assert violating_importers(contract, graph) - PENDING_MOVES == set()
+    assert violating_importers(contract, graph) == set()
 
 
 @pytest.mark.parametrize(
