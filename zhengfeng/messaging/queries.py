@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.db.models import QuerySet
 
-from zhengfeng.messaging.models import Channel, InboundSms, OutboxMessage
+from zhengfeng.messaging.models import InboundSms, OutboxMessage
 from zhengfeng.org.models import User
 from zhengfeng.org.queries import Viewer, scope_filter
 
@@ -44,8 +44,3 @@ def unmatched_inbound(after: dt.datetime | None = None) -> QuerySet[InboundSms]:
     if after is not None:
         rows = rows.filter(received_at__gt=after)
     return rows.order_by("received_at", "id")
-
-
-def sms_to_phone(phone_index: str) -> QuerySet[OutboxMessage]:
-    """Every SMS to one number (by blind index), newest first: what was sent to a citizen who replies."""
-    return OutboxMessage.objects.filter(channel=Channel.SMS, phone_index=phone_index).order_by("-id")
