@@ -1,6 +1,8 @@
 from django.urls import path
 
-from zhengfeng.ledger import ledger_views, reports_views, views
+from zhengfeng.ledger.ledgers import views as ledger_views
+from zhengfeng.ledger.plans import views
+from zhengfeng.ledger.reports import views as reports_views
 
 app_name = "ledger"
 

@@ -10,8 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from zhengfeng.core.models import AuditLog
 from zhengfeng.deadlines.models import Clock, ClockEvent
-from zhengfeng.ledger import ledger_services as services
-from zhengfeng.ledger import services as plan_services
+from zhengfeng.ledger.ledgers import services
 from zhengfeng.ledger.models import (
     ATTACHMENT_MAX_BYTES,
     Ledger,
@@ -21,6 +20,7 @@ from zhengfeng.ledger.models import (
     ProgressEntry,
     StepStatus,
 )
+from zhengfeng.ledger.plans import services as plan_services
 from zhengfeng.ledger.tests.conftest import LEDGER_NOW
 from zhengfeng.testing.factories import PersonFactory, PositionFactory
 

@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from zhengfeng.core.periods import Period
 from zhengfeng.deadlines.queries import calendar_index
-from zhengfeng.ledger.reports_dates import due_dates, grace_end, opening_day
+from zhengfeng.ledger.reports.dates import due_dates, grace_end, opening_day
 
 pytestmark = pytest.mark.django_db
 

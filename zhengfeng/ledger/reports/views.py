@@ -23,10 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from zhengfeng.core.periods import Period
-from zhengfeng.ledger import reports_queries as queries
-from zhengfeng.ledger import reports_services as services
-from zhengfeng.ledger import reviews_services
-from zhengfeng.ledger.ledger_queries import can_keep_unit, can_read_ledgers, is_unit_user
+from zhengfeng.ledger.ledgers.queries import can_keep_unit, can_read_ledgers, is_unit_user
 from zhengfeng.ledger.models import (
     REPORT_FIGURES,
     DemandState,
@@ -34,8 +31,9 @@ from zhengfeng.ledger.models import (
     ReportNotice,
     ReportState,
 )
-from zhengfeng.ledger.reports_excel import matrix_workbook
-from zhengfeng.ledger.reports_forms import (
+from zhengfeng.ledger.reports import queries, services
+from zhengfeng.ledger.reports.excel import matrix_workbook
+from zhengfeng.ledger.reports.forms import (
     DemandForm,
     FindingForm,
     ReasonForm,
@@ -43,6 +41,7 @@ from zhengfeng.ledger.reports_forms import (
     ReportForm,
     ReviewRoundForm,
 )
+from zhengfeng.ledger.reviews import services as reviews_services
 from zhengfeng.org.models import Division, Role
 from zhengfeng.org.queries import units_for
 

@@ -19,7 +19,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, Query
 
 from zhengfeng.core.periods import Period, quarters_of
 from zhengfeng.deadlines.queries import calendar_index
-from zhengfeng.ledger.ledger_queries import can_read_ledgers
+from zhengfeng.ledger.ledgers.queries import can_read_ledgers
 from zhengfeng.ledger.models import (
     DemandState,
     Finding,
@@ -32,7 +32,7 @@ from zhengfeng.ledger.models import (
     ReportState,
     ReviewRound,
 )
-from zhengfeng.ledger.reports_dates import DEFAULT_DUE_WORKDAYS, due_date, grace_end
+from zhengfeng.ledger.reports.dates import DEFAULT_DUE_WORKDAYS, due_date, grace_end
 from zhengfeng.org.models import Unit
 from zhengfeng.org.queries import scope_filter, scope_of
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from zhengfeng.ledger.ledger_forms import DateInput, MultipleFileField
+from zhengfeng.ledger.ledgers.forms import DateInput, MultipleFileField
 from zhengfeng.ledger.models import REPORT_FIGURES, Responsibility, ReviewKind, Severity
 from zhengfeng.org.models import Unit
 

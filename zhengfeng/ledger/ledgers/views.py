@@ -18,10 +18,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from zhengfeng.ledger import ledger_services as services
-from zhengfeng.ledger.ledger_excel import LedgerImportError, export_title, export_workbook, import_ledgers
-from zhengfeng.ledger.ledger_forms import ImportForm, LedgerForm, LedgerStatusForm, ProgressForm, StepForm
-from zhengfeng.ledger.ledger_queries import (
+from zhengfeng.ledger.ledgers import services
+from zhengfeng.ledger.ledgers.excel import LedgerImportError, export_title, export_workbook, import_ledgers
+from zhengfeng.ledger.ledgers.forms import ImportForm, LedgerForm, LedgerStatusForm, ProgressForm, StepForm
+from zhengfeng.ledger.ledgers.queries import (
     STATUS_FILTERS,
     attachment_for,
     can_keep,
@@ -40,7 +40,7 @@ from zhengfeng.ledger.ledger_queries import (
     unit_task_rows,
     units_with_ledgers_for,
 )
-from zhengfeng.ledger.ledger_queries import ledger_list as list_rows
+from zhengfeng.ledger.ledgers.queries import ledger_list as list_rows
 from zhengfeng.ledger.models import Ledger, LedgerStep, Plan, StepStatus, Task
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -35,8 +35,8 @@ from zhengfeng.core.periods import Period, quarters_of
 from zhengfeng.deadlines import services as deadlines
 from zhengfeng.deadlines.models import BudgetUnit
 from zhengfeng.deadlines.queries import calendar_index
-from zhengfeng.ledger.ledger_queries import can_keep_unit
-from zhengfeng.ledger.ledger_services import validate_attachment
+from zhengfeng.ledger.ledgers.queries import can_keep_unit
+from zhengfeng.ledger.ledgers.services import validate_attachment
 from zhengfeng.ledger.models import (
     REPORT_FIGURES,
     Plan,
@@ -48,7 +48,7 @@ from zhengfeng.ledger.models import (
     ReportState,
     Responsibility,
 )
-from zhengfeng.ledger.reports_dates import (
+from zhengfeng.ledger.reports.dates import (
     close_of_business,
     due_date,
     grace_end,

@@ -21,8 +21,8 @@ from django.utils import timezone
 from zhengfeng.core import audit
 from zhengfeng.deadlines import services as deadlines
 from zhengfeng.deadlines.models import BudgetUnit
-from zhengfeng.ledger.ledger_queries import can_keep_unit
-from zhengfeng.ledger.ledger_services import _clock_start, local_today
+from zhengfeng.ledger.ledgers.queries import can_keep_unit
+from zhengfeng.ledger.ledgers.services import _clock_start, local_today
 from zhengfeng.ledger.models import (
     DemandState,
     Finding,
