@@ -96,7 +96,9 @@ def test_a_dated_step_gets_a_clock_due_at_close_of_business(ledger, liaison_a):
     assert (clock.state, clock.unit_id, clock.division_code) == ("running", ledger.unit_id, "441800")
     assert clock.due_at == local(2026, 3, 10, 17, 30)
     assert clock.warn_at == local(2026, 3, 7, 17, 30)
-    assert (clock.budget_unit, clock.budget, clock.started_at) == ("natural_days", 8, LEDGER_NOW)
+    # A fixed-date clock: no budget, the date is the START event's.
+    assert (clock.budget_unit, clock.budget, clock.started_at) == ("fixed_date", 0, LEDGER_NOW)
+    assert list(clock.events.values_list("kind", "data")) == [("start", {"due_on": "2026-03-10"})]
     assert AuditLog.objects.filter(action__in=["clock.started", "ledger.step_added"]).count() == 2
 
 
