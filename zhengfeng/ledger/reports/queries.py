@@ -5,20 +5,23 @@ its county's reports), the administrator all; a unit's liaison, handler and head
 reports. Scoping goes through `zhengfeng.org.queries.scope_filter` on the unit and division code.
 
 The office dashboard (`report_matrix`) is one aggregate query over the year's reports (unit,
-period, state, late flag, deadline), one query for the units, and the matrix is built in Python.
+period, state, late flag, deadline), two for the periods' deadlines and grace ends (read from the
+stored clocks, never recomputed from the calendar), one for the units; the matrix is built in Python.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Min, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from zhengfeng.core.periods import Period, quarters_of
-from zhengfeng.deadlines.queries import calendar_index
+from zhengfeng.deadlines.models import ClockState
 from zhengfeng.ledger.ledgers.queries import can_read_ledgers
 from zhengfeng.ledger.models import (
     QuarterlyReport,
@@ -27,7 +30,7 @@ from zhengfeng.ledger.models import (
     ReportNotice,
     ReportState,
 )
-from zhengfeng.ledger.reports.dates import DEFAULT_DUE_WORKDAYS, due_date, grace_end
+from zhengfeng.ledger.reports.dates import next_period
 from zhengfeng.org.models import Unit
 from zhengfeng.org.queries import scope_filter, scope_of
 
@@ -100,7 +103,7 @@ class Cell:
 
 def cell_status(state: str, is_late: bool, overdue: bool, missing: bool) -> str:
     """The dashboard status of a report: `overdue` is "its clock's deadline has passed" (compared in
-    SQL), `missing` "the period's grace has ended" (the next period is due)."""
+    SQL), `missing` "the period's grace has ended" (the next period's clocks are due, `grace_ends`)."""
     if state == ReportState.RETURNED:
         return Cell.RETURNED
     if state != ReportState.DRAFT:
@@ -133,7 +136,7 @@ class MatrixRow:
 @dataclass
 class PeriodColumn:
     period: Period
-    due: dt.date
+    due: dt.date | None
     provisional: bool
     totals: Counter = field(default_factory=Counter)
 
@@ -154,34 +157,76 @@ class Matrix:
         return len(self.rows)
 
 
+@dataclass(frozen=True)
+class PeriodDeadline:
+    due_at: dt.datetime | None
+    provisional: bool
+
+
+def period_deadlines(
+    reports: QuerySet[QuarterlyReport], periods: Iterable[Period]
+) -> dict[str, PeriodDeadline]:
+    """When each period's reports fall due, as their stored clocks say (one query).
+
+    The one place that turns clocks into a period's deadline: the earliest deadline of the period's
+    live clocks (a calendar change replays those), or, once every clock has stopped, the earliest
+    of all. A period without reports (or whose clocks are all paused) has no deadline (None).
+    """
+    wanted = [str(period) for period in periods]
+    rows = (
+        reports.filter(period__in=wanted)
+        .order_by()
+        .values("period")
+        .annotate(
+            live=Min("clock__due_at", filter=~Q(clock__state=ClockState.STOPPED)),
+            any=Min("clock__due_at"),
+            provisional=Count("pk", filter=Q(clock__provisional=True) & ~Q(clock__state=ClockState.STOPPED)),
+        )
+    )
+    found = {
+        row["period"]: PeriodDeadline(row["live"] or row["any"], bool(row["provisional"])) for row in rows
+    }
+    return {period: found.get(period, PeriodDeadline(None, False)) for period in wanted}
+
+
+def grace_ends(
+    reports: QuerySet[QuarterlyReport], periods: Iterable[Period]
+) -> dict[str, dt.datetime | None]:
+    """When a period's unsubmitted reports become missing (漏报): when the next period's reports fall
+    due, read from their clocks (for Q4, the next year's Q1). None while the next period has no
+    reports scheduled (the worker schedules a quarter ahead once the next year's rule exists)."""
+    periods = list(periods)
+    deadlines = period_deadlines(reports, [next_period(period) for period in periods])
+    return {str(period): deadlines[str(next_period(period))].due_at for period in periods}
+
+
 def report_matrix(user: Any, year: int, *, now: dt.datetime) -> Matrix:
     """Units × periods of `year` in the user's scope.
 
-    Four small queries whatever the number of units: the calendar version, the rule's N, the
-    reports (unit, period, state, late flag, and whether the clock's stored deadline has passed,
-    compared in SQL so no datetime is loaded per row) and the units. The matrix is built in Python.
+    Four small queries whatever the number of units: the reports (unit, period, state, late flag,
+    and whether the clock's stored deadline has passed, compared in SQL so no datetime is loaded per
+    row), the periods' deadlines and grace ends from the stored clocks (`period_deadlines`), and the
+    units. The matrix is built in Python.
     """
-    index = calendar_index()
-    reports = reports_for(user).filter(year=year)
-    due_workdays = (
-        ReportingRule.objects.filter(year=year, pk__in=reports.values("rule_id"))
-        .values_list("due_workdays", flat=True)
-        .first()
-        or DEFAULT_DUE_WORKDAYS
-    )
+    scoped = reports_for(user)
+    reports = scoped.filter(year=year)
     overdue = ExpressionWrapper(Q(clock__due_at__lt=now), output_field=BooleanField())
     rows = reports.annotate(overdue=overdue).values_list(
         "id", "unit_id", "period", "state", "is_late", "overdue"
     )
     periods = quarters_of(year)
+    deadlines = period_deadlines(scoped, periods)
+    graces = grace_ends(scoped, periods)
     columns = []
     position: dict[str, int] = {}
     missing: dict[str, bool] = {}
     for number, period in enumerate(periods):
-        due = due_date(period, due_workdays, index)
-        columns.append(PeriodColumn(period=period, due=due.due, provisional=due.provisional))
+        due = deadlines[str(period)]
+        due_day = timezone.localtime(due.due_at).date() if due.due_at else None
+        columns.append(PeriodColumn(period=period, due=due_day, provisional=due.provisional))
         position[str(period)] = number
-        missing[str(period)] = now > grace_end(period, due_workdays, index)
+        grace = graces[str(period)]
+        missing[str(period)] = grace is not None and now > grace
     none = MatrixCell(Cell.NONE, "—", "", None)
     cells: dict[int, list[MatrixCell]] = {}
     labels = Cell.LABELS

@@ -49,12 +49,10 @@ from zhengfeng.ledger.models import (
     Responsibility,
 )
 from zhengfeng.ledger.reports.dates import (
-    close_of_business,
-    due_date,
-    grace_end,
     next_period,
     opening_day,
 )
+from zhengfeng.ledger.reports.queries import grace_ends, period_deadlines
 from zhengfeng.org.models import Division, DivisionLevel, Role, Unit, UnitKind
 
 CLOCK_KIND = "quarterly_report"
@@ -419,13 +417,12 @@ def _score(report: QuarterlyReport, code: str, points: Any, what: str, *, now: d
 
 def record_missing_reports(now: dt.datetime | None = None) -> int:
     """Declare missing (漏报) every report not submitted when its grace ended (the next period's
-    due date), and score each once. Returns how many were declared now; a second run finds none.
+    reports fell due, read from their clocks: `reports.queries.grace_ends`), and score each once. Returns how many were declared now; a second run finds none.
 
     Side effects: missing_at set (conditional update); one 漏报 score event per report (with its
     audit row); one audit row `report.missing_recorded` when something was declared.
     """
     now = now or timezone.now()
-    index = calendar_index()
     declared: dict[str, int] = {}
     with transaction.atomic():
         for rule in ReportingRule.objects.filter(is_active=True).select_related("division"):
@@ -439,8 +436,10 @@ def record_missing_reports(now: dt.datetime | None = None) -> int:
                     .distinct()
                 }
             )
+            graces = grace_ends(QuarterlyReport.objects.filter(rule__division_id=rule.division_id), periods)
             for period in periods:
-                if grace_end(period, rule.due_workdays, index) >= now:
+                grace = graces[str(period)]
+                if grace is None or grace >= now:
                     continue
                 pending = QuarterlyReport.objects.filter(
                     rule=rule, period=str(period), state=ReportState.DRAFT, missing_at__isnull=True
@@ -494,10 +493,12 @@ def issue_report_notice(
     if period.kind != "Q" or period.year != rule.year:
         raise ValidationError(f"报送期 {period} 不属于 {rule.year} 年的季度报送")
     now = now or timezone.now()
-    index = calendar_index()
-    due = due_date(period, rule.due_workdays, index)
-    if now <= close_of_business(index, due.due):
-        raise ValidationError(f"{period.label}的报送截止日期 {due.due:%Y-%m-%d} 尚未届满，不能通报")
+    due_at = period_deadlines(QuarterlyReport.objects.filter(rule=rule), [period])[str(period)].due_at
+    if due_at is None:
+        raise ValidationError(f"{period.label}尚无报送时限，不能通报")
+    due_day = timezone.localtime(due_at).date()
+    if now <= due_at:
+        raise ValidationError(f"{period.label}的报送截止日期 {due_day:%Y-%m-%d} 尚未届满，不能通报")
     if ReportNotice.objects.filter(rule=rule, period=str(period)).exists():
         raise ValidationError(f"{period.label}的报送情况通报已经印发，不能重复印发")
     reports = QuarterlyReport.objects.filter(rule=rule, period=str(period)).select_related("unit")
@@ -511,7 +512,7 @@ def issue_report_notice(
     title = f"关于{period.label}“正风”行动工作情况报送情况的通报"
     lines = [
         f"根据{rule.year}年“正风”行动季度报送制度，各县（市、区）“正风”办及{place[-1:]}直各单位应在每季度结束后的"
-        f" {rule.due_workdays} 个工作日内报送本季度工作情况。{period.label}的报送截止日期为{chinese_date(due.due)}。"
+        f" {rule.due_workdays} 个工作日内报送本季度工作情况。{period.label}的报送截止日期为{chinese_date(due_day)}。"
         f"截至{chinese_date(timezone.localtime(now).date())}，报送情况通报如下：",
     ]
     if late:
