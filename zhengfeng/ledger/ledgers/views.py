@@ -35,8 +35,7 @@ from zhengfeng.ledger.ledgers.queries import (
     plans_for_unit,
     plans_with_ledgers_for,
     progress_of,
-    step_state,
-    steps_of,
+    step_rows,
     unit_task_rows,
     units_with_ledgers_for,
 )
@@ -177,11 +176,10 @@ def ledger_create(request: HttpRequest, task_pk: int) -> HttpResponse:
 def ledger_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ledger = _readable(request, pk)
     now = timezone.now()
-    steps = list(steps_of(ledger))
     keeper = can_keep(request.user, ledger)
     context = {
         "ledger": ledger,
-        "steps": [(step, *step_state(step, now)) for step in steps],
+        "steps": step_rows(ledger, now=now),
         "entries": progress_of(ledger),
         "can_keep": keeper,
         "unit_user": is_unit_user(request.user),
@@ -319,7 +317,7 @@ def progress_add(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     context = {
         "ledger": ledger,
-        "steps": [(step, *step_state(step, now)) for step in steps_of(ledger)],
+        "steps": step_rows(ledger, now=now),
         "entries": progress_of(ledger),
         "can_keep": True,
         "unit_user": True,

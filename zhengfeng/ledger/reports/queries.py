@@ -17,11 +17,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Min, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 from django.utils import timezone
 
 from zhengfeng.core.periods import Period, quarters_of
-from zhengfeng.deadlines.models import ClockState
+from zhengfeng.deadlines.models import Clock, ClockState
 from zhengfeng.ledger.ledgers.queries import can_read_ledgers
 from zhengfeng.ledger.models import (
     QuarterlyReport,
@@ -62,11 +70,16 @@ def report_years_for(user: Any) -> list[int]:
     return sorted(set(reports_for(user).values_list("year", flat=True).distinct()), reverse=True)
 
 
-def unit_reports(unit_id: int) -> QuerySet[QuarterlyReport]:
-    """A unit's own reports, newest period first, with their clocks (one query)."""
+def unit_reports(unit_id: int, *, now: dt.datetime) -> QuerySet[QuarterlyReport]:
+    """A unit's own reports, newest period first, with their clocks (one query); `overdue`: not yet
+    submitted and its clock overdue in the deadlines' vocabulary (`Clock.objects.overdue`)."""
     return (
         QuarterlyReport.objects.filter(unit_id=unit_id)
         .select_related("clock", "rule")
+        .annotate(
+            overdue=Exists(Clock.objects.overdue(at=now).filter(pk=OuterRef("clock_id")))
+            & Q(state=ReportState.DRAFT)
+        )
         .order_by("-period", "rule_id")
     )
 
@@ -102,8 +115,8 @@ class Cell:
 
 
 def cell_status(state: str, is_late: bool, overdue: bool, missing: bool) -> str:
-    """The dashboard status of a report: `overdue` is "its clock's deadline has passed" (compared in
-    SQL), `missing` "the period's grace has ended" (the next period's clocks are due, `grace_ends`)."""
+    """The dashboard status of a report: `overdue` is "its clock is overdue" (`Clock.objects.overdue`,
+    in SQL), `missing` "the period's grace has ended" (the next period's clocks are due, `grace_ends`)."""
     if state == ReportState.RETURNED:
         return Cell.RETURNED
     if state != ReportState.DRAFT:
@@ -210,7 +223,7 @@ def report_matrix(user: Any, year: int, *, now: dt.datetime) -> Matrix:
     """
     scoped = reports_for(user)
     reports = scoped.filter(year=year)
-    overdue = ExpressionWrapper(Q(clock__due_at__lt=now), output_field=BooleanField())
+    overdue = Exists(Clock.objects.overdue(at=now).filter(pk=OuterRef("clock_id")))
     rows = reports.annotate(overdue=overdue).values_list(
         "id", "unit_id", "period", "state", "is_late", "overdue"
     )

@@ -164,12 +164,10 @@ def my_reports(request: HttpRequest) -> HttpResponse:
         _require_reader(request)
         return redirect("ledger:report_dashboard")
     now = timezone.now()
-    reports = list(queries.unit_reports(user.unit_id))
-    rows = []
-    for report in reports:
-        clock = report.clock
-        overdue = bool(report.state == ReportState.DRAFT and clock and clock.due_at and clock.due_at < now)
-        rows.append((report, Period.parse(report.period).label, overdue))
+    rows = [
+        (report, Period.parse(report.period).label, report.overdue)
+        for report in queries.unit_reports(user.unit_id, now=now)
+    ]
     context = {"rows": rows, "unit": user.unit, "can_keep": can_keep_unit(user, user.unit_id)}
     return render(request, "ledger/report_mine.html", context)
 
