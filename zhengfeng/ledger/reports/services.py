@@ -23,12 +23,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from zhengfeng.alerts.documents import OfficialDocument, build_docx, chinese_date
-from zhengfeng.alerts.models import DocumentSerial
-from zhengfeng.alerts.services import doc_abbreviation, issuer_code
+from zhengfeng.alerts.services import issuer_code, next_document_numbers
 from zhengfeng.assessment.services import record_score_event
 from zhengfeng.core import audit
 from zhengfeng.core.periods import Period, quarters_of
@@ -469,15 +468,6 @@ def record_missing_reports(now: dt.datetime | None = None) -> int:
 # --- 通报 of late and missing units ------------------------------------------------------------
 
 
-def _next_doc_number(code: str, year: int) -> str:
-    serial, _ = DocumentSerial.objects.select_for_update().get_or_create(
-        issuer_code=code, series=NOTICE_SERIES, year=year
-    )
-    DocumentSerial.objects.filter(pk=serial.pk).update(last_number=F("last_number") + 1)
-    name = Division.objects.filter(code=code).values_list("name", flat=True).first() or ""
-    return f"{doc_abbreviation(code, name)}正风{NOTICE_SERIES}〔{year}〕{serial.last_number + 1}号"
-
-
 def issue_report_notice(
     rule: ReportingRule, period: Period, *, by: Any, now: dt.datetime | None = None
 ) -> ReportNotice:
@@ -529,7 +519,9 @@ def issue_report_notice(
             rule=rule,
             period=str(period),
             division_code=rule.division_id,
-            doc_number=_next_doc_number(code, timezone.localtime(now).year),
+            doc_number=next_document_numbers(
+                issuer_code=code, series=NOTICE_SERIES, year=timezone.localtime(now).year
+            )[0],
             title=title,
             body="\n".join(lines),
             late_units=late,
