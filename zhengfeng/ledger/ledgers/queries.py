@@ -253,10 +253,6 @@ def export_ledgers(ledgers: QuerySet[Ledger]) -> list[Ledger]:
     )
 
 
-def unit_ledgers(unit: Unit, plan: Plan) -> QuerySet[Ledger]:
-    return Ledger.objects.filter(unit=unit, task__plan=plan)
-
-
 def office_scope_label(user: Any) -> str:
     scope = scope_of(user)
     if scope.everything:

@@ -13,7 +13,7 @@ change; the other services call them (a first progress entry or a completed step
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -519,11 +519,3 @@ def add_progress(
             attachment.file.delete(save=False)
         raise
     return entry
-
-
-def steps_by_text(ledger: Ledger) -> dict[str, LedgerStep]:
-    return {step.text: step for step in ledger.steps.all()}
-
-
-def ledgers_of(unit: Unit, tasks: Iterable[Task]) -> dict[int, Ledger]:
-    return {ledger.task_id: ledger for ledger in Ledger.objects.filter(unit=unit, task__in=list(tasks))}

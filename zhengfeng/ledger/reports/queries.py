@@ -35,7 +35,6 @@ from zhengfeng.ledger.models import (
     QuarterlyReport,
     ReportAttachment,
     ReportingRule,
-    ReportNotice,
     ReportState,
 )
 from zhengfeng.ledger.reports.dates import next_period
@@ -271,10 +270,6 @@ def report_matrix(user: Any, year: int, *, now: dt.datetime) -> Matrix:
 def rules_for(user: Any) -> QuerySet[ReportingRule]:
     """Rules whose reports `user` reads (for the period list of the 通报 buttons)."""
     return ReportingRule.objects.filter(pk__in=reports_for(user).values("rule_id")).select_related("division")
-
-
-def notices_of(rule: ReportingRule) -> dict[str, ReportNotice]:
-    return {notice.period: notice for notice in rule.notices.all()}
 
 
 def scope_label(user: Any) -> str:

@@ -13,7 +13,6 @@ from django.db.models import Prefetch, QuerySet
 
 from zhengfeng.ledger.ledgers.queries import can_read_ledgers
 from zhengfeng.ledger.models import (
-    DemandState,
     Finding,
     RectificationDemand,
     RectificationReport,
@@ -87,6 +86,3 @@ def unit_demands(unit_id: int) -> QuerySet[RectificationDemand]:
         .select_related("finding__round", "clock")
         .order_by("state", "due_on", "id")
     )
-
-
-OPEN_DEMAND_STATES = (DemandState.OPEN, DemandState.RETURNED)
