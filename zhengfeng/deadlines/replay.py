@@ -15,8 +15,8 @@ Policies (docs/calendar.md §Clocks):
   (its warning is its deadline). It is a natural-day clock whose end is given instead of counted:
   a pause keeps the calendar days left and resume counts them again from the resume day (the date
   moves later by the whole days paused); extend moves the date n calendar days later; exclude adds
-  the calendar days of the interval; restart with a new `due_on` sets a new date (without one, keeps
-  the date it had).
+  the calendar days of the interval; restart with a new `due_on` sets a new date (without one, returns
+  to the date of the last start or restart).
 - **Work-minute budgets** run only during working hours (the lunch break and days off do not count).
 - **Pause (中止)** keeps the remaining budget and clears the deadline; **resume** restarts it from the
   resume instant. A pause is non-working time in business-time space, never wall-clock hold time.
