@@ -5,7 +5,7 @@ its county's reports), the administrator all; a unit's liaison, handler and head
 reports. Scoping goes through `zhengfeng.org.queries.scope_filter` on the unit and division code.
 
 The office dashboard (`report_matrix`) is one aggregate query over the year's reports (unit,
-period, state, late flag, deadline), two for the periods' deadlines and grace ends (read from the
+period, state, late flag, overdue), one for the periods' deadlines and grace ends (read from the
 stored clocks, never recomputed from the calendar), one for the units; the matrix is built in Python.
 """
 
@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.db.models import (
+    BooleanField,
     Count,
     Exists,
+    ExpressionWrapper,
     Min,
     OuterRef,
     Prefetch,
@@ -201,34 +203,41 @@ def period_deadlines(
     return {period: found.get(period, PeriodDeadline(None, False)) for period in wanted}
 
 
+def grace_end(deadlines: dict[str, PeriodDeadline], period: Period) -> dt.datetime | None:
+    """The rule of 漏报: a period's unsubmitted reports become missing when the next period's
+    reports fall due (for Q4, the next year's Q1), as `period_deadlines` read it from their clocks.
+    None while the next period has no reports scheduled (the worker schedules a quarter ahead once
+    the next year's rule exists)."""
+    return deadlines[str(next_period(period))].due_at
+
+
 def grace_ends(
     reports: QuerySet[QuarterlyReport], periods: Iterable[Period]
 ) -> dict[str, dt.datetime | None]:
-    """When a period's unsubmitted reports become missing (漏报): when the next period's reports fall
-    due, read from their clocks (for Q4, the next year's Q1). None while the next period has no
-    reports scheduled (the worker schedules a quarter ahead once the next year's rule exists)."""
+    """`grace_end` of each period, from the next periods' clocks among `reports` (one query)."""
     periods = list(periods)
     deadlines = period_deadlines(reports, [next_period(period) for period in periods])
-    return {str(period): deadlines[str(next_period(period))].due_at for period in periods}
+    return {str(period): grace_end(deadlines, period) for period in periods}
 
 
 def report_matrix(user: Any, year: int, *, now: dt.datetime) -> Matrix:
     """Units × periods of `year` in the user's scope.
 
-    Four small queries whatever the number of units: the reports (unit, period, state, late flag,
-    and whether the clock's stored deadline has passed, compared in SQL so no datetime is loaded per
-    row), the periods' deadlines and grace ends from the stored clocks (`period_deadlines`), and the
-    units. The matrix is built in Python.
+    Three small queries whatever the number of units: the reports (unit, period, state, late flag,
+    and whether the clock is overdue in the deadlines' vocabulary, in SQL so no datetime is loaded
+    per row), the periods' deadlines and grace ends from the stored clocks (`period_deadlines`), and
+    the units. The matrix is built in Python.
     """
     scoped = reports_for(user)
     reports = scoped.filter(year=year)
-    overdue = Exists(Clock.objects.overdue(at=now).filter(pk=OuterRef("clock_id")))
+    # `clock_id IN (overdue clocks)`: one pass over the partial index of running clocks, hashed.
+    overdue = ExpressionWrapper(Q(clock__in=Clock.objects.overdue(at=now)), output_field=BooleanField())
     rows = reports.annotate(overdue=overdue).values_list(
         "id", "unit_id", "period", "state", "is_late", "overdue"
     )
     periods = quarters_of(year)
-    deadlines = period_deadlines(scoped, periods)
-    graces = grace_ends(scoped, periods)
+    # One query for the four due dates and the grace ends (the next year's Q1 closes Q4's grace).
+    deadlines = period_deadlines(scoped, [*periods, next_period(periods[-1])])
     columns = []
     position: dict[str, int] = {}
     missing: dict[str, bool] = {}
@@ -237,7 +246,7 @@ def report_matrix(user: Any, year: int, *, now: dt.datetime) -> Matrix:
         due_day = timezone.localtime(due.due_at).date() if due.due_at else None
         columns.append(PeriodColumn(period=period, due=due_day, provisional=due.provisional))
         position[str(period)] = number
-        grace = graces[str(period)]
+        grace = grace_end(deadlines, period)
         missing[str(period)] = grace is not None and now > grace
     none = MatrixCell(Cell.NONE, "—", "", None)
     cells: dict[int, list[MatrixCell]] = {}
