@@ -92,7 +92,9 @@ def next_document_numbers(
         raise ValueError(f"发文字号数量必须是正整数，而不是 {count!r}")
     if issuer_name is None:
         issuer_name = Division.objects.filter(code=issuer_code).values_list("name", flat=True).first() or ""
-    with transaction.atomic():
+    # No savepoint: the numbers belong to the caller's transaction (the sweep takes one per issuing
+    # office and level, hundreds per run), and a failure there rolls them back with it.
+    with transaction.atomic(savepoint=False):
         serial, _ = DocumentSerial.objects.select_for_update().get_or_create(
             issuer_code=issuer_code, series=series, year=year
         )
