@@ -130,11 +130,14 @@ def step_rows(ledger: Ledger, *, now: dt.datetime) -> list[tuple[LedgerStep, str
         clock_overdue=Exists(Clock.objects.overdue(at=now).filter(pk=OuterRef("clock_id"))),
         clock_due_soon=Exists(Clock.objects.due_soon(at=now).filter(pk=OuterRef("clock_id"))),
     )
-    return [(step, *step_state(step)) for step in steps]
+    return [
+        (step, *step_state(step, overdue=step.clock_overdue, due_soon=step.clock_due_soon)) for step in steps
+    ]
 
 
-def step_state(step: LedgerStep) -> tuple[str, str]:
-    """(badge class, label) of a step from `step_rows`: overdue, due soon, running, done (late or not)."""
+def step_state(step: LedgerStep, *, overdue: bool, due_soon: bool) -> tuple[str, str]:
+    """(badge class, label) of a step: overdue, due soon, running, done (late or not); `overdue` and
+    `due_soon` are its clock's, from the deadlines' vocabulary (`step_rows`)."""
     clock = step.clock if step.clock_id else None
     if step.status == StepStatus.DONE:
         if clock is not None and clock.is_late:
@@ -142,9 +145,9 @@ def step_state(step: LedgerStep) -> tuple[str, str]:
         return "", "已完成"
     if clock is None:
         return "", "未设时限"
-    if step.clock_overdue:
+    if overdue:
         return "level-4", "已逾期"
-    if step.clock_due_soon:
+    if due_soon:
         return "level-2", "即将到期"
     return "level-1", "计时中"
 

@@ -263,6 +263,14 @@ def _start(ledger: Ledger, *, by: Any) -> None:
 # --- Steps -------------------------------------------------------------------------------------
 
 
+def _restart_data(clock: Clock, due_on: dt.date, now: dt.datetime) -> dict[str, Any]:
+    """The restart to a new due date. Clocks started before the fixed-date kind existed count natural
+    days up to the date: they restart with the days from today, which ends on the same date."""
+    if clock.budget_unit == BudgetUnit.NATURAL_DAYS:
+        return {"budget": (due_on - local_today(now)).days}
+    return {"due_on": due_on}
+
+
 def _start_step_clock(step: LedgerStep, ledger: Ledger, *, by: Any, now: dt.datetime) -> Clock:
     assert step.due_on is not None  # noqa: S101 - callers start clocks only for dated steps
     try:
@@ -366,7 +374,7 @@ def update_step(
                         at=now,
                         by=by,
                         reason=f"完成时限调整为 {due_on:%Y-%m-%d}",
-                        data={"due_on": due_on},
+                        data=_restart_data(step.clock, due_on, now),
                     )
                 except ValueError as exc:
                     raise ValidationError(f"完成时限 {due_on:%Y-%m-%d} 无法计时：{exc}") from exc
