@@ -33,8 +33,8 @@ def fill(units: int):
     from zhengfeng.deadlines.models import Clock
     from zhengfeng.deadlines.queries import calendar_index
     from zhengfeng.ledger.models import QuarterlyReport, ReportState
-    from zhengfeng.ledger.reports_dates import close_of_business, due_date
-    from zhengfeng.ledger.reports_services import ensure_reporting_rule
+    from zhengfeng.ledger.reports.dates import close_of_business, due_date
+    from zhengfeng.ledger.reports.services import ensure_reporting_rule
     from zhengfeng.org.models import Division, DivisionLevel, Role, Unit, UnitKind, User
 
     city = Division.objects.create(code="441800", name="清远市", level=DivisionLevel.CITY)

@@ -76,6 +76,34 @@ def doc_abbreviation(code: str, name: str) -> str:
     return name[:1] if code[4:6] == "00" else name[:2]
 
 
+def next_document_numbers(
+    *, issuer_code: str, series: str, year: int, count: int = 1, issuer_name: str | None = None
+) -> list[str]:
+    """Take the next `count` 发文字号 of an issuing office's series and year, e.g. 清正风督〔2026〕3号.
+
+    The one numbering of official documents (the alerts ladder's 督/通/红 documents, the ledger's
+    report 通报). `issuer_name` is the issuing division's name (looked up when not given) for the
+    abbreviation. Atomic; run it inside the transaction that saves the documents, so the serial
+    row stays locked until they are saved and no two writers take the same number.
+    Side effects: the DocumentSerial row created or advanced by `count`. No audit row of its own:
+    the caller's audit row of the numbered document records the number.
+    """
+    if count < 1:
+        raise ValueError(f"发文字号数量必须是正整数，而不是 {count!r}")
+    if issuer_name is None:
+        issuer_name = Division.objects.filter(code=issuer_code).values_list("name", flat=True).first() or ""
+    # No savepoint: the numbers belong to the caller's transaction (the sweep takes one per issuing
+    # office and level, hundreds per run), and a failure there rolls them back with it.
+    with transaction.atomic(savepoint=False):
+        serial, _ = DocumentSerial.objects.select_for_update().get_or_create(
+            issuer_code=issuer_code, series=series, year=year
+        )
+        DocumentSerial.objects.filter(pk=serial.pk).update(last_number=F("last_number") + count)
+    abbreviation = doc_abbreviation(issuer_code, issuer_name)
+    first = serial.last_number + 1
+    return [f"{abbreviation}正风{series}〔{year}〕{number}号" for number in range(first, first + count)]
+
+
 def _fmt(moment: dt.datetime | None) -> str:
     if moment is None:
         return "（未定）"
@@ -262,13 +290,15 @@ class _Sweeper:
             by_issuer[issuer_code(row.division_code)].append(index)
         numbers = [""] * len(rows)
         for code, indexes in sorted(by_issuer.items()):
-            serial, _ = DocumentSerial.objects.select_for_update().get_or_create(
-                issuer_code=code, series=series, year=self.year
+            taken = next_document_numbers(
+                issuer_code=code,
+                series=series,
+                year=self.year,
+                count=len(indexes),
+                issuer_name=self.division_name(code),
             )
-            DocumentSerial.objects.filter(pk=serial.pk).update(last_number=F("last_number") + len(indexes))
-            abbreviation = doc_abbreviation(code, self.division_name(code))
-            for number, index in enumerate(indexes, start=serial.last_number + 1):
-                numbers[index] = f"{abbreviation}正风{series}〔{self.year}〕{number}号"
+            for index, doc_number in zip(indexes, taken, strict=True):
+                numbers[index] = doc_number
         return numbers
 
     def issue(self, rule: AlertRule, level: int, rows: list[_ClockRow]) -> None:

@@ -237,9 +237,6 @@ class CalendarIndex:
     def _date(self, i: int) -> dt.date:
         return dt.date.fromordinal(i + self._base)
 
-    def in_coverage(self, day: dt.date) -> bool:
-        return self._lo <= day.toordinal() - self._base <= self._hi
-
     def is_settled(self, first: dt.date, last: dt.date | None = None) -> bool:
         """True when every day of [first, last] is covered and none is a provisional exception."""
         a = first.toordinal() - self._base
@@ -294,9 +291,6 @@ class CalendarIndex:
             exception=self._exceptions.get(day),
             provisional=not self.is_settled(day),
         )
-
-    def exceptions_between(self, first: dt.date, last: dt.date) -> list[DayException]:
-        return [exc for day, exc in sorted(self._exceptions.items()) if first <= day <= last]
 
     # ------------------------------------------------------------------ minutes (scalar)
 

@@ -127,6 +127,11 @@ class BudgetUnit(models.TextChoices):
     WORKDAYS = "workdays", "工作日"
     WORK_MINUTES = "work_minutes", "工作分钟"
     NATURAL_DAYS = "natural_days", "自然日"
+    # Due at close of business of a given date (the START event's `due_on`), not after a budget.
+    FIXED_DATE = "fixed_date", "固定日期"
+
+    # Units counted in whole calendar days: pauses, exclusions and extensions move them by days.
+    DAY_UNITS = nonmember(("natural_days", "fixed_date"))
 
 
 class ClockQuerySet(models.QuerySet["Clock"]):
@@ -161,6 +166,7 @@ class Clock(models.Model):
     )
     division_code = models.CharField("行政区划", max_length=12)
     budget_unit = models.CharField("时限单位", max_length=20, choices=BudgetUnit.choices)
+    # 0 for a fixed-date clock: its due date is in the START event (`due_on`), not a budget.
     budget = models.PositiveIntegerField("时限")
     warn_before = models.PositiveIntegerField("提前提醒", default=0, help_text="与时限同一单位")
     state = models.CharField("状态", max_length=10, choices=ClockState.choices, default=ClockState.RUNNING)
@@ -239,7 +245,9 @@ class ClockEvent(models.Model):
     clock = models.ForeignKey(Clock, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField("事件", max_length=10, choices=ClockEventKind.choices)
     at = models.DateTimeField("时间")
-    # EXTEND: {"amount": n} in the clock's unit; EXCLUDE: {"from": iso, "to": iso}; RESTART: {"budget": n}.
+    # START: {"budget": n}, or {"due_on": iso date} for a fixed-date clock; EXTEND: {"amount": n} in the
+    # clock's unit (calendar days for a fixed date); EXCLUDE: {"from": iso, "to": iso}; RESTART:
+    # {"budget": n} or, for a fixed date, {"due_on": iso date}.
     data = models.JSONField(default=dict, blank=True)
     reason = models.CharField("原因", max_length=200, blank=True)
     by = models.ForeignKey(

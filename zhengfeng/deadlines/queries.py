@@ -108,10 +108,6 @@ def clocks_for(user: Any) -> QuerySet[Clock]:
     )
 
 
-def clocks_of(source_type: str, source_id: str | int) -> QuerySet[Clock]:
-    return Clock.objects.filter(source_type=source_type, source_id=str(source_id))
-
-
 def workdays_overdue(clock: Clock, at: dt.datetime, *, index: CalendarIndex | None = None) -> int:
     """Whole working days the clock has been overdue at `at`.
 

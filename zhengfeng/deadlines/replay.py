@@ -9,6 +9,14 @@ Policies (docs/calendar.md §Clocks):
   the budget runs out: a day-unit deadline always falls at close of business.
 - **Natural-day budgets** (民法典 §201–§203) end at close of business of start day + N; if that is
   a day off, of the next working day. Pauses and exclusions move them by whole calendar days.
+- **Fixed due date** (`fixed_date`: ledger steps, rectification demands): the START event carries
+  `due_on`; the deadline is close of business of that date, or of the next working day if it is a
+  day off, as for natural days. A clock may start after its date: it is then overdue from the start
+  (its warning is its deadline). It is a natural-day clock whose end is given instead of counted:
+  a pause keeps the calendar days left and resume counts them again from the resume day (the date
+  moves later by the whole days paused); extend moves the date n calendar days later; exclude adds
+  the calendar days of the interval; restart with a new `due_on` sets a new date (without one, returns
+  to the date of the last start or restart).
 - **Work-minute budgets** run only during working hours (the lunch break and days off do not count).
 - **Pause (中止)** keeps the remaining budget and clears the deadline; **resume** restarts it from the
   resume instant. A pause is non-working time in business-time space, never wall-clock hold time.
@@ -71,6 +79,15 @@ def parse_instant(value: Any, *, what: str) -> dt.datetime:
     return instant
 
 
+def parse_date(value: Any, *, what: str) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ClockEventError(f"{what} {value!r} 不是有效的日期") from exc
+
+
 def positive_int(value: Any, *, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ClockEventError(f"{what}必须是正整数，而不是 {value!r}")
@@ -90,7 +107,8 @@ class _Replay:
         self.anchor_at = dt.datetime.min.replace(tzinfo=dt.UTC)
         self.anchor_b = 0
         self.due_b = 0  # work days / minutes, while running
-        self.nominal = dt.date.min  # natural days, while running (before rolling to a working day)
+        self.nominal = dt.date.min  # day units, while running (before rolling to a working day)
+        self.fixed_on = dt.date.min  # fixed date: the due date of the last START / RESTART
         self.remaining = 0  # minutes (work days / minutes) or days (natural days), while paused
         self.pending_days = 0  # work days granted while paused, applied at resume
         self.breaks: list[tuple[dt.datetime, dt.datetime | None, str]] = []
@@ -116,7 +134,7 @@ class _Replay:
     def natural_due_day(self) -> dt.date:
         return self.ix.add_natural_days(self.nominal, 0, provisional=True)
 
-    def start(self, at: dt.datetime, budget: int) -> None:
+    def start(self, at: dt.datetime, budget: int, due_on: dt.date | None = None) -> None:
         self.state = ClockState.RUNNING
         self.budget = budget
         self.anchor_at = at
@@ -132,6 +150,9 @@ class _Replay:
             self.due_b = self.ix.close_of_business_ordinal(
                 self.ix.add_workdays(start_day, budget, provisional=True), provisional=True
             )
+        elif self.unit == BudgetUnit.FIXED_DATE:
+            self.fixed_on = due_on or self.fixed_on
+            self.nominal = self.fixed_on
         else:
             self.nominal = self.local_date(at) + dt.timedelta(days=budget)
 
@@ -159,7 +180,10 @@ class _Replay:
         if kind == ClockEventKind.START:
             if self.state:
                 raise ClockEventError("时限已经开始，不能再次开始；需要重新计时请用“重新计时”")
-            self.start(at, positive_int(event.data.get("budget"), what="时限"))
+            if self.unit == BudgetUnit.FIXED_DATE:
+                self.start(at, 0, parse_date(event.data.get("due_on"), what="截止日期"))
+            else:
+                self.start(at, positive_int(event.data.get("budget"), what="时限"))
         elif not self.state:
             raise ClockEventError("时限尚未开始")
         elif self.state == ClockState.STOPPED:
@@ -175,6 +199,9 @@ class _Replay:
                 parse_instant(event.data.get("from"), what="扣除开始时间"),
                 parse_instant(event.data.get("to"), what="扣除结束时间"),
             )
+        elif kind == ClockEventKind.RESTART and self.unit == BudgetUnit.FIXED_DATE:
+            due_on = event.data.get("due_on")
+            self.start(at, 0, None if due_on is None else parse_date(due_on, what="截止日期"))
         elif kind == ClockEventKind.RESTART:
             budget = event.data.get("budget")
             self.start(at, self.budget if budget is None else positive_int(budget, what="时限"))
@@ -189,7 +216,7 @@ class _Replay:
     def pause(self, at: dt.datetime) -> None:
         if self.state != ClockState.RUNNING:
             raise ClockEventError("时限已中止，不能重复中止")
-        if self.unit == BudgetUnit.NATURAL_DAYS:
+        if self.unit in BudgetUnit.DAY_UNITS:
             self.remaining = (self.nominal - self.local_date(at)).days
         else:
             # May be negative: a clock paused when already overdue stays overdue by as much after resuming.
@@ -203,7 +230,7 @@ class _Replay:
             raise ClockEventError("时限未中止，无需恢复")
         self.breaks.append((self.pause_started or at, at, "中止期间"))
         self.pause_started = None
-        if self.unit == BudgetUnit.NATURAL_DAYS:
+        if self.unit in BudgetUnit.DAY_UNITS:
             self.nominal = self.local_date(at) + dt.timedelta(days=self.remaining)
         elif self.unit == BudgetUnit.WORK_MINUTES:
             self.due_b = self.B(at, ceil=True) + self.remaining
@@ -247,7 +274,7 @@ class _Replay:
         self.check_break(start, end, "扣除区间")
         self.breaks.append((start, end, "扣除区间"))
         paused = self.state == ClockState.PAUSED
-        if self.unit == BudgetUnit.NATURAL_DAYS:
+        if self.unit in BudgetUnit.DAY_UNITS:
             days = ceil_days(end - start)
             if paused:
                 self.remaining += days
@@ -269,9 +296,7 @@ class _Replay:
             raise ClockEventError("时限没有开始事件")
         anchor_day = self.local_date(self.anchor_at)
         if self.state == ClockState.PAUSED or self.stopped_while_paused:
-            remaining = (
-                self.remaining * DAY_MINUTES if self.unit == BudgetUnit.NATURAL_DAYS else self.remaining
-            )
+            remaining = self.remaining * DAY_MINUTES if self.unit in BudgetUnit.DAY_UNITS else self.remaining
             last = self.pause_started or self.anchor_at
             return ClockOutcome(
                 state=self.state,
@@ -284,13 +309,14 @@ class _Replay:
                 stopped_at=self.stopped_at,
             )
         ix = self.ix
-        if self.unit == BudgetUnit.NATURAL_DAYS:
+        if self.unit in BudgetUnit.DAY_UNITS:
             due_day = self.natural_due_day()
             due_b = ix.close_of_business_ordinal(due_day, provisional=True)
             due_at = ix.from_business_ordinal(due_b, provisional=True)
             warn_at = None
             if self.warn_before:
-                warn_at = max(due_at - dt.timedelta(days=self.warn_before), self.anchor_at)
+                # Never after the deadline: a fixed-date clock started past its date warns at once.
+                warn_at = min(max(due_at - dt.timedelta(days=self.warn_before), self.anchor_at), due_at)
             warn_b = self.B(warn_at) if warn_at else None
         else:
             due_b = self.due_b

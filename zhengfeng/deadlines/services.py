@@ -36,6 +36,7 @@ from zhengfeng.deadlines.replay import (
     ClockEventError,
     ClockOutcome,
     EventSpec,
+    parse_date,
     parse_instant,
     positive_int,
     replay,
@@ -107,20 +108,30 @@ def start_clock(
     unit: Any,
     division_code: str,
     budget_unit: str,
-    budget: int,
+    budget: int = 0,
+    due_on: dt.date | None = None,
     warn_before: int = 0,
     started_at: dt.datetime,
     by: Any = None,
 ) -> Clock:
     """Start a time limit for a record (one per source and kind).
 
+    A budget (`budget` in `budget_unit`), or for `BudgetUnit.FIXED_DATE` a due date `due_on` (the
+    clock's budget is then 0; the date is in the START event).
     Side effects: a Clock row and its START event; one audit row `clock.started`.
-    Raises ClockEventError (a ValueError) on a bad unit, budget or time, or a duplicate clock, and
-    CalendarCoverageError when the deadline would fall past the provisional range.
+    Raises ClockEventError (a ValueError) on a bad unit, budget, date or time, or a duplicate clock,
+    and CalendarCoverageError when the deadline would fall past the provisional range.
     """
     if budget_unit not in BudgetUnit.values:
         raise ClockEventError(f"未知的时限单位 {budget_unit!r}，应为 {'、'.join(BudgetUnit.values)}")
-    budget = positive_int(budget, what="时限")
+    if budget_unit == BudgetUnit.FIXED_DATE:
+        if due_on is None:
+            raise ClockEventError("固定日期的时限须给出截止日期")
+        budget = 0
+        start_data: dict[str, Any] = {"due_on": parse_date(due_on, what="截止日期").isoformat()}
+    else:
+        budget = positive_int(budget, what="时限")
+        start_data = {"budget": budget}
     if isinstance(warn_before, bool) or not isinstance(warn_before, int) or warn_before < 0:
         raise ClockEventError(f"提前提醒必须是非负整数，而不是 {warn_before!r}")
     started_at = parse_instant(started_at, what="开始时间")
@@ -132,7 +143,7 @@ def start_clock(
     with transaction.atomic():
         if Clock.objects.filter(source_type=source_type, source_id=source_id, kind=kind).exists():
             raise ClockEventError(f"{source_type} {source_id} 已有“{kind}”时限，不能重复开始")
-        start = EventSpec(ClockEventKind.START, started_at, {"budget": budget})
+        start = EventSpec(ClockEventKind.START, started_at, start_data)
         outcome = replay(index, budget_unit=budget_unit, warn_before=warn_before, events=[start])
         clock = Clock(
             source_type=source_type,
@@ -156,7 +167,8 @@ def start_clock(
             by=by,
             target=clock,
             division_code=clock.division_code,
-            data={"source": f"{source_type}:{source_id}", "kind": kind, "budget": budget, "unit": budget_unit}
+            data={"source": f"{source_type}:{source_id}", "kind": kind, "unit": budget_unit}
+            | start_data
             | _summary(clock),
         )
     return clock
@@ -171,6 +183,8 @@ def _normalise_data(kind: str, data: Mapping[str, Any] | None) -> dict[str, Any]
             data[key] = parse_instant(data.get(key), what=what).isoformat()
     elif kind == ClockEventKind.RESTART and data.get("budget") is not None:
         data["budget"] = positive_int(data["budget"], what="时限")
+    elif kind == ClockEventKind.RESTART and data.get("due_on") is not None:
+        data["due_on"] = parse_date(data["due_on"], what="截止日期").isoformat()
     return data
 
 
@@ -185,8 +199,8 @@ def apply_clock_event(
 ) -> Clock:
     """The one transition function of a clock: pause, resume, extend, exclude, restart or stop.
 
-    `data`: extend {"amount": n} (in the clock's unit); exclude {"from": t1, "to": t2}; restart
-    optionally {"budget": n}. Other keys (e.g. an approval number) are kept with the event.
+    `data`: extend {"amount": n} (in the clock's unit; calendar days for a fixed date); exclude
+    {"from": t1, "to": t2}; restart optionally {"budget": n}, or {"due_on": date} for a fixed date. Other keys (e.g. an approval number) are kept with the event.
     Side effects: one ClockEvent row; the clock's state and deadline columns replayed from all its
     events under the current calendar; one audit row `clock.<paused|resumed|…>`.
     Raises ClockEventError when the event does not apply (nothing is saved).

@@ -17,8 +17,7 @@ from typing import Any
 
 from zhengfeng.core.periods import Period
 from zhengfeng.deadlines.queries import calendar_index
-from zhengfeng.ledger import ledger_services, reports_services, reviews_services
-from zhengfeng.ledger.importing import prepare_import
+from zhengfeng.ledger.ledgers import services as ledger_services
 from zhengfeng.ledger.models import (
     DemandState,
     Ledger,
@@ -30,8 +29,11 @@ from zhengfeng.ledger.models import (
     ReviewRound,
     StepStatus,
 )
-from zhengfeng.ledger.reports_dates import due_date
-from zhengfeng.ledger.services import UnmatchedNamesError, import_plan, set_responsibility
+from zhengfeng.ledger.plans.importing import prepare_import
+from zhengfeng.ledger.plans.services import UnmatchedNamesError, import_plan, set_responsibility
+from zhengfeng.ledger.reports import services as reports_services
+from zhengfeng.ledger.reports.dates import due_date
+from zhengfeng.ledger.reviews import services as reviews_services
 from zhengfeng.org import services as org_services
 from zhengfeng.org.models import Division, DivisionLevel, Role, Unit, UnitKind, User
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from zhengfeng.core.worker import periodic
-from zhengfeng.ledger import reports_services
+from zhengfeng.ledger.reports import services as reports_services
 
 
 @periodic("ledger.reports_schedule", every=dt.timedelta(hours=6))

@@ -1,6 +1,9 @@
 from django.urls import path
 
-from zhengfeng.ledger import ledger_views, reports_views, views
+from zhengfeng.ledger.ledgers import views as ledger_views
+from zhengfeng.ledger.plans import views
+from zhengfeng.ledger.reports import views as reports_views
+from zhengfeng.ledger.reviews import views as review_views
 
 app_name = "ledger"
 
@@ -52,12 +55,12 @@ urlpatterns += [
     path("reports/<int:pk>/return/", reports_views.report_return, name="report_return"),
     path("reports/<int:pk>/accept/", reports_views.report_accept, name="report_accept"),
     path("reports/attachments/<int:pk>/", reports_views.report_attachment, name="report_attachment"),
-    path("reviews/", reports_views.review_home, name="review_home"),
-    path("reviews/new/", reports_views.review_create, name="review_create"),
-    path("reviews/<int:pk>/", reports_views.review_detail, name="review_detail"),
-    path("reviews/<int:pk>/findings/new/", reports_views.finding_add, name="finding_add"),
-    path("findings/<int:pk>/demand/", reports_views.demand_issue, name="demand_issue"),
-    path("demands/<int:pk>/", reports_views.demand_detail, name="demand_detail"),
-    path("demands/<int:pk>/submit/", reports_views.demand_submit, name="demand_submit"),
-    path("demands/<int:pk>/review/", reports_views.demand_review, name="demand_review"),
+    path("reviews/", review_views.review_home, name="review_home"),
+    path("reviews/new/", review_views.review_create, name="review_create"),
+    path("reviews/<int:pk>/", review_views.review_detail, name="review_detail"),
+    path("reviews/<int:pk>/findings/new/", review_views.finding_add, name="finding_add"),
+    path("findings/<int:pk>/demand/", review_views.demand_issue, name="demand_issue"),
+    path("demands/<int:pk>/", review_views.demand_detail, name="demand_detail"),
+    path("demands/<int:pk>/submit/", review_views.demand_submit, name="demand_submit"),
+    path("demands/<int:pk>/review/", review_views.demand_review, name="demand_review"),
 ]

@@ -6,7 +6,7 @@ import pytest
 
 from zhengfeng.alerts import services
 from zhengfeng.alerts.documents import OfficialDocument, build_docx
-from zhengfeng.alerts.models import Alert, AlertLevel
+from zhengfeng.alerts.models import Alert, AlertLevel, DocumentSerial
 from zhengfeng.alerts.tests.conftest import MINUTE, NOW, make_clock
 
 pytestmark = pytest.mark.django_db
@@ -64,3 +64,19 @@ def test_alert_document_is_built_once_and_reused(unit_a, city):
         texts = paragraphs(handle.read())
     assert texts[:4] == ["清远市“正风”办公室文件", "清正风通〔2026〕1号", notice.title, "市甲局："]
     assert "抄送：清远市纪委监委。" in texts
+
+
+def test_next_document_numbers_is_the_one_numbering_per_office_series_and_year(city, qingcheng):
+    take = services.next_document_numbers
+    assert take(issuer_code="441800", series="督", year=2026, count=2) == [
+        "清正风督〔2026〕1号",
+        "清正风督〔2026〕2号",
+    ]
+    # Another series, office or year has its own serial; a county office abbreviates with two characters.
+    assert take(issuer_code="441800", series="通", year=2026) == ["清正风通〔2026〕1号"]
+    assert take(issuer_code="441802", series="督", year=2026) == ["清城正风督〔2026〕1号"]
+    assert take(issuer_code="441800", series="督", year=2027) == ["清正风督〔2027〕1号"]
+    assert take(issuer_code="441800", series="督", year=2026, issuer_name="清远市") == ["清正风督〔2026〕3号"]
+    assert DocumentSerial.objects.get(issuer_code="441800", series="督", year=2026).last_number == 3
+    with pytest.raises(ValueError, match="正整数"):
+        take(issuer_code="441800", series="督", year=2026, count=0)

@@ -111,7 +111,7 @@ def media(settings, tmp_path):
 @pytest.fixture
 def ledger_plan(frozen, city, qingcheng, qingxin, unit_a, unit_b, county_unit, other_county_unit):
     """A 2026 plan: task 1 carried by units A and B and one unit in each county; task 2 by A only."""
-    from zhengfeng.ledger import services as plan_services
+    from zhengfeng.ledger.plans import services as plan_services
 
     plan = plan_services.create_plan(division=city, year=2026, title="清远市2026年“正风”行动实施方案")
     section = plan_services.create_section(plan, number="一", title="正风肃纪")
@@ -164,7 +164,7 @@ def report_org(city, qingcheng, qingxin, unit_a, unit_b, county_unit, city_offic
 
 @pytest.fixture
 def rule_2015(report_org, city):
-    from zhengfeng.ledger.reports_services import ensure_reporting_rule
+    from zhengfeng.ledger.reports.services import ensure_reporting_rule
 
     rule, _ = ensure_reporting_rule(division=city, year=2015)
     return rule
@@ -173,7 +173,7 @@ def rule_2015(report_org, city):
 @pytest.fixture
 def scheduled(rule_2015, travel):
     """The 2015 reports of the three reporting units, scheduled on 2015-01-05."""
-    from zhengfeng.ledger.reports_services import schedule_reports
+    from zhengfeng.ledger.reports.services import schedule_reports
 
     schedule_reports(rule_2015)
     return rule_2015

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from zhengfeng.ledger.clauses import Party, extract_clause, normalise, parse_clause
 from zhengfeng.ledger.models import UnitAlias
+from zhengfeng.ledger.plans.clauses import Party, extract_clause, normalise, parse_clause
 
 BOTH = ("city", "county")
 CITY = ("city",)

@@ -12,15 +12,15 @@ from openpyxl import Workbook, load_workbook
 
 from zhengfeng.core.models import AuditLog
 from zhengfeng.deadlines.models import Clock
-from zhengfeng.ledger import ledger_services as services
-from zhengfeng.ledger.ledger_excel import (
+from zhengfeng.ledger.ledgers import services
+from zhengfeng.ledger.ledgers.excel import (
     COLUMNS,
     LedgerImportError,
     export_title,
     export_workbook,
     import_ledgers,
 )
-from zhengfeng.ledger.ledger_queries import export_ledgers
+from zhengfeng.ledger.ledgers.queries import export_ledgers
 from zhengfeng.ledger.models import Ledger, LedgerStep, ProgressEntry, StepStatus
 from zhengfeng.ledger.tests.conftest import LEDGER_NOW
 

@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from zhengfeng.core.models import AuditLog
-from zhengfeng.deadlines.models import Clock, ClockEvent
-from zhengfeng.ledger import ledger_services as services
-from zhengfeng.ledger import services as plan_services
+from zhengfeng.deadlines import services as deadlines
+from zhengfeng.deadlines.models import BudgetUnit, Clock, ClockEvent
+from zhengfeng.ledger.ledgers import services
 from zhengfeng.ledger.models import (
     ATTACHMENT_MAX_BYTES,
     Ledger,
@@ -21,6 +21,7 @@ from zhengfeng.ledger.models import (
     ProgressEntry,
     StepStatus,
 )
+from zhengfeng.ledger.plans import services as plan_services
 from zhengfeng.ledger.tests.conftest import LEDGER_NOW
 from zhengfeng.testing.factories import PersonFactory, PositionFactory
 
@@ -96,7 +97,9 @@ def test_a_dated_step_gets_a_clock_due_at_close_of_business(ledger, liaison_a):
     assert (clock.state, clock.unit_id, clock.division_code) == ("running", ledger.unit_id, "441800")
     assert clock.due_at == local(2026, 3, 10, 17, 30)
     assert clock.warn_at == local(2026, 3, 7, 17, 30)
-    assert (clock.budget_unit, clock.budget, clock.started_at) == ("natural_days", 8, LEDGER_NOW)
+    # A fixed-date clock: no budget, the date is the START event's.
+    assert (clock.budget_unit, clock.budget, clock.started_at) == ("fixed_date", 0, LEDGER_NOW)
+    assert list(clock.events.values_list("kind", "data")) == [("start", {"due_on": "2026-03-10"})]
     assert AuditLog.objects.filter(action__in=["clock.started", "ledger.step_added"]).count() == 2
 
 
@@ -171,6 +174,7 @@ def test_moving_a_due_date_restarts_the_clock(ledger, frozen):
         "start",
         "restart",
     ]
+    assert ClockEvent.objects.filter(clock=step.clock).latest("id").data == {"due_on": "2026-03-20"}
     with pytest.raises(ValidationError, match="调整后的完成时限 2026-03-03 须晚于今天"):
         services.update_step(step, text=step.text, due_on=dt.date(2026, 3, 3))
     with pytest.raises(ValidationError, match="完成时限已设定，不能清除"):
@@ -286,3 +290,30 @@ def test_a_task_with_ledgers_cannot_be_deleted(ledger, task_one):
     with pytest.raises(ValidationError, match="任务 1 已有单位建立工作台帐，不能删除"):
         plan_services.delete_task(task_one)
     assert Ledger.objects.count() == 1
+
+
+def test_moving_the_due_date_of_a_natural_day_clock_from_before_the_fixed_date_kind(ledger, frozen):
+    """Step clocks started before `fixed_date` existed count natural days up to the date."""
+    step = services.add_step(ledger, text="召开动员会")
+    step.clock = deadlines.start_clock(
+        source_type="ledger.ledgerstep",
+        source_id=step.pk,
+        kind="ledger_step",
+        label="召开动员会",
+        unit=ledger.unit,
+        division_code=ledger.division_code,
+        budget_unit=BudgetUnit.NATURAL_DAYS,
+        budget=8,
+        warn_before=3,
+        started_at=LEDGER_NOW,
+    )
+    step.due_on = dt.date(2026, 3, 10)
+    step.save(update_fields=["clock", "due_on"])
+    assert step.clock.due_at == local(2026, 3, 10, 17, 30)
+    frozen.move_to(local(2026, 3, 3, 9, 0))
+
+    services.update_step(step, text=step.text, due_on=dt.date(2026, 3, 20))
+
+    step.refresh_from_db()
+    assert (step.clock.budget_unit, step.clock.due_at) == ("natural_days", local(2026, 3, 20, 17, 30))
+    assert ClockEvent.objects.filter(clock=step.clock).latest("id").data == {"budget": 17}

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from zhengfeng.ledger import ledger_services as services
+from zhengfeng.ledger.ledgers import services
 from zhengfeng.ledger.models import Ledger, LedgerStep, ProgressEntry, StepStatus
 from zhengfeng.ledger.tests.test_ledger_excel import write_sheet
 from zhengfeng.org.models import Role

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zhengfeng.ledger.planfile import PlanFileError, parse_plan_text
+from zhengfeng.ledger.plans.planfile import PlanFileError, parse_plan_text
 from zhengfeng.ledger.tests.conftest import SMALL_PLAN
 
 

@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from zhengfeng.core.periods import Period
 from zhengfeng.deadlines.queries import calendar_index
-from zhengfeng.ledger.reports_dates import due_dates, grace_end, opening_day
+from zhengfeng.ledger.reports.dates import due_dates, opening_day
 
 pytestmark = pytest.mark.django_db
 
@@ -33,12 +33,6 @@ def test_a_quarter_ending_on_a_weekend_opens_on_its_last_working_day():
     index = calendar_index()
     # 2018-03-31 is a Saturday: the clock starts on Friday 03-30 and still ends 5 working days after 03-31.
     assert opening_day(Period.quarter(2018, 1), index) == dt.date(2018, 3, 30)
-
-
-def test_grace_ends_when_the_next_quarter_falls_due():
-    index = calendar_index()
-    assert grace_end(Period.quarter(2015, 1), 5, index).isoformat() == "2015-07-07T17:30:00+08:00"
-    assert grace_end(Period.quarter(2015, 4), 5, index).isoformat() == "2016-04-08T17:30:00+08:00"
 
 
 def test_reports_due_json(capsys):

@@ -9,8 +9,8 @@ from docx import Document
 from zhengfeng.alerts.models import Alert, AlertLevel
 from zhengfeng.core.periods import Period
 from zhengfeng.core.worker import registered_jobs
-from zhengfeng.ledger import reports_services as services
 from zhengfeng.ledger.models import QuarterlyReport, ReportNotice, ReportState
+from zhengfeng.ledger.reports import services
 from zhengfeng.ledger.tests.conftest import local
 from zhengfeng.messaging.models import Channel, OutboxMessage
 from zhengfeng.testing.factories import PersonFactory

@@ -9,9 +9,9 @@ from zhengfeng.assessment.models import ScoreEvent
 from zhengfeng.core.models import AuditLog
 from zhengfeng.core.worker import registered_jobs
 from zhengfeng.deadlines.models import Clock
-from zhengfeng.ledger import reports_services as services
-from zhengfeng.ledger import services as plan_services
 from zhengfeng.ledger.models import QuarterlyReport, ReportAttachment, ReportItem, ReportState
+from zhengfeng.ledger.plans import services as plan_services
+from zhengfeng.ledger.reports import services
 from zhengfeng.ledger.tests.conftest import local
 from zhengfeng.org.models import Role
 from zhengfeng.testing.factories import UnitFactory, UserFactory

@@ -6,8 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from zhengfeng.ledger import reports_services as services
 from zhengfeng.ledger.models import QuarterlyReport, ReportState
+from zhengfeng.ledger.reports import services
 from zhengfeng.ledger.tests.conftest import local
 from zhengfeng.testing.factories import UnitFactory
 

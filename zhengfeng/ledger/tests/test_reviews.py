@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from zhengfeng.alerts.models import Alert, AlertLevel
 from zhengfeng.alerts.services import sweep
-from zhengfeng.ledger import reviews_services as services
 from zhengfeng.ledger.models import DemandState, Finding, RectificationDemand, ReviewRound
+from zhengfeng.ledger.reviews import services
 from zhengfeng.ledger.tests.conftest import local
 
 pytestmark = pytest.mark.django_db

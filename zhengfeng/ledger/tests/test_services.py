@@ -6,9 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from zhengfeng.core.models import AuditLog
-from zhengfeng.ledger import services
 from zhengfeng.ledger.models import Plan, PlanVersion, Responsibility, Section, Task
-from zhengfeng.ledger.queries import plan_document
+from zhengfeng.ledger.plans import services
+from zhengfeng.ledger.plans.queries import plan_document
 
 
 @pytest.fixture

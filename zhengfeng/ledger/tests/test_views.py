@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 
 from zhengfeng.core.models import AuditLog
-from zhengfeng.ledger import services
 from zhengfeng.ledger.models import Plan, Responsibility, Task
+from zhengfeng.ledger.plans import services
 from zhengfeng.org.models import Role
 from zhengfeng.testing.factories import UnitFactory, UserFactory
 

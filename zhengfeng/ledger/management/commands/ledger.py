@@ -12,8 +12,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from zhengfeng.ledger.ledger_excel import LedgerImportError, export_title, export_workbook, import_ledgers
-from zhengfeng.ledger.ledger_queries import export_ledgers, plans_for_unit
+from zhengfeng.ledger.ledgers.excel import LedgerImportError, export_title, export_workbook, import_ledgers
+from zhengfeng.ledger.ledgers.queries import export_ledgers, plans_for_unit
 from zhengfeng.ledger.models import Ledger, Plan
 from zhengfeng.org.models import Division, Unit
 from zhengfeng.org.queries import unit_by_code

@@ -13,11 +13,11 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from zhengfeng.ledger.importing import prepare_import
 from zhengfeng.ledger.models import ResponsibilityRole
-from zhengfeng.ledger.planfile import PlanFileError
-from zhengfeng.ledger.queries import find_plan, plan_document
-from zhengfeng.ledger.services import UnmatchedNamesError, clean_year, import_plan
+from zhengfeng.ledger.plans.importing import prepare_import
+from zhengfeng.ledger.plans.planfile import PlanFileError
+from zhengfeng.ledger.plans.queries import find_plan, plan_document
+from zhengfeng.ledger.plans.services import UnmatchedNamesError, clean_year, import_plan
 from zhengfeng.org.models import Division, DivisionLevel
 
 ROLE_LABELS = dict(ResponsibilityRole.choices)

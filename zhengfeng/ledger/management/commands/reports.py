@@ -16,8 +16,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from zhengfeng.ledger.management.commands.plan import _division, _year
 from zhengfeng.ledger.models import ReportingRule
-from zhengfeng.ledger.reports_dates import DEFAULT_DUE_WORKDAYS, due_dates
-from zhengfeng.ledger.reports_services import ensure_reporting_rule, schedule_reports
+from zhengfeng.ledger.reports.dates import DEFAULT_DUE_WORKDAYS, due_dates
+from zhengfeng.ledger.reports.services import ensure_reporting_rule, schedule_reports
 
 
 class Command(BaseCommand):

@@ -23,20 +23,19 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from zhengfeng.alerts.documents import OfficialDocument, build_docx, chinese_date
-from zhengfeng.alerts.models import DocumentSerial
-from zhengfeng.alerts.services import doc_abbreviation, issuer_code
+from zhengfeng.alerts.services import issuer_code, next_document_numbers
 from zhengfeng.assessment.services import record_score_event
 from zhengfeng.core import audit
 from zhengfeng.core.periods import Period, quarters_of
 from zhengfeng.deadlines import services as deadlines
 from zhengfeng.deadlines.models import BudgetUnit
 from zhengfeng.deadlines.queries import calendar_index
-from zhengfeng.ledger.ledger_queries import can_keep_unit
-from zhengfeng.ledger.ledger_services import validate_attachment
+from zhengfeng.ledger.ledgers.queries import can_keep_unit
+from zhengfeng.ledger.ledgers.services import validate_attachment
 from zhengfeng.ledger.models import (
     REPORT_FIGURES,
     Plan,
@@ -48,13 +47,11 @@ from zhengfeng.ledger.models import (
     ReportState,
     Responsibility,
 )
-from zhengfeng.ledger.reports_dates import (
-    close_of_business,
-    due_date,
-    grace_end,
+from zhengfeng.ledger.reports.dates import (
     next_period,
     opening_day,
 )
+from zhengfeng.ledger.reports.queries import grace_ends, period_deadlines
 from zhengfeng.org.models import Division, DivisionLevel, Role, Unit, UnitKind
 
 CLOCK_KIND = "quarterly_report"
@@ -419,13 +416,12 @@ def _score(report: QuarterlyReport, code: str, points: Any, what: str, *, now: d
 
 def record_missing_reports(now: dt.datetime | None = None) -> int:
     """Declare missing (漏报) every report not submitted when its grace ended (the next period's
-    due date), and score each once. Returns how many were declared now; a second run finds none.
+    reports fell due, read from their clocks: `reports.queries.grace_ends`), and score each once. Returns how many were declared now; a second run finds none.
 
     Side effects: missing_at set (conditional update); one 漏报 score event per report (with its
     audit row); one audit row `report.missing_recorded` when something was declared.
     """
     now = now or timezone.now()
-    index = calendar_index()
     declared: dict[str, int] = {}
     with transaction.atomic():
         for rule in ReportingRule.objects.filter(is_active=True).select_related("division"):
@@ -439,8 +435,10 @@ def record_missing_reports(now: dt.datetime | None = None) -> int:
                     .distinct()
                 }
             )
+            graces = grace_ends(QuarterlyReport.objects.filter(rule__division_id=rule.division_id), periods)
             for period in periods:
-                if grace_end(period, rule.due_workdays, index) >= now:
+                grace = graces[str(period)]
+                if grace is None or grace >= now:
                     continue
                 pending = QuarterlyReport.objects.filter(
                     rule=rule, period=str(period), state=ReportState.DRAFT, missing_at__isnull=True
@@ -470,15 +468,6 @@ def record_missing_reports(now: dt.datetime | None = None) -> int:
 # --- 通报 of late and missing units ------------------------------------------------------------
 
 
-def _next_doc_number(code: str, year: int) -> str:
-    serial, _ = DocumentSerial.objects.select_for_update().get_or_create(
-        issuer_code=code, series=NOTICE_SERIES, year=year
-    )
-    DocumentSerial.objects.filter(pk=serial.pk).update(last_number=F("last_number") + 1)
-    name = Division.objects.filter(code=code).values_list("name", flat=True).first() or ""
-    return f"{doc_abbreviation(code, name)}正风{NOTICE_SERIES}〔{year}〕{serial.last_number + 1}号"
-
-
 def issue_report_notice(
     rule: ReportingRule, period: Period, *, by: Any, now: dt.datetime | None = None
 ) -> ReportNotice:
@@ -494,10 +483,12 @@ def issue_report_notice(
     if period.kind != "Q" or period.year != rule.year:
         raise ValidationError(f"报送期 {period} 不属于 {rule.year} 年的季度报送")
     now = now or timezone.now()
-    index = calendar_index()
-    due = due_date(period, rule.due_workdays, index)
-    if now <= close_of_business(index, due.due):
-        raise ValidationError(f"{period.label}的报送截止日期 {due.due:%Y-%m-%d} 尚未届满，不能通报")
+    due_at = period_deadlines(QuarterlyReport.objects.filter(rule=rule), [period])[str(period)].due_at
+    if due_at is None:
+        raise ValidationError(f"{period.label}尚无报送时限，不能通报")
+    due_day = timezone.localtime(due_at).date()
+    if now <= due_at:
+        raise ValidationError(f"{period.label}的报送截止日期 {due_day:%Y-%m-%d} 尚未届满，不能通报")
     if ReportNotice.objects.filter(rule=rule, period=str(period)).exists():
         raise ValidationError(f"{period.label}的报送情况通报已经印发，不能重复印发")
     reports = QuarterlyReport.objects.filter(rule=rule, period=str(period)).select_related("unit")
@@ -511,7 +502,7 @@ def issue_report_notice(
     title = f"关于{period.label}“正风”行动工作情况报送情况的通报"
     lines = [
         f"根据{rule.year}年“正风”行动季度报送制度，各县（市、区）“正风”办及{place[-1:]}直各单位应在每季度结束后的"
-        f" {rule.due_workdays} 个工作日内报送本季度工作情况。{period.label}的报送截止日期为{chinese_date(due.due)}。"
+        f" {rule.due_workdays} 个工作日内报送本季度工作情况。{period.label}的报送截止日期为{chinese_date(due_day)}。"
         f"截至{chinese_date(timezone.localtime(now).date())}，报送情况通报如下：",
     ]
     if late:
@@ -528,7 +519,9 @@ def issue_report_notice(
             rule=rule,
             period=str(period),
             division_code=rule.division_id,
-            doc_number=_next_doc_number(code, timezone.localtime(now).year),
+            doc_number=next_document_numbers(
+                issuer_code=code, series=NOTICE_SERIES, year=timezone.localtime(now).year
+            )[0],
             title=title,
             body="\n".join(lines),
             late_units=late,

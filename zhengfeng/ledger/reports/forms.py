@@ -1,4 +1,4 @@
-"""HTML input for quarterly reports and review rounds. Forms check shapes; the services decide."""
+"""HTML input for quarterly reports (the reason form serves review rounds too). Forms check shapes; the services decide."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from typing import Any
 
 from django import forms
 
-from zhengfeng.ledger.ledger_forms import DateInput, MultipleFileField
-from zhengfeng.ledger.models import REPORT_FIGURES, Responsibility, ReviewKind, Severity
-from zhengfeng.org.models import Unit
+from zhengfeng.ledger.ledgers.forms import MultipleFileField
+from zhengfeng.ledger.models import REPORT_FIGURES, Responsibility
 
 
 class ReportForm(forms.Form):
@@ -48,28 +47,3 @@ class ReportForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label="退回原因", widget=forms.Textarea(attrs={"rows": 2}), required=False)
-
-
-class ReviewRoundForm(forms.Form):
-    year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
-    kind = forms.ChoiceField(label="类别", choices=ReviewKind.choices)
-    title = forms.CharField(label="名称", max_length=200, required=False, help_text="留空则按年度和类别生成")
-
-
-class FindingForm(forms.Form):
-    unit = forms.ModelChoiceField(label="被检查单位", queryset=Unit.objects.none())
-    severity = forms.ChoiceField(label="严重程度", choices=Severity.choices)
-    text = forms.CharField(label="问题描述", widget=forms.Textarea(attrs={"rows": 3}))
-
-    def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = units
-
-
-class DemandForm(forms.Form):
-    requirements = forms.CharField(label="整改要求", widget=forms.Textarea(attrs={"rows": 3}))
-    due_on = forms.DateField(label="整改时限", widget=DateInput)
-
-
-class RectificationForm(forms.Form):
-    text = forms.CharField(label="整改情况", widget=forms.Textarea(attrs={"rows": 5}))

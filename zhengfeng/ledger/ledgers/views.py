@@ -18,10 +18,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from zhengfeng.ledger import ledger_services as services
-from zhengfeng.ledger.ledger_excel import LedgerImportError, export_title, export_workbook, import_ledgers
-from zhengfeng.ledger.ledger_forms import ImportForm, LedgerForm, LedgerStatusForm, ProgressForm, StepForm
-from zhengfeng.ledger.ledger_queries import (
+from zhengfeng.ledger.ledgers import services
+from zhengfeng.ledger.ledgers.excel import LedgerImportError, export_title, export_workbook, import_ledgers
+from zhengfeng.ledger.ledgers.forms import ImportForm, LedgerForm, LedgerStatusForm, ProgressForm, StepForm
+from zhengfeng.ledger.ledgers.queries import (
     STATUS_FILTERS,
     attachment_for,
     can_keep,
@@ -35,12 +35,11 @@ from zhengfeng.ledger.ledger_queries import (
     plans_for_unit,
     plans_with_ledgers_for,
     progress_of,
-    step_state,
-    steps_of,
+    step_rows,
     unit_task_rows,
     units_with_ledgers_for,
 )
-from zhengfeng.ledger.ledger_queries import ledger_list as list_rows
+from zhengfeng.ledger.ledgers.queries import ledger_list as list_rows
 from zhengfeng.ledger.models import Ledger, LedgerStep, Plan, StepStatus, Task
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -177,11 +176,10 @@ def ledger_create(request: HttpRequest, task_pk: int) -> HttpResponse:
 def ledger_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ledger = _readable(request, pk)
     now = timezone.now()
-    steps = list(steps_of(ledger))
     keeper = can_keep(request.user, ledger)
     context = {
         "ledger": ledger,
-        "steps": [(step, *step_state(step, now)) for step in steps],
+        "steps": step_rows(ledger, now=now),
         "entries": progress_of(ledger),
         "can_keep": keeper,
         "unit_user": is_unit_user(request.user),
@@ -319,7 +317,7 @@ def progress_add(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     context = {
         "ledger": ledger,
-        "steps": [(step, *step_state(step, now)) for step in steps_of(ledger)],
+        "steps": step_rows(ledger, now=now),
         "entries": progress_of(ledger),
         "can_keep": True,
         "unit_user": True,

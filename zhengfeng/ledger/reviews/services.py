@@ -21,8 +21,8 @@ from django.utils import timezone
 from zhengfeng.core import audit
 from zhengfeng.deadlines import services as deadlines
 from zhengfeng.deadlines.models import BudgetUnit
-from zhengfeng.ledger.ledger_queries import can_keep_unit
-from zhengfeng.ledger.ledger_services import _clock_start, local_today
+from zhengfeng.ledger.ledgers.queries import can_keep_unit
+from zhengfeng.ledger.ledgers.services import local_today
 from zhengfeng.ledger.models import (
     DemandState,
     Finding,
@@ -137,7 +137,7 @@ def issue_demand(
 ) -> RectificationDemand:
     """下达整改通知 for a finding (one per finding), due at close of business of `due_on`.
 
-    Side effects: the demand; its clock (kind `rectification`, natural days to the due date,
+    Side effects: the demand; its clock (kind `rectification`, due on the fixed date,
     reminder 3 days before; audit row `clock.started`); audit row `review.demand_issued`.
     """
     review = finding.round
@@ -149,7 +149,6 @@ def issue_demand(
     if RectificationDemand.objects.filter(finding=finding).exists():
         raise ValidationError("该问题已下达整改通知")
     unit = finding.unit
-    started_at, budget = _clock_start(due_on, now)
     with transaction.atomic():
         demand = RectificationDemand.objects.create(
             finding=finding,
@@ -167,10 +166,10 @@ def issue_demand(
                 label=f"{unit.name}{review.get_kind_display()}问题整改"[:200],
                 unit=unit,
                 division_code=unit.division_id,
-                budget_unit=BudgetUnit.NATURAL_DAYS,
-                budget=budget,
+                budget_unit=BudgetUnit.FIXED_DATE,
+                due_on=due_on,
                 warn_before=WARN_DAYS,
-                started_at=started_at,
+                started_at=now,
                 by=by,
             )
         except ValueError as exc:

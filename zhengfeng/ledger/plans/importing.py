@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 
-from zhengfeng.ledger.aliases import Miss, UnitResolver
-from zhengfeng.ledger.clauses import parse_clause
 from zhengfeng.ledger.models import ResponsibilityRole
-from zhengfeng.ledger.planfile import ParsedPlan, ParsedTask, PlanFileError, parse_plan_text
+from zhengfeng.ledger.plans.aliases import Miss, UnitResolver
+from zhengfeng.ledger.plans.clauses import parse_clause
+from zhengfeng.ledger.plans.planfile import ParsedPlan, ParsedTask, PlanFileError, parse_plan_text
 from zhengfeng.org.models import Division, Unit
 
 

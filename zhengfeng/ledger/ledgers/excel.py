@@ -26,7 +26,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from zhengfeng.core import audit
-from zhengfeng.ledger import ledger_services as services
+from zhengfeng.ledger.ledgers import services
 from zhengfeng.ledger.models import (
     Ledger,
     LedgerStatus,

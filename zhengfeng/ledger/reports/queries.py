@@ -1,38 +1,45 @@
-"""Reads for quarterly reports and review rounds, scoped by user.
+"""Reads for quarterly reports, scoped by user (review rounds: `ledger.reviews.queries`).
 
 Who reads: the office and inspectors read every report in their division subtree (a county office
 its county's reports), the administrator all; a unit's liaison, handler and head read their unit's
 reports. Scoping goes through `zhengfeng.org.queries.scope_filter` on the unit and division code.
 
 The office dashboard (`report_matrix`) is one aggregate query over the year's reports (unit,
-period, state, late flag, deadline), one query for the units, and the matrix is built in Python.
+period, state, late flag, overdue), one for the periods' deadlines and grace ends (read from the
+stored clocks, never recomputed from the calendar), one for the units; the matrix is built in Python.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
+from django.utils import timezone
 
 from zhengfeng.core.periods import Period, quarters_of
-from zhengfeng.deadlines.queries import calendar_index
-from zhengfeng.ledger.ledger_queries import can_read_ledgers
+from zhengfeng.deadlines.models import Clock, ClockState
+from zhengfeng.ledger.ledgers.queries import can_read_ledgers
 from zhengfeng.ledger.models import (
-    DemandState,
-    Finding,
     QuarterlyReport,
-    RectificationDemand,
-    RectificationReport,
     ReportAttachment,
     ReportingRule,
-    ReportNotice,
     ReportState,
-    ReviewRound,
 )
-from zhengfeng.ledger.reports_dates import DEFAULT_DUE_WORKDAYS, due_date, grace_end
+from zhengfeng.ledger.reports.dates import next_period
 from zhengfeng.org.models import Unit
 from zhengfeng.org.queries import scope_filter, scope_of
 
@@ -64,11 +71,16 @@ def report_years_for(user: Any) -> list[int]:
     return sorted(set(reports_for(user).values_list("year", flat=True).distinct()), reverse=True)
 
 
-def unit_reports(unit_id: int) -> QuerySet[QuarterlyReport]:
-    """A unit's own reports, newest period first, with their clocks (one query)."""
+def unit_reports(unit_id: int, *, now: dt.datetime) -> QuerySet[QuarterlyReport]:
+    """A unit's own reports, newest period first, with their clocks (one query); `overdue`: not yet
+    submitted and its clock overdue in the deadlines' vocabulary (`Clock.objects.overdue`)."""
     return (
         QuarterlyReport.objects.filter(unit_id=unit_id)
         .select_related("clock", "rule")
+        .annotate(
+            overdue=Exists(Clock.objects.overdue(at=now).filter(pk=OuterRef("clock_id")))
+            & Q(state=ReportState.DRAFT)
+        )
         .order_by("-period", "rule_id")
     )
 
@@ -104,8 +116,8 @@ class Cell:
 
 
 def cell_status(state: str, is_late: bool, overdue: bool, missing: bool) -> str:
-    """The dashboard status of a report: `overdue` is "its clock's deadline has passed" (compared in
-    SQL), `missing` "the period's grace has ended" (the next period is due)."""
+    """The dashboard status of a report: `overdue` is "its clock is overdue" (`Clock.objects.overdue`,
+    in SQL), `missing` "the period's grace has ended" (the next period's clocks are due, `grace_ends`)."""
     if state == ReportState.RETURNED:
         return Cell.RETURNED
     if state != ReportState.DRAFT:
@@ -138,7 +150,7 @@ class MatrixRow:
 @dataclass
 class PeriodColumn:
     period: Period
-    due: dt.date
+    due: dt.date | None
     provisional: bool
     totals: Counter = field(default_factory=Counter)
 
@@ -159,34 +171,83 @@ class Matrix:
         return len(self.rows)
 
 
+@dataclass(frozen=True)
+class PeriodDeadline:
+    due_at: dt.datetime | None
+    provisional: bool
+
+
+def period_deadlines(
+    reports: QuerySet[QuarterlyReport], periods: Iterable[Period]
+) -> dict[str, PeriodDeadline]:
+    """When each period's reports fall due, as their stored clocks say (one query).
+
+    The one place that turns clocks into a period's deadline: the earliest deadline of the period's
+    live clocks (a calendar change replays those), or, once every clock has stopped, the earliest
+    of all. A period without reports (or whose clocks are all paused) has no deadline (None).
+    """
+    wanted = [str(period) for period in periods]
+    rows = (
+        reports.filter(period__in=wanted)
+        .order_by()
+        .values("period")
+        .annotate(
+            live=Min("clock__due_at", filter=~Q(clock__state=ClockState.STOPPED)),
+            any=Min("clock__due_at"),
+            provisional=Count("pk", filter=Q(clock__provisional=True) & ~Q(clock__state=ClockState.STOPPED)),
+        )
+    )
+    found = {
+        row["period"]: PeriodDeadline(row["live"] or row["any"], bool(row["provisional"])) for row in rows
+    }
+    return {period: found.get(period, PeriodDeadline(None, False)) for period in wanted}
+
+
+def grace_end(deadlines: dict[str, PeriodDeadline], period: Period) -> dt.datetime | None:
+    """The rule of 漏报: a period's unsubmitted reports become missing when the next period's
+    reports fall due (for Q4, the next year's Q1), as `period_deadlines` read it from their clocks.
+    None while the next period has no reports scheduled (the worker schedules a quarter ahead once
+    the next year's rule exists)."""
+    return deadlines[str(next_period(period))].due_at
+
+
+def grace_ends(
+    reports: QuerySet[QuarterlyReport], periods: Iterable[Period]
+) -> dict[str, dt.datetime | None]:
+    """`grace_end` of each period, from the next periods' clocks among `reports` (one query)."""
+    periods = list(periods)
+    deadlines = period_deadlines(reports, [next_period(period) for period in periods])
+    return {str(period): grace_end(deadlines, period) for period in periods}
+
+
 def report_matrix(user: Any, year: int, *, now: dt.datetime) -> Matrix:
     """Units × periods of `year` in the user's scope.
 
-    Four small queries whatever the number of units: the calendar version, the rule's N, the
-    reports (unit, period, state, late flag, and whether the clock's stored deadline has passed,
-    compared in SQL so no datetime is loaded per row) and the units. The matrix is built in Python.
+    Three small queries whatever the number of units: the reports (unit, period, state, late flag,
+    and whether the clock is overdue in the deadlines' vocabulary, in SQL so no datetime is loaded
+    per row), the periods' deadlines and grace ends from the stored clocks (`period_deadlines`), and
+    the units. The matrix is built in Python.
     """
-    index = calendar_index()
-    reports = reports_for(user).filter(year=year)
-    due_workdays = (
-        ReportingRule.objects.filter(year=year, pk__in=reports.values("rule_id"))
-        .values_list("due_workdays", flat=True)
-        .first()
-        or DEFAULT_DUE_WORKDAYS
-    )
-    overdue = ExpressionWrapper(Q(clock__due_at__lt=now), output_field=BooleanField())
+    scoped = reports_for(user)
+    reports = scoped.filter(year=year)
+    # `clock_id IN (overdue clocks)`: one pass over the partial index of running clocks, hashed.
+    overdue = ExpressionWrapper(Q(clock__in=Clock.objects.overdue(at=now)), output_field=BooleanField())
     rows = reports.annotate(overdue=overdue).values_list(
         "id", "unit_id", "period", "state", "is_late", "overdue"
     )
     periods = quarters_of(year)
+    # One query for the four due dates and the grace ends (the next year's Q1 closes Q4's grace).
+    deadlines = period_deadlines(scoped, [*periods, next_period(periods[-1])])
     columns = []
     position: dict[str, int] = {}
     missing: dict[str, bool] = {}
     for number, period in enumerate(periods):
-        due = due_date(period, due_workdays, index)
-        columns.append(PeriodColumn(period=period, due=due.due, provisional=due.provisional))
+        due = deadlines[str(period)]
+        due_day = timezone.localtime(due.due_at).date() if due.due_at else None
+        columns.append(PeriodColumn(period=period, due=due_day, provisional=due.provisional))
         position[str(period)] = number
-        missing[str(period)] = now > grace_end(period, due_workdays, index)
+        grace = grace_end(deadlines, period)
+        missing[str(period)] = grace is not None and now > grace
     none = MatrixCell(Cell.NONE, "—", "", None)
     cells: dict[int, list[MatrixCell]] = {}
     labels = Cell.LABELS
@@ -220,85 +281,8 @@ def rules_for(user: Any) -> QuerySet[ReportingRule]:
     return ReportingRule.objects.filter(pk__in=reports_for(user).values("rule_id")).select_related("division")
 
 
-def notices_of(rule: ReportingRule) -> dict[str, ReportNotice]:
-    return {notice.period: notice for notice in rule.notices.all()}
-
-
 def scope_label(user: Any) -> str:
     scope = scope_of(user)
     if scope.everything:
         return "全部"
     return user.unit.division.name if user.unit_id else ""
-
-
-# --- Review rounds -----------------------------------------------------------------------------
-
-
-def rounds_for(user: Any) -> QuerySet[ReviewRound]:
-    """Rounds that concern the user's scope: organised in it, or with findings in it."""
-    if not can_read_ledgers(user):
-        return ReviewRound.objects.none()
-    scope = scope_of(user)
-    rounds = ReviewRound.objects.select_related("division")
-    if scope.everything:
-        return rounds.order_by("-year", "kind", "id")
-    findings = findings_for(user).values("round_id")
-    if scope.division_prefix is not None:
-        rounds = rounds.filter(division__code__startswith=scope.division_prefix) | rounds.filter(
-            pk__in=findings
-        )
-    else:
-        rounds = rounds.filter(pk__in=findings)
-    return rounds.distinct().order_by("-year", "kind", "id")
-
-
-def findings_for(user: Any) -> QuerySet[Finding]:
-    if not can_read_ledgers(user):
-        return Finding.objects.none()
-    return scope_filter(Finding.objects.all(), user, unit_field="unit", division_field="division_code")
-
-
-def demands_for(user: Any) -> QuerySet[RectificationDemand]:
-    if not can_read_ledgers(user):
-        return RectificationDemand.objects.none()
-    return scope_filter(
-        RectificationDemand.objects.all(), user, unit_field="unit", division_field="division_code"
-    )
-
-
-def round_findings(user: Any, review: ReviewRound) -> QuerySet[Finding]:
-    """The round's findings the user may read, with unit and demand (one query)."""
-    return (
-        findings_for(user)
-        .filter(round=review)
-        .select_related("unit", "demand__clock")
-        .order_by("unit__division_id", "unit__code", "id")
-    )
-
-
-def demand_for(user: Any, pk: int) -> RectificationDemand | None:
-    return (
-        demands_for(user)
-        .select_related("finding__round__division", "unit", "clock", "created_by")
-        .prefetch_related(
-            Prefetch(
-                "reports",
-                queryset=RectificationReport.objects.select_related("submitted_by", "reviewed_by").order_by(
-                    "-submitted_at", "-id"
-                ),
-            )
-        )
-        .filter(pk=pk)
-        .first()
-    )
-
-
-def unit_demands(unit_id: int) -> QuerySet[RectificationDemand]:
-    return (
-        RectificationDemand.objects.filter(unit_id=unit_id)
-        .select_related("finding__round", "clock")
-        .order_by("state", "due_on", "id")
-    )
-
-
-OPEN_DEMAND_STATES = (DemandState.OPEN, DemandState.RETURNED)

@@ -15,10 +15,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from zhengfeng.ledger import services
-from zhengfeng.ledger.forms import PlanForm, ResponsibilityForm, SectionForm, TaskForm
 from zhengfeng.ledger.models import Level, Plan, Responsibility, ResponsibilityRole, Section, Task
-from zhengfeng.ledger.queries import (
+from zhengfeng.ledger.plans import services
+from zhengfeng.ledger.plans.forms import PlanForm, ResponsibilityForm, SectionForm, TaskForm
+from zhengfeng.ledger.plans.queries import (
     can_read_plans,
     has_full_view,
     plan_list_for,

@@ -7,7 +7,7 @@ import io
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from zhengfeng.ledger.reports_queries import Cell, Matrix
+from zhengfeng.ledger.reports.queries import Cell, Matrix
 
 # Cell fills by status, as offices colour such sheets (green on time … red missing).
 FILLS = {

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
 
+from zhengfeng.deadlines.models import Clock
 from zhengfeng.ledger.models import (
     Ledger,
     LedgerStatus,
@@ -75,14 +76,8 @@ def ledgers_for(user: Any) -> QuerySet[Ledger]:
 
 
 def overdue_step_q(now: dt.datetime, prefix: str = "") -> Q:
-    """An open step whose running clock is past its deadline (an indexed comparison on the clock)."""
-    return Q(
-        **{
-            f"{prefix}status": StepStatus.OPEN,
-            f"{prefix}clock__state": "running",
-            f"{prefix}clock__due_at__lt": now,
-        }
-    )
+    """An open step whose clock is overdue in the deadlines' vocabulary (`Clock.objects.overdue`)."""
+    return Q(**{f"{prefix}status": StepStatus.OPEN, f"{prefix}clock__in": Clock.objects.overdue(at=now)})
 
 
 def with_step_figures(ledgers: QuerySet[Ledger], *, now: dt.datetime) -> QuerySet[Ledger]:
@@ -92,7 +87,7 @@ def with_step_figures(ledgers: QuerySet[Ledger], *, now: dt.datetime) -> QuerySe
         step_count=Count("steps", distinct=True),
         open_steps=Count("steps", filter=open_q, distinct=True),
         overdue_steps=Count("steps", filter=overdue_step_q(now, "steps__"), distinct=True),
-        next_due=Min("steps__clock__due_at", filter=open_q & Q(steps__clock__state="running")),
+        next_due=Min("steps__clock__due_at", filter=open_q & Q(steps__clock__in=Clock.objects.running())),
     )
 
 
@@ -128,8 +123,21 @@ def ledger_list(ledgers: QuerySet[Ledger], *, now: dt.datetime) -> QuerySet[Ledg
     ).order_by("-task__plan__year", "task__number", "unit__division_id", "unit__code")
 
 
-def step_state(step: LedgerStep, now: dt.datetime) -> tuple[str, str]:
-    """(badge class, label) of a step's deadline: overdue, due soon, running, done (late or not)."""
+def step_rows(ledger: Ledger, *, now: dt.datetime) -> list[tuple[LedgerStep, str, str]]:
+    """The ledger's steps with the (badge class, label) of their deadline (one query): overdue and
+    due soon are the deadlines' vocabulary (`Clock.objects.overdue` / `due_soon`), not re-derived."""
+    steps = steps_of(ledger).annotate(
+        clock_overdue=Exists(Clock.objects.overdue(at=now).filter(pk=OuterRef("clock_id"))),
+        clock_due_soon=Exists(Clock.objects.due_soon(at=now).filter(pk=OuterRef("clock_id"))),
+    )
+    return [
+        (step, *step_state(step, overdue=step.clock_overdue, due_soon=step.clock_due_soon)) for step in steps
+    ]
+
+
+def step_state(step: LedgerStep, *, overdue: bool, due_soon: bool) -> tuple[str, str]:
+    """(badge class, label) of a step: overdue, due soon, running, done (late or not); `overdue` and
+    `due_soon` are its clock's, from the deadlines' vocabulary (`step_rows`)."""
     clock = step.clock if step.clock_id else None
     if step.status == StepStatus.DONE:
         if clock is not None and clock.is_late:
@@ -137,9 +145,9 @@ def step_state(step: LedgerStep, now: dt.datetime) -> tuple[str, str]:
         return "", "已完成"
     if clock is None:
         return "", "未设时限"
-    if clock.state == "running" and clock.due_at is not None and clock.due_at < now:
+    if overdue:
         return "level-4", "已逾期"
-    if clock.state == "running" and clock.warn_at is not None and clock.warn_at <= now:
+    if due_soon:
         return "level-2", "即将到期"
     return "level-1", "计时中"
 
@@ -246,10 +254,6 @@ def export_ledgers(ledgers: QuerySet[Ledger]) -> list[Ledger]:
         )
         .order_by("task__plan__year", "unit__division_id", "unit__code", "task__number")
     )
-
-
-def unit_ledgers(unit: Unit, plan: Plan) -> QuerySet[Ledger]:
-    return Ledger.objects.filter(unit=unit, task__plan=plan)
 
 
 def office_scope_label(user: Any) -> str:

@@ -1,8 +1,9 @@
 """Writes for work ledgers (台帐). Every function is atomic and writes one audit row (`ledger.*`).
 
 Steps with a due date own a deadline clock (`deadlines.start_clock`, kind `ledger_step`, source
-`ledger.ledgerstep`): a natural-day clock counted from today, so its deadline is the close of
-business of the due date (or of the next working day when the due date is a day off). Completing a
+`ledger.ledgerstep`): a fixed-date clock (`BudgetUnit.FIXED_DATE`), so its deadline is the close
+of business of the due date (or of the next working day when the due date is a day off); a step
+recorded on or after its due date is overdue from the start. Completing a
 step stops its clock; the deadline stays frozen, so a late step stays late.
 
 Status transitions: `set_ledger_status` for ledgers and `set_step_status` for steps own every state
@@ -12,7 +13,7 @@ change; the other services call them (a first progress entry or a completed step
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -262,22 +263,16 @@ def _start(ledger: Ledger, *, by: Any) -> None:
 # --- Steps -------------------------------------------------------------------------------------
 
 
-def _clock_start(due_on: dt.date, now: dt.datetime) -> tuple[dt.datetime, int]:
-    """(started_at, budget in natural days) for a clock due at close of business of `due_on`.
-
-    Counted from now; a step recorded on or after its due date is counted from midnight of the day
-    before, so its deadline is still that day's close of business (and it shows as overdue).
-    """
-    index = calendar_index()
-    today = now.astimezone(index.tz).date()
-    if due_on > today:
-        return now, (due_on - today).days
-    return index.local_midnight(due_on - dt.timedelta(days=1)), 1
+def _restart_data(clock: Clock, due_on: dt.date, now: dt.datetime) -> dict[str, Any]:
+    """The restart to a new due date. Clocks started before the fixed-date kind existed count natural
+    days up to the date: they restart with the days from today, which ends on the same date."""
+    if clock.budget_unit == BudgetUnit.NATURAL_DAYS:
+        return {"budget": (due_on - local_today(now)).days}
+    return {"due_on": due_on}
 
 
 def _start_step_clock(step: LedgerStep, ledger: Ledger, *, by: Any, now: dt.datetime) -> Clock:
     assert step.due_on is not None  # noqa: S101 - callers start clocks only for dated steps
-    started_at, budget = _clock_start(step.due_on, now)
     try:
         return deadlines.start_clock(
             source_type=CLOCK_SOURCE,
@@ -286,10 +281,10 @@ def _start_step_clock(step: LedgerStep, ledger: Ledger, *, by: Any, now: dt.date
             label=f"{ledger.unit.name} 任务 {ledger.task.number}：{step.text}"[:200],
             unit=ledger.unit,
             division_code=ledger.division_code,
-            budget_unit=BudgetUnit.NATURAL_DAYS,
-            budget=budget,
+            budget_unit=BudgetUnit.FIXED_DATE,
+            due_on=step.due_on,
             warn_before=STEP_WARN_DAYS,
-            started_at=started_at,
+            started_at=now,
             by=by,
         )
     except ValueError as exc:  # ClockEventError, CalendarCoverageError
@@ -379,7 +374,7 @@ def update_step(
                         at=now,
                         by=by,
                         reason=f"完成时限调整为 {due_on:%Y-%m-%d}",
-                        data={"budget": (due_on - local_today(now)).days},
+                        data=_restart_data(step.clock, due_on, now),
                     )
                 except ValueError as exc:
                     raise ValidationError(f"完成时限 {due_on:%Y-%m-%d} 无法计时：{exc}") from exc
@@ -532,11 +527,3 @@ def add_progress(
             attachment.file.delete(save=False)
         raise
     return entry
-
-
-def steps_by_text(ledger: Ledger) -> dict[str, LedgerStep]:
-    return {step.text: step for step in ledger.steps.all()}
-
-
-def ledgers_of(unit: Unit, tasks: Iterable[Task]) -> dict[int, Ledger]:
-    return {ledger.task_id: ledger for ledger in Ledger.objects.filter(unit=unit, task__in=list(tasks))}

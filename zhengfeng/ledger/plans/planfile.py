@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from zhengfeng.ledger.clauses import extract_clause
+from zhengfeng.ledger.plans.clauses import extract_clause
 
 _TOP_RE = re.compile(r"^([一二三四五六七八九十]+)、\s*(.+)$")
 _GROUP_RE = re.compile(r"^[(（]([一二三四五六七八九十]+)[)）]\s*(.+)$")

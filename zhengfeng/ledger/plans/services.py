@@ -12,7 +12,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from zhengfeng.core import audit
-from zhengfeng.ledger.importing import PreparedImport
 from zhengfeng.ledger.models import (
     Ledger,
     Level,
@@ -23,7 +22,8 @@ from zhengfeng.ledger.models import (
     Section,
     Task,
 )
-from zhengfeng.ledger.queries import plan_document
+from zhengfeng.ledger.plans.importing import PreparedImport
+from zhengfeng.ledger.plans.queries import plan_document
 from zhengfeng.org.models import Division, Role, Unit
 from zhengfeng.org.queries import scope_of
 

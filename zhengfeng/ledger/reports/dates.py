@@ -1,8 +1,9 @@
 """Due dates of quarterly reports, computed with the deadlines engine (pure functions).
 
 `due_date(period, N)` is the N-th working day after the period's last day (the seed: 每季度结束后的
-5 个工作日内); `grace_end` is when an unsubmitted report counts as missing (漏报): close of business of
-the next period's due date (for Q4, the next year's Q1 due date).
+5 个工作日内), for previews before the reports exist (`reports due`, the demo). Once scheduled, a
+report's deadline is its clock's: the dashboard, 漏报 and 通报 read the stored clocks
+(`reports.queries.period_deadlines` / `grace_ends`), so a calendar import moves them in one place.
 """
 
 from __future__ import annotations
@@ -47,12 +48,6 @@ def next_period(period: Period) -> Period:
         if period.number == 4
         else Period.quarter(period.year, period.number + 1)
     )
-
-
-def grace_end(period: Period, due_workdays: int, index: CalendarIndex) -> dt.datetime:
-    """When a report still not submitted counts as missing (漏报): when the next period's report
-    falls due (close of business of its due day), for Q4 the next year's Q1 due date."""
-    return close_of_business(index, due_date(next_period(period), due_workdays, index).due)
 
 
 def opening_day(period: Period, index: CalendarIndex) -> dt.date:

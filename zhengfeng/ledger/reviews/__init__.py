@@ -1,0 +1,1 @@
+"""Review rounds (督查检查): findings and rectification demands."""
