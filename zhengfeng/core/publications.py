@@ -30,7 +30,7 @@ REASON_MAX_LENGTH = 1000
 
 
 @dataclass(frozen=True)
-class PublicationKind:
+class RegisteredKind:
     code: str
     label: str
     # Audit actions are `<audit_prefix>_published` / `<audit_prefix>_withdrawn`: each module keeps
@@ -38,12 +38,12 @@ class PublicationKind:
     audit_prefix: str
 
 
-_KINDS: dict[str, PublicationKind] = {}
+_KINDS: dict[str, RegisteredKind] = {}
 
 
-def register_kind(code: str, label: str, *, audit_prefix: str) -> PublicationKind:
+def register_kind(code: str, label: str, *, audit_prefix: str) -> RegisteredKind:
     """Register a kind of publication (idempotent for the same definition; a clash is a bug)."""
-    kind = PublicationKind(code=code, label=label, audit_prefix=audit_prefix)
+    kind = RegisteredKind(code=code, label=label, audit_prefix=audit_prefix)
     if _KINDS.get(code, kind) != kind:
         raise ValueError(f"publication kind {code!r} is already registered differently")
     _KINDS[code] = kind
