@@ -2,7 +2,7 @@
 
 Both files are generated from the code (config/api.py, config/api_access.py; rendering in
 config/api_docs.py) and committed. `--check` writes nothing and exits 1 when a committed copy differs
-from what the code produces (`.ci/run` runs it). The command lives in `portal` because it imports
+from what the code produces (`.ci/run` runs it). The command lives in the staff shell because it imports
 config.api, which imports every domain's API: only an app at the top of the layers may.
 """
 
