@@ -208,8 +208,10 @@ def test_apply_gives_each_operation_the_callbacks_of_its_row():
     )
 
     get, post = router.path_operations["/ping"].operations
-    assert [type(callback) for callback in get.auth_callbacks] == [SessionAuth, ApiKeyAuth]
-    assert (get.auth_callbacks[0].roles, get.auth_callbacks[1].scope) == (frozenset({"office"}), "org")
+    session_auth, key_auth = get.auth_callbacks
+    assert isinstance(session_auth, SessionAuth)
+    assert isinstance(key_auth, ApiKeyAuth)
+    assert (session_auth.roles, key_auth.scope) == (frozenset({"office"}), "org")
     assert (post.auth_param, post.auth_callbacks) == (None, [])
 
 

@@ -33,7 +33,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--check", action="store_true", help="只核对，不写入；与代码不一致时退出码为 1")
 
-    def handle(self, *, directory: str, check: bool, **options) -> None:
+    def handle(self, *, directory: str, check: bool, **options: object) -> None:
         target = Path(directory)
         stale = []
         for name, text in artifacts().items():
