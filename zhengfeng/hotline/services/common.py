@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Choices
 from django.utils import timezone
 
@@ -176,7 +177,7 @@ def _score(
     code: str,
     *,
     unit: Unit,
-    source: Any,
+    source: models.Model,
     at: dt.datetime,
     by: User | None,
     order: WorkOrder,

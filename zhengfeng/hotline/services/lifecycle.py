@@ -31,10 +31,10 @@ class Action:
 
     name: str
     label: str
-    inputs: type
+    inputs: type[steps.Step]
     run: Callable[..., dict[str, Any]]
 
-    def step(self, data: dict[str, Any]) -> Any:
+    def step(self, data: dict[str, Any]) -> steps.Step:
         """The action's input from keyword data; an unknown keyword is refused, naming it."""
         known = {field.name for field in dataclasses.fields(self.inputs)}
         unknown = sorted(set(data) - known)
@@ -89,7 +89,7 @@ def transition(
 
 
 def perform(
-    order: WorkOrder, step: Any, *, by: User, at: dt.datetime | None = None, action: str | None = None
+    order: WorkOrder, step: steps.Step, *, by: User, at: dt.datetime | None = None, action: str | None = None
 ) -> WorkOrder:
     """Run one action, typed by its input (`steps.DispatchInput(...)` etc.; `action` names it when the
     input type serves several, as `DecisionInput` does).

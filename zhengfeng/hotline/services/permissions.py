@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -138,7 +137,7 @@ def _extension_approver(user: User, order: WorkOrder) -> str | None:
     return "延期申请须由热线平台审核"
 
 
-Check = Callable[[Any, WorkOrder], bool]
+Check = Callable[[User, WorkOrder], bool]
 
 
 @dataclass(frozen=True)
@@ -153,7 +152,7 @@ class Permission:
 
     now: Check
     ever: Check
-    reason: Callable[[Any, WorkOrder], str | None] | None = None
+    reason: Callable[[User, WorkOrder], str | None] | None = None
 
 
 def _in(*states: str) -> Callable[[WorkOrder], bool]:

@@ -25,6 +25,7 @@ from zhengfeng.hotline.models import (
 from zhengfeng.hotline.services.common import CLOCK_SOURCE, REPLY_CLOCK, SIGN_CLOCK, _clock_error, _unit
 from zhengfeng.hotline.services.permissions import _main_assignment
 from zhengfeng.hotline.services.rules import dispatch_target, reply_days_for
+from zhengfeng.hotline.services.steps import UnitRef
 from zhengfeng.org.models import Unit, UnitKind, User
 
 
@@ -161,7 +162,7 @@ def _next_round(order: WorkOrder) -> int:
 
 
 def _resolve_units(
-    order: WorkOrder, main_unit: Any, co_units: Sequence[Any], *, exclude: Iterable[int] = ()
+    order: WorkOrder, main_unit: UnitRef | None, co_units: Sequence[UnitRef], *, exclude: Iterable[int] = ()
 ) -> tuple[Unit, list[Unit], DispatchRule | None]:
     rule = None
     if main_unit is None:
