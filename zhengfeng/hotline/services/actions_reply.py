@@ -285,7 +285,8 @@ def act_review_reply(order: WorkOrder, step: DecisionInput, *, by: User, at: dt.
     if main is None:
         # Never taken: a submitted reply was signed off for the live main round read above.
         raise ValidationError(f"工单 {order.code} 没有主办单位，不能退回重办")
-    days = math.ceil((main.reply_limit_days or 2) / 2)
+    limit_days = main.reply_limit_days
+    days = math.ceil((limit_days if limit_days is not None else 2) / 2)
     rework = _new_assignment(
         order,
         main.unit,
