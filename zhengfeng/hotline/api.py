@@ -14,20 +14,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 import pydantic
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema
 from ninja import Status as Answer
 from ninja.errors import HttpError
+from pydantic_core import ErrorDetails
 
 from zhengfeng.hotline import queries, services
-from zhengfeng.hotline.models import Channel, Status, WorkOrder
-from zhengfeng.org.models import ApiKey
+from zhengfeng.hotline.models import Channel, Status, WorkOrder, WorkOrderQuerySet
+from zhengfeng.org.models import ApiKey, User
 from zhengfeng.org.queries import unit_by_code
 
 # Who may call each endpoint (session, API key scope `hotline`): config/api_access.py.
@@ -46,6 +47,10 @@ TYPE_NAMES = {
 
 
 # ------------------------------------------------------------------------------------ schemas
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class ErrorOut(Schema):
@@ -131,6 +136,9 @@ class Strict(Schema):
     model_config = pydantic.ConfigDict(extra="forbid")
 
 
+S = TypeVar("S", bound=Strict)
+
+
 class OrderIn(Strict):
     channel: str | None = Field(None, description="来源渠道（默认：会话为 phone，接口密钥为 import）")
     request_type: str
@@ -205,21 +213,31 @@ class ReferIn(Strict):
 # ------------------------------------------------------------------------------------ helpers
 
 
+def _auth(request: HttpRequest) -> ApiKey | User:
+    """Who calls: django-ninja sets `request.auth` to what the router's authentication returned."""
+    auth = getattr(request, "auth", None)
+    if not isinstance(auth, ApiKey | User):  # never: the router lets no one else through
+        raise HttpError(401, "请先登录或提供接口密钥")
+    return auth
+
+
 def _is_key(request: HttpRequest) -> bool:
-    return isinstance(request.auth, ApiKey)
+    return isinstance(_auth(request), ApiKey)
 
 
-def _user(request: HttpRequest) -> Any:
-    if _is_key(request):
+def _user(request: HttpRequest) -> User:
+    auth = _auth(request)
+    if isinstance(auth, ApiKey):
         raise HttpError(403, "接口密钥只能登记工单和查询工单状态；办理操作须由工作人员登录后进行")
-    return request.auth
+    return auth
 
 
-def _visible(request: HttpRequest) -> QuerySet[WorkOrder]:
-    if _is_key(request):
+def _visible(request: HttpRequest) -> WorkOrderQuerySet:
+    auth = _auth(request)
+    if isinstance(auth, ApiKey):
         # The 12345 platform reads the status of every order; it never sees the requester.
         return WorkOrder.objects.select_related("category", "main_unit")
-    return queries.work_orders_for(request.auth)
+    return queries.work_orders_for(auth)
 
 
 def _order(request: HttpRequest, code: str) -> WorkOrder:
@@ -229,7 +247,7 @@ def _order(request: HttpRequest, code: str) -> WorkOrder:
     return order
 
 
-def _field_error(error: dict[str, Any]) -> str:
+def _field_error(error: ErrorDetails) -> str:
     field = ".".join(str(part) for part in error["loc"]) or "请求体"
     kind = error["type"]
     if kind == "missing":
@@ -240,7 +258,7 @@ def _field_error(error: dict[str, Any]) -> str:
     return f"字段 {field} 的值 {error.get('input')!r} 无效" + (f"，应为{expected}" if expected else "")
 
 
-def _payload(request: HttpRequest, schema: type[Strict]) -> Strict:
+def _payload(request: HttpRequest, schema: type[S]) -> S:
     try:
         data = json.loads(request.body or b"{}")
     except ValueError as exc:
@@ -262,7 +280,7 @@ def _body_doc(schema: type[Strict]) -> dict[str, Any]:
     }
 
 
-def _service_call(func, *args: Any, **kwargs: Any) -> Any:
+def _service_call(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     try:
         return func(*args, **kwargs)
     except ValidationError as exc:
@@ -279,12 +297,12 @@ def _summary(order: WorkOrder) -> dict[str, Any]:
         "channel": order.channel,
         "request_type": order.request_type,
         "urgency": order.urgency,
-        "category_code": order.category.code if order.category_id else None,
-        "category_path": order.category.path if order.category_id else None,
+        "category_code": order.category.code if order.category is not None else None,
+        "category_path": order.category.path if order.category is not None else None,
         "title": order.title,
         "division_code": order.division_code,
-        "main_unit_code": order.main_unit.code if order.main_unit_id else None,
-        "main_unit_name": order.main_unit.name if order.main_unit_id else None,
+        "main_unit_code": order.main_unit.code if order.main_unit is not None else None,
+        "main_unit_name": order.main_unit.name if order.main_unit is not None else None,
         "received_at": order.received_at,
         "sign_due_at": order.sign_due_at,
         "reply_due_at": order.reply_due_at,
@@ -297,9 +315,10 @@ def _summary(order: WorkOrder) -> dict[str, Any]:
 def _detail(request: HttpRequest, order: WorkOrder) -> dict[str, Any]:
     # Re-read: the action may have changed what the caller sees (a unit keeps its past orders in scope).
     order = _visible(request).select_related("merged_into").filter(pk=order.pk).first() or order
+    auth = _auth(request)
     requester = None
-    if not _is_key(request):
-        view = queries.requester_for(request.auth, order)
+    if isinstance(auth, User):
+        view = queries.requester_for(auth, order)
         requester = {
             "name": view.name,
             "phone": view.phone,
@@ -316,7 +335,7 @@ def _detail(request: HttpRequest, order: WorkOrder) -> dict[str, Any]:
         "address": order.address,
         "latitude": float(order.latitude) if order.latitude is not None else None,
         "longitude": float(order.longitude) if order.longitude is not None else None,
-        "merged_into": order.merged_into.code if order.merged_into_id else None,
+        "merged_into": order.merged_into.code if order.merged_into is not None else None,
         "satisfaction": order.satisfaction,
         "resolved": order.resolved,
         "reopen_count": order.reopen_count,
@@ -334,7 +353,7 @@ def _detail(request: HttpRequest, order: WorkOrder) -> dict[str, Any]:
             }
             for entry in entries
         ],
-        "allowed_actions": [] if _is_key(request) else services.allowed_actions(request.auth, order),
+        "allowed_actions": services.allowed_actions(auth, order) if isinstance(auth, User) else [],
     }
 
 
@@ -440,7 +459,8 @@ def create_order(request: HttpRequest) -> Answer:
             return Answer(
                 200, {"order": _detail(request, existing), "query_password": None, "created": False}
             )
-    by = None if _is_key(request) else request.auth
+    auth = _auth(request)
+    by = auth if isinstance(auth, User) else None
     if by is not None and not services.can_intake(by):
         raise HttpError(403, "只有热线坐席可以登记工单")
     channel = data.channel or (Channel.IMPORT if by is None else Channel.PHONE)
@@ -511,7 +531,7 @@ def _register(path: str, action: str, schema: type[Strict] | None, summary: str)
         data: dict[str, Any] = {}
         if schema is not None:
             body = _payload(request, schema)
-            data = _merge_data(request, body) if schema is MergeIn else body.model_dump()
+            data = _merge_data(request, body) if isinstance(body, MergeIn) else body.model_dump()
         return _act(request, code, action, **data)
 
     endpoint.__name__ = f"order_{action}"

@@ -12,13 +12,13 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from zhengfeng.core import audit
 from zhengfeng.hotline.models import Category
+from zhengfeng.org.models import User
 
 HEADERS = (("一级分类", "二级分类", "三级分类"), ("level1", "level2", "level3"))
 NAME_MAX_LENGTH = 60
@@ -69,7 +69,7 @@ def read_category_csv(source: str | Path | io.TextIOBase) -> list[tuple[int, tup
 
 
 def import_categories(
-    rows: Iterable[tuple[int, Sequence[str]] | Sequence[str]], *, by: Any = None, source: str = ""
+    rows: Iterable[tuple[int, Sequence[str]] | Sequence[str]], *, by: User | None = None, source: str = ""
 ) -> CategoryImportResult:
     """Create the missing nodes of the taxonomy. Side effects: Category rows; one audit row
     `hotline.categories_imported` (only when something was created)."""

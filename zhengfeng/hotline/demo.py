@@ -248,7 +248,18 @@ def load_demo(*, stdout: Any = None, count: int = ORDER_COUNT) -> dict[str, Any]
     return {"created": created}
 
 
-def _make_order(rng, number, at, now, operator, staff, leaves, divisions, messages, recent) -> None:
+def _make_order(
+    rng: random.Random,
+    number: int,
+    at: dt.datetime,
+    now: dt.datetime,
+    operator: User,
+    staff: dict[int, dict[str, User]],
+    leaves: list[Category],
+    divisions: list[Division],
+    messages: list[tuple[str, str, str]],
+    recent: list[WorkOrder],
+) -> None:
     """One order's story, step by step; it stops where the next step would lie in the future."""
     request_type = _weighted(rng, TYPES)
     channel = _weighted(rng, CHANNELS)
@@ -309,6 +320,8 @@ def _make_order(rng, number, at, now, operator, staff, leaves, divisions, messag
         recent.append(order)
         order.refresh_from_db()
         main = order.main_unit
+        if main is None:  # never: a dispatch sets the main unit
+            raise _StopStoryError
         people = staff.get(main.pk) or _staff(main)
         if rng.random() < 0.06:
             act(
@@ -340,17 +353,17 @@ def _make_order(rng, number, at, now, operator, staff, leaves, divisions, messag
             act("sign", people[Role.LIAISON], rng.choice([1, 2, 4, 20, 30, 80]) * rng.uniform(0.5, 1))
         if rng.random() < 0.08:
             # Only a request the rules allow: before the deadline, and at most the original limit in total.
-            main = (
+            signed = (
                 order.assignments.filter(role="main", status="signed").select_related("reply_clock").first()
             )
             wait = rng.uniform(20, 60)
-            due = main.reply_clock.due_at if main and main.reply_clock else None
-            if due is not None and clock[0] + dt.timedelta(hours=wait) < due:
+            due = signed.reply_clock.due_at if signed and signed.reply_clock else None
+            if signed is not None and due is not None and clock[0] + dt.timedelta(hours=wait) < due:
                 act(
                     "request_extension",
                     people[Role.HANDLER],
                     wait,
-                    days=min(rng.choice([3, 5]), main.reply_limit_days or 1),
+                    days=min(rng.choice([3, 5]), signed.reply_limit_days or 1),
                     reason="需多部门协调",
                 )
                 act("decide_extension", people[Role.HEAD], rng.uniform(1, 5), approve=True)

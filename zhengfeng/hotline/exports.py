@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from zhengfeng.hotline.metrics import COLUMNS, DEFINITIONS, Column, ReportPeriod, Row, totals
 
@@ -38,6 +40,8 @@ def metrics_workbook(
 ) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
+    if not isinstance(sheet, Worksheet):  # never: a new workbook opens on its one worksheet
+        raise TypeError(f"unexpected active sheet {sheet!r}")
     sheet.title = "办理情况"
     headers = [first_header, *(c.label for c in columns)]
     if with_scores:
@@ -53,14 +57,14 @@ def metrics_workbook(
         sheet.column_dimensions[get_column_letter(index)].width = 24 if index == 1 else 11
     sheet.row_dimensions[2].height = 32
 
-    def write(label: str, values: list, scores: tuple = ()) -> None:
+    def write(label: str, values: list[int | Decimal | None], scores: tuple[float | None, ...] = ()) -> None:
         sheet.append([label, *values, *scores])
         row_no = sheet.max_row
-        for index, column in enumerate(columns, start=2):
-            cell = sheet.cell(row=row_no, column=index)
-            if column.is_rate and cell.value is not None:
+        for index, (column, value) in enumerate(zip(columns, values, strict=True), start=2):
+            if column.is_rate and value is not None:
+                cell = sheet.cell(row=row_no, column=index)
                 # Stored as a fraction so Excel computes with it; shown as 66.7%.
-                cell.value = float(cell.value) / 100
+                cell.value = float(value) / 100
                 cell.number_format = RATE_FORMAT
         for index in range(1, len(headers) + 1):
             sheet.cell(row=row_no, column=index).border = _BORDER

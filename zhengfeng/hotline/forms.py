@@ -28,7 +28,7 @@ from zhengfeng.hotline.models import (
     WorkOrder,
 )
 from zhengfeng.org import validators
-from zhengfeng.org.models import Division, Unit, UnitKind
+from zhengfeng.org.models import Division, Unit, UnitKind, User
 from zhengfeng.org.queries import divisions_for, units_for
 
 # Units that supervise rather than handle: never a 承办单位 (services refuse them too).
@@ -36,7 +36,7 @@ SUPERVISING_KINDS = (UnitKind.DISCIPLINE, UnitKind.CAMPAIGN_OFFICE)
 YES_NO = [("yes", "是"), ("no", "否")]
 
 
-def handling_units_for(user: Any) -> QuerySet[Unit]:
+def handling_units_for(user: User) -> QuerySet[Unit]:
     """Units an operator may dispatch to: active units in scope that are not supervising bodies."""
     return (
         units_for(user)
@@ -46,8 +46,16 @@ def handling_units_for(user: Any) -> QuerySet[Unit]:
     )
 
 
-def discipline_units_for(user: Any) -> QuerySet[Unit]:
+def discipline_units_for(user: User) -> QuerySet[Unit]:
     return units_for(user).filter(is_active=True, kind=UnitKind.DISCIPLINE).order_by("division_id", "code")
+
+
+def _offer(form: forms.BaseForm, name: str, queryset: QuerySet[Any]) -> None:
+    """Set the choices of the model choice field `name` (declared with an empty queryset)."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ModelChoiceField):
+        raise TypeError(f"{type(form).__name__}.{name} is not a model choice field")
+    field.queryset = queryset
 
 
 class UnitChoiceField(forms.ModelChoiceField):
@@ -105,14 +113,14 @@ class IntakeForm(forms.Form):
     # One-time token against a double submit of the same form (see views.intake).
     token = forms.CharField(widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         active = Category.objects.filter(is_active=True)
-        self.fields["category_1"].queryset = active.filter(level=1)
+        _offer(self, "category_1", active.filter(level=1))
         # Levels 2 and 3 accept any active child; the options shown are filtered by htmx.
-        self.fields["category_2"].queryset = active.filter(level=2)
-        self.fields["category_3"].queryset = active.filter(level=3)
-        self.fields["division"].queryset = divisions_for(user).order_by("code")
+        _offer(self, "category_2", active.filter(level=2))
+        _offer(self, "category_3", active.filter(level=3))
+        _offer(self, "division", divisions_for(user).order_by("code"))
 
     def clean_requester_phone(self) -> str:
         value = self.cleaned_data["requester_phone"].strip()
@@ -123,7 +131,8 @@ class IntakeForm(forms.Form):
         return validators.validate_id_number(value) if value else ""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         first, second, third = (data.get(f"category_{n}") for n in (1, 2, 3))
         if second is not None and second.parent_id != getattr(first, "pk", None):
             self.add_error("category_2", f"二级分类“{second.name}”不属于所选一级分类")
@@ -159,7 +168,7 @@ class IntakeForm(forms.Form):
 class ActionForm(forms.Form):
     """Base of the action forms: `transition_kwargs()` gives the keyword arguments of the action."""
 
-    def __init__(self, *args: Any, order: WorkOrder, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, order: WorkOrder, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.order = order
         self.user = user
@@ -203,8 +212,8 @@ class DispatchForm(ActionForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         units = handling_units_for(self.user)
-        self.fields["main_unit"].queryset = units
-        self.fields["co_units"].queryset = units
+        _offer(self, "main_unit", units)
+        _offer(self, "co_units", units)
 
     def transition_kwargs(self) -> dict[str, Any]:
         return {"main_unit": self.cleaned_data["main_unit"], "co_units": list(self.cleaned_data["co_units"])}
@@ -312,7 +321,7 @@ class ReferForm(ActionForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to_unit"].queryset = discipline_units_for(self.user)
+        _offer(self, "to_unit", discipline_units_for(self.user))
 
 
 ACTION_FORMS: dict[str, type[ActionForm]] = {
@@ -360,7 +369,8 @@ class OrderFilterForm(forms.Form):
     received_to = forms.DateField(label="至", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start: dt.date | None = data.get("received_from")
         end: dt.date | None = data.get("received_to")
         if start and end and start > end:

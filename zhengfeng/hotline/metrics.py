@@ -68,7 +68,7 @@ from zhengfeng.hotline.models import (
     WorkOrderAssignment,
 )
 from zhengfeng.hotline.services import CLOCK_SOURCE, REPLY_CLOCK
-from zhengfeng.org.models import Division, Unit
+from zhengfeng.org.models import Division, Unit, User
 from zhengfeng.org.queries import units_for
 
 # ------------------------------------------------------------------------------- periods
@@ -430,7 +430,9 @@ def _aggregate(
         .values(key=_group_expression(group, "main_unit", "closed_at"))
         .annotate(
             closed=Count("pk", filter=closed),
-            callback_expected=Count("pk", filter=expected),
+            # The plugin takes the annotation for a new attribute of WorkOrder (which has a property of
+            # that name); in values() rows it is only a key.
+            callback_expected=Count("pk", filter=expected),  # type: ignore[no-redef]
             # A callback that reaches the requester must record a satisfaction (services), so the
             # last reached callback's answer on the order marks it as called back.
             called_back=Count("pk", filter=rated),
@@ -492,7 +494,7 @@ def compute(
 
 
 def unit_metrics(
-    user: Any,
+    user: User,
     period: ReportPeriod,
     *,
     group: str = "unit",
@@ -504,7 +506,7 @@ def unit_metrics(
 
 
 def unit_detail(
-    user: Any, unit: Unit, period: ReportPeriod, *, at: dt.datetime | None = None
+    user: User, unit: Unit, period: ReportPeriod, *, at: dt.datetime | None = None
 ) -> tuple[Figures, list[Row]]:
     """One unit's figures for the period and its month-by-month breakdown (the unit must be in scope)."""
     units = units_for(user).filter(pk=unit.pk)
@@ -521,7 +523,7 @@ def totals(rows: Iterable[Row]) -> Figures:
     return total
 
 
-def attach_scores(rows: list[Row], *, user: Any, year: int) -> None:
+def attach_scores(rows: list[Row], *, user: User, year: int) -> None:
     """Add each unit's assessment totals of `year` (all dimensions, and 热线办理) — one query.
 
     The score events themselves are written by the hotline services (overdue sign-for, late reply,
@@ -569,7 +571,7 @@ def sort_rows(rows: list[Row], key: str, *, descending: bool = False) -> list[Ro
 
 
 def overdue_orders(
-    user: Any, *, kind: str, at: dt.datetime | None = None, unit: Unit | None = None, limit: int = 200
+    user: User, *, kind: str, at: dt.datetime | None = None, unit: Unit | None = None, limit: int = 200
 ) -> QuerySet[WorkOrder]:
     """Open orders overdue at `at` (kind "sign" or "reply"), of the units `user` sees, oldest deadline first."""
     at = at or timezone.now()

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management.base import OutputWrapper
 from django.db import transaction
+from django.db.models import Choices
 from django.utils import timezone
 
 from zhengfeng.core import audit
@@ -37,7 +39,7 @@ from zhengfeng.hotline.models import (
     WorkOrder,
 )
 from zhengfeng.org import validators
-from zhengfeng.org.models import Division, Unit, UnitKind
+from zhengfeng.org.models import Division, Unit, UnitKind, User
 from zhengfeng.org.queries import scope_of
 
 # field → accepted headers (compared without spaces, case-insensitively, ignoring a trailing *).
@@ -218,7 +220,7 @@ def _datetime(value: Any, label: str) -> dt.datetime:
     return parsed
 
 
-def _choice(value: str, choices: type, label: str, default: str | None = None) -> str:
+def _choice(value: str, choices: type[Choices], label: str, default: str | None = None) -> str:
     text = str(value).strip()
     if not text and default is not None:
         return default
@@ -280,7 +282,7 @@ def _text(values: dict[str, Any], name: str, label: str, max_length: int) -> str
     return text
 
 
-def _check_line(where: str, values: dict[str, Any], lookups: _Lookups, actor: Any) -> OrderLine:
+def _check_line(where: str, values: dict[str, Any], lookups: _Lookups, actor: User | None) -> OrderLine:
     """Every check of one line, collected; raise ValidationError listing them."""
     problems: list[str] = []
     checked: dict[str, Any] = {}
@@ -316,7 +318,8 @@ def _check_line(where: str, values: dict[str, Any], lookups: _Lookups, actor: An
     if division and division not in lookups.divisions:
         problems.append(f"未知的行政区划代码“{division}”")
     check("status", lambda: _status(values.get("status", "")))
-    status = checked.get("status")
+    # "" when the status was refused (the problem is listed, the line not returned).
+    status: str = checked.get("status", "")
     unit = None
     if status == DISPATCHED:
         code = str(values.get("unit", "")).strip()
@@ -349,14 +352,14 @@ def _check_line(where: str, values: dict[str, Any], lookups: _Lookups, actor: An
     return OrderLine(where=where, values=checked, status=status, unit=unit)
 
 
-def _actor_covers(actor: Any, division: str) -> bool:
+def _actor_covers(actor: User, division: str) -> bool:
     scope = scope_of(actor)
     return scope.everything or (
         scope.division_prefix is not None and division.startswith(scope.division_prefix)
     )
 
 
-def plan(rows: list[tuple[str, dict[str, Any]]], *, actor: Any) -> tuple[list[OrderLine], int]:
+def plan(rows: list[tuple[str, dict[str, Any]]], *, actor: User | None) -> tuple[list[OrderLine], int]:
     """Check every line; returns the lines to create and the count of already-registered ids."""
     lookups = _Lookups()
     errors: list[str] = []
@@ -392,7 +395,7 @@ def plan(rows: list[tuple[str, dict[str, Any]]], *, actor: Any) -> tuple[list[Or
 class Progress:
     """A text bar on stderr, redrawn every PROGRESS_EVERY rows and at the end."""
 
-    def __init__(self, total: int, stream: TextIO | None) -> None:
+    def __init__(self, total: int, stream: TextIO | OutputWrapper | None) -> None:
         self.total, self.stream = total, stream
 
     def update(self, done: int) -> None:
@@ -401,7 +404,7 @@ class Progress:
         filled = BAR_WIDTH * done // max(self.total, 1)
         text = f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{self.total}"
         text += "\n" if done == self.total else ""
-        if hasattr(self.stream, "ending"):
+        if isinstance(self.stream, OutputWrapper):
             # A management command's OutputWrapper would end every redraw with a newline.
             self.stream.write(text, ending="")
         else:
@@ -409,7 +412,7 @@ class Progress:
         self.stream.flush()
 
 
-def _create(line: OrderLine, *, actor: Any) -> None:
+def _create(line: OrderLine, *, actor: User | None) -> None:
     values = line.values
     order = services.receive_work_order(
         by=None,
@@ -428,15 +431,22 @@ def _create(line: OrderLine, *, actor: Any) -> None:
         is_confidential=values["is_confidential"],
         external_id=values["external_id"],
     ).order
-    if line.status == DISPATCHED:
+    if line.status in (DISPATCHED, CLOSED) and actor is None:
+        # Never taken: plan() refuses such a line without --by.
+        raise ValidationError("导入待签收或已办结的工单须用 --by 指定热线坐席或系统管理员账号")
+    if line.status == DISPATCHED and actor is not None:
         services.transition(order, "dispatch", by=actor, main_unit=line.unit)
-    elif line.status == CLOSED:
+    elif line.status == CLOSED and actor is not None:
         at = values.get("replied_at") or values["received_at"]
         services.transition(order, "answer", by=actor, text=values["reply"], at=at)
 
 
 def import_file(
-    path: Path, *, dry_run: bool = False, by: Any = None, progress: TextIO | None = None
+    path: Path,
+    *,
+    dry_run: bool = False,
+    by: User | None = None,
+    progress: TextIO | OutputWrapper | None = None,
 ) -> ImportResult:
     """Check the whole file, then (unless `dry_run`) create its new orders in one transaction.
 

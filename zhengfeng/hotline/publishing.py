@@ -10,7 +10,6 @@ storing, scheduling, withdrawing and the history are the engine's (`zhengfeng.co
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
@@ -21,7 +20,7 @@ from zhengfeng.core import publications
 from zhengfeng.core.models import Publication
 from zhengfeng.hotline import metrics
 from zhengfeng.hotline.models import Channel
-from zhengfeng.org.models import Role
+from zhengfeng.org.models import Role, User
 from zhengfeng.org.queries import scope_of
 
 
@@ -39,13 +38,13 @@ KINDS = tuple(PublicationKind.values)
 PUBLISHER_ROLES = frozenset({Role.OFFICE, Role.ADMIN})
 
 
-def can_publish(user: Any) -> bool:
+def can_publish(user: User) -> bool:
     return bool(
         getattr(user, "is_authenticated", False) and (user.is_superuser or user.role in PUBLISHER_ROLES)
     )
 
 
-def _scope(user: Any) -> tuple[str, str]:
+def _scope(user: User) -> tuple[str, str]:
     """(division code, label) of the publisher's scope; the administrator publishes for everything."""
     if scope_of(user).everything or user.unit is None:
         return "", "全市"
@@ -53,7 +52,7 @@ def _scope(user: Any) -> tuple[str, str]:
     return division.code, division.name
 
 
-def _rows(user: Any, kind: str, period: metrics.ReportPeriod, at: dt.datetime) -> list[metrics.Row]:
+def _rows(user: User, kind: str, period: metrics.ReportPeriod, at: dt.datetime) -> list[metrics.Row]:
     if kind == PublicationKind.HOTLINE_RADIO:
         rows = metrics.unit_metrics(user, period, at=at, channel=Channel.RADIO)
         # The radio table lists the units that were on air, i.e. received 行风热线 orders.
@@ -62,7 +61,7 @@ def _rows(user: Any, kind: str, period: metrics.ReportPeriod, at: dt.datetime) -
 
 
 def publish_hotline_stats(
-    *, by: Any, kind: str, period: str, publish_at: dt.datetime | None = None, at: dt.datetime | None = None
+    *, by: User, kind: str, period: str, publish_at: dt.datetime | None = None, at: dt.datetime | None = None
 ) -> Publication:
     """Freeze the per-unit table of `period` for `by`'s units and publish it.
 
@@ -107,7 +106,7 @@ def publish_hotline_stats(
 
 
 def withdraw_publication(
-    publication: Publication, *, by: Any, reason: str, at: dt.datetime | None = None
+    publication: Publication, *, by: User, reason: str, at: dt.datetime | None = None
 ) -> Publication:
     """Withdraw a publication from the portal (it stays on record with the reason).
 
@@ -128,7 +127,7 @@ def public_publications(*, at: dt.datetime | None = None) -> QuerySet[Publicatio
     return publications.public(*KINDS, at=at)
 
 
-def publications_for(user: Any) -> QuerySet[Publication]:
+def publications_for(user: User) -> QuerySet[Publication]:
     """Every publication (withdrawn ones too) of the divisions `user` sees, for the management page."""
     scope = scope_of(user)
     records = publications.records(*KINDS)

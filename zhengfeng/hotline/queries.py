@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
@@ -28,9 +27,10 @@ from zhengfeng.hotline.models import (
     WorkOrder,
     WorkOrderAssignment,
     WorkOrderEvent,
+    WorkOrderQuerySet,
 )
 from zhengfeng.hotline.services import check_query_password
-from zhengfeng.org.models import Role
+from zhengfeng.org.models import Role, User
 from zhengfeng.org.personal_data import reveal
 from zhengfeng.org.queries import can_see_personal_data, scope_of
 
@@ -39,7 +39,7 @@ MERGE_WINDOW_DAYS = 30
 TITLE_SIMILARITY = 0.5
 
 
-def _scope_q(user: Any) -> Q:
+def _scope_q(user: User) -> Q:
     scope = scope_of(user)
     if scope.everything:
         return Q()
@@ -54,19 +54,19 @@ def _scope_q(user: Any) -> Q:
     return Q(pk__in=[])
 
 
-def work_orders_for(user: Any) -> QuerySet[WorkOrder]:
+def work_orders_for(user: User) -> WorkOrderQuerySet:
     """Orders `user` may see, with what every list shows (category, main unit) joined."""
     return WorkOrder.objects.filter(_scope_q(user)).select_related("category", "main_unit")
 
 
-def order_for(user: Any, pk: int) -> WorkOrder:
+def order_for(user: User, pk: int) -> WorkOrder:
     order = work_orders_for(user).filter(pk=pk).first()
     if order is None:
         raise Http404("工单不存在或不在您的权限范围内")
     return order
 
 
-def overdue_for(user: Any, *, at: dt.datetime, kind: str = "reply") -> QuerySet[WorkOrder]:
+def overdue_for(user: User, *, at: dt.datetime, kind: str = "reply") -> QuerySet[WorkOrder]:
     """Open orders past their sign-for (kind="sign") or reply deadline at `at`, oldest deadline first."""
     orders = work_orders_for(user)
     if kind == "sign":
@@ -105,12 +105,20 @@ def operator_queues(*, at: dt.datetime) -> dict[str, Queue]:
     return {queue.key: queue for queue in queues}
 
 
-def unit_queues(unit_id: int) -> dict[str, Queue]:
-    """A unit's inbox: to sign for, in hand, awaiting the head's approval, returns under review, all."""
-    mine = WorkOrderAssignment.objects.filter(unit_id=unit_id)
-    head_extensions = ExtensionRequest.objects.filter(
-        status=ExtensionStatus.PENDING_HEAD, assignment__unit_id=unit_id
-    ).values("order_id")
+def unit_queues(unit_id: int | None) -> dict[str, Queue]:
+    """A unit's inbox: to sign for, in hand, awaiting the head's approval, returns under review, all.
+
+    `unit_id` None (a unit role whose account has no unit yet): no assignment is that unit's, and the
+    user's scope is empty, so every queue is empty.
+    """
+    if unit_id is None:
+        mine = WorkOrderAssignment.objects.none()
+        head_extensions = ExtensionRequest.objects.none().values("order_id")
+    else:
+        mine = WorkOrderAssignment.objects.filter(unit_id=unit_id)
+        head_extensions = ExtensionRequest.objects.filter(
+            status=ExtensionStatus.PENDING_HEAD, assignment__unit_id=unit_id
+        ).values("order_id")
     queues = [
         Queue("sign", "待签收", Q(pk__in=mine.filter(status=AssignmentStatus.PENDING).values("order_id"))),
         Queue("handling", "办理中", Q(pk__in=mine.filter(status=AssignmentStatus.SIGNED).values("order_id"))),
@@ -129,12 +137,12 @@ def unit_queues(unit_id: int) -> dict[str, Queue]:
     return {queue.key: queue for queue in queues}
 
 
-def queue_orders(user: Any, queue: Queue) -> QuerySet[WorkOrder]:
+def queue_orders(user: User, queue: Queue) -> QuerySet[WorkOrder]:
     """The orders of one queue within `user`'s scope, newest first."""
     return work_orders_for(user).filter(queue.q).order_by("-received_at", "-id")
 
 
-def queue_counts(user: Any, queues: dict[str, Queue]) -> dict[str, int]:
+def queue_counts(user: User, queues: dict[str, Queue]) -> dict[str, int]:
     """How many orders of `user`'s scope each queue holds (one aggregate query)."""
     return work_orders_for(user).aggregate(
         **{key: Count("pk", filter=queue.q) for key, queue in queues.items()}
@@ -161,8 +169,8 @@ def _event_entry(event: WorkOrderEvent) -> TimelineEntry:
         at=event.at,
         kind=event.kind,
         kind_label=event.get_kind_display(),
-        unit_name=event.unit.name if event.unit_id else None,
-        by_label=event.by.label if event.by_id else None,
+        unit_name=event.unit.name if event.unit is not None else None,
+        by_label=event.by.label if event.by is not None else None,
         text=event.text,
         is_public=event.is_public,
     )
@@ -171,9 +179,9 @@ def _event_entry(event: WorkOrderEvent) -> TimelineEntry:
 def _alert_entry(alert: Alert) -> TimelineEntry:
     return TimelineEntry(
         at=alert.issued_at,
-        kind=f"alert_{LEVEL_CODES[alert.level]}",
+        kind=f"alert_{LEVEL_CODES[AlertLevel(alert.level)]}",
         kind_label=AlertLevel(alert.level).label,
-        unit_name=alert.unit.name if alert.unit_id else None,
+        unit_name=alert.unit.name if alert.unit is not None else None,
         by_label=None,
         text=f"{alert.title}（{alert.doc_number}）" if alert.doc_number else alert.title,
         is_public=False,
@@ -276,14 +284,14 @@ class RequesterView:
         return bool(self.hidden_reason)
 
 
-def _is_hotline_side(user: Any) -> bool:
+def _is_hotline_side(user: User) -> bool:
     return bool(
         getattr(user, "is_superuser", False)
         or getattr(user, "role", "") in (Role.ADMIN, Role.OPERATOR, Role.OFFICE, Role.INSPECTOR)
     )
 
 
-def requester_for(user: Any, order: WorkOrder) -> RequesterView:
+def requester_for(user: User, order: WorkOrder) -> RequesterView:
     """The requester as `user` may see it: always masked; hidden from units unless allowed.
 
     The hotline side (operators, office, inspectors) sees masked values of every order; a unit sees
@@ -304,7 +312,7 @@ def requester_for(user: Any, order: WorkOrder) -> RequesterView:
     )
 
 
-def reveal_requester(order: WorkOrder, *, by: Any, purpose: str) -> dict[str, str]:
+def reveal_requester(order: WorkOrder, *, by: User, purpose: str) -> dict[str, str]:
     """Full requester data for the roles allowed personal data (inspectors); audited by org."""
     return reveal(
         order,
@@ -315,7 +323,7 @@ def reveal_requester(order: WorkOrder, *, by: Any, purpose: str) -> dict[str, st
     )
 
 
-def requester_contact(order: WorkOrder, *, by: Any, purpose: str) -> dict[str, str]:
+def requester_contact(order: WorkOrder, *, by: User, purpose: str) -> dict[str, str]:
     """Name and phone in full for whoever must call the requester, audited as `personal_data.viewed`.
 
     Allowed: inspectors (any order in scope); the hotline operator of the order's division (callbacks);
@@ -334,7 +342,7 @@ def requester_contact(order: WorkOrder, *, by: Any, purpose: str) -> dict[str, s
     )
     unit_allowed = (
         order.allow_unit_contact
-        and getattr(by, "unit_id", None) is not None
+        and by.unit_id is not None
         and order.assignments.filter(unit_id=by.unit_id, status__in=AssignmentStatus.LIVE_STATES).exists()
     )
     if not (operator or unit_allowed):

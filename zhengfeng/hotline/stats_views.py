@@ -15,11 +15,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from zhengfeng.core.http import HtmxHttpRequest
 from zhengfeng.core.periods import Period
 from zhengfeng.hotline import metrics
 from zhengfeng.hotline.exports import XLSX_CONTENT_TYPE, metrics_workbook
 from zhengfeng.hotline.models import Channel
-from zhengfeng.org.models import Role
+from zhengfeng.org.auth import request_user
+from zhengfeng.org.models import Role, User
 from zhengfeng.org.queries import scope_of, units_for
 
 READER_ROLES = frozenset({Role.ADMIN, Role.OFFICE, Role.INSPECTOR, Role.OPERATOR})
@@ -29,13 +31,16 @@ CHART_KEYS = ("on_time_rate", "satisfaction_rate")
 CHART_ROWS = 30
 
 
-def can_read_stats(user: Any) -> bool:
-    return bool(user.is_authenticated and (user.is_superuser or user.role in READER_ROLES))
+def can_read_stats(user: User) -> bool:
+    return user.is_superuser or user.role in READER_ROLES
 
 
-def _require_reader(request: HttpRequest) -> None:
-    if not can_read_stats(request.user):
+def _require_reader(request: HttpRequest) -> User:
+    """The signed-in reader of the request; PermissionDenied for anyone else."""
+    user = request_user(request)
+    if not can_read_stats(user):
         raise PermissionDenied("只有正风办、纪检监察、热线坐席和系统管理员可以查看热线统计")
+    return user
 
 
 def _period(request: HttpRequest, *, quarter_only: bool = False) -> tuple[metrics.ReportPeriod, str]:
@@ -56,7 +61,7 @@ def _period(request: HttpRequest, *, quarter_only: bool = False) -> tuple[metric
     return period, ""
 
 
-def _scope_label(user: Any) -> str:
+def _scope_label(user: User) -> str:
     scope = scope_of(user)
     if scope.everything or user.unit is None:
         return "全市"
@@ -66,14 +71,14 @@ def _scope_label(user: Any) -> str:
 @dataclass(frozen=True)
 class Bar:
     label: str
-    value: Decimal
+    value: int | Decimal
     y: int
     width: int
 
 
 def bar_chart(rows: list[metrics.Row], key: str, title: str) -> dict[str, Any]:
     """Geometry of a horizontal bar chart of a rate (0–100 %), drawn as inline SVG by the template."""
-    bars = []
+    bars: list[Bar] = []
     for row in rows:
         value = row.value(key)
         if value is None:
@@ -93,15 +98,15 @@ def _lines(rows: list[metrics.Row], columns: tuple[metrics.Column, ...]) -> list
     return [(row, cells(row.figures, columns)) for row in rows]
 
 
-def _table(request: HttpRequest, period: metrics.ReportPeriod) -> dict[str, Any]:
+def _table(request: HttpRequest, user: User, period: metrics.ReportPeriod) -> dict[str, Any]:
     group = request.GET.get("group", "unit")
     if group not in GROUPS:
         group = "unit"
     sort = request.GET.get("sort", "code")
     descending = request.GET.get("dir") == "desc"
-    rows = metrics.unit_metrics(request.user, period, group=group)
+    rows = metrics.unit_metrics(user, period, group=group)
     if group == "unit":
-        metrics.attach_scores(rows, user=request.user, year=period.first.year)
+        metrics.attach_scores(rows, user=user, year=period.first.year)
     rows = metrics.sort_rows(rows, sort, descending=descending)
     return {
         "group": group,
@@ -115,10 +120,10 @@ def _table(request: HttpRequest, period: metrics.ReportPeriod) -> dict[str, Any]
 
 
 @login_required
-def index(request: HttpRequest) -> HttpResponse:
-    _require_reader(request)
+def index(request: HtmxHttpRequest) -> HttpResponse:
+    user = _require_reader(request)
     period, error = _period(request)
-    context = _table(request, period)
+    context = _table(request, user, period)
     labels = {c.key: c.label for c in metrics.COLUMNS}
     context.update(
         period=period,
@@ -127,10 +132,10 @@ def index(request: HttpRequest) -> HttpResponse:
         choices=metrics.period_choices(timezone.localdate()),
         columns=metrics.COLUMNS,
         groups=GROUPS,
-        scope_label=_scope_label(request.user),
+        scope_label=_scope_label(user),
         definitions=metrics.DEFINITIONS,
         charts=[bar_chart(context["rows"], key, labels[key]) for key in CHART_KEYS],
-        can_publish=request.user.is_superuser or request.user.role in PUBLISHER_ROLES,
+        can_publish=user.is_superuser or user.role in PUBLISHER_ROLES,
     )
     if request.htmx:
         return render(request, "hotline/stats/index.html#metrics-table", context)
@@ -139,13 +144,13 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def export(request: HttpRequest) -> HttpResponse:
-    _require_reader(request)
+    user = _require_reader(request)
     period, _error = _period(request)
-    context = _table(request, period)
+    context = _table(request, user, period)
     content = metrics_workbook(
         context["rows"],
         period,
-        scope_label=_scope_label(request.user),
+        scope_label=_scope_label(user),
         first_header="单位" if context["group"] == "unit" else "区划",
         with_scores=context["group"] == "unit",
     )
@@ -157,10 +162,10 @@ def export(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_reader(request)
-    unit = get_object_or_404(units_for(request.user), pk=pk)
+    user = _require_reader(request)
+    unit = get_object_or_404(units_for(user), pk=pk)
     period, error = _period(request)
-    total, months = metrics.unit_detail(request.user, unit, period)
+    total, months = metrics.unit_detail(user, unit, period)
     return render(
         request,
         "hotline/stats/unit.html",
@@ -173,8 +178,8 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "columns": metrics.COLUMNS,
             "total_cells": cells(total, metrics.COLUMNS),
             "lines": _lines(months, metrics.COLUMNS),
-            "sign_overdue": metrics.overdue_orders(request.user, kind="sign", unit=unit),
-            "reply_overdue": metrics.overdue_orders(request.user, kind="reply", unit=unit),
+            "sign_overdue": metrics.overdue_orders(user, kind="sign", unit=unit),
+            "reply_overdue": metrics.overdue_orders(user, kind="reply", unit=unit),
             "definitions": metrics.DEFINITIONS,
         },
     )
@@ -182,7 +187,7 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def overdue(request: HttpRequest) -> HttpResponse:
-    _require_reader(request)
+    user = _require_reader(request)
     kind = request.GET.get("kind", "reply")
     if kind not in ("sign", "reply"):
         raise Http404("未知的超期类别")
@@ -191,7 +196,7 @@ def overdue(request: HttpRequest) -> HttpResponse:
         "hotline/stats/overdue.html",
         {
             "kind": kind,
-            "orders": metrics.overdue_orders(request.user, kind=kind),
+            "orders": metrics.overdue_orders(user, kind=kind),
             "now": timezone.now(),
             "limit": 200,
         },
@@ -200,13 +205,9 @@ def overdue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def radio(request: HttpRequest) -> HttpResponse:
-    _require_reader(request)
+    user = _require_reader(request)
     period, error = _period(request, quarter_only=True)
-    rows = [
-        row
-        for row in metrics.unit_metrics(request.user, period, channel=Channel.RADIO)
-        if row.figures.received
-    ]
+    rows = [row for row in metrics.unit_metrics(user, period, channel=Channel.RADIO) if row.figures.received]
     today = timezone.localdate()
     return render(
         request,
@@ -219,6 +220,6 @@ def radio(request: HttpRequest) -> HttpResponse:
             "columns": metrics.RADIO_COLUMNS,
             "lines": _lines(rows, metrics.RADIO_COLUMNS),
             "total_cells": cells(metrics.totals(rows), metrics.RADIO_COLUMNS),
-            "can_publish": request.user.is_superuser or request.user.role in PUBLISHER_ROLES,
+            "can_publish": user.is_superuser or user.role in PUBLISHER_ROLES,
         },
     )

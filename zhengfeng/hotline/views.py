@@ -18,13 +18,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from zhengfeng.core.http import HtmxHttpRequest
 from zhengfeng.hotline import forms, queries, services
 from zhengfeng.hotline.models import (
     REPLY_OVERDUE,
@@ -35,8 +36,10 @@ from zhengfeng.hotline.models import (
     ReturnRequest,
     ReturnStatus,
     WorkOrder,
+    WorkOrderQuerySet,
 )
-from zhengfeng.org.models import Role
+from zhengfeng.org.auth import request_user
+from zhengfeng.org.models import Role, User
 from zhengfeng.org.queries import units_for
 
 PAGE_SIZE = 50
@@ -51,11 +54,11 @@ INTAKE_SHOWN = "hotline_intake_shown"
 # ------------------------------------------------------------------------------------ helpers
 
 
-def _is_unit_user(user: Any) -> bool:
+def _is_unit_user(user: User) -> bool:
     return not user.is_superuser and user.role in UNIT_ROLES
 
 
-def _page(request: HttpRequest, orders: QuerySet[WorkOrder]) -> Page:
+def _page(request: HtmxHttpRequest, orders: QuerySet[WorkOrder]) -> Page:
     return Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
@@ -73,16 +76,16 @@ def _overdue_flags(order: WorkOrder, now: dt.datetime) -> tuple[bool, bool]:
     return SIGN_OVERDUE.of(order, now), REPLY_OVERDUE.of(order, now)
 
 
-def _rows(user: Any, page: Page, now: dt.datetime) -> list[Row]:
+def _rows(user: User, page: Page, now: dt.datetime) -> list[Row]:
     return [Row(order, queries.requester_for(user, order), *_overdue_flags(order, now)) for order in page]
 
 
-def _list_context(request: HttpRequest, orders: QuerySet[WorkOrder], now: dt.datetime) -> dict[str, Any]:
+def _list_context(request: HtmxHttpRequest, orders: QuerySet[WorkOrder], now: dt.datetime) -> dict[str, Any]:
     page = _page(request, orders)
-    return {"page": page, "rows": _rows(request.user, page, now), "now": now}
+    return {"page": page, "rows": _rows(request_user(request), page, now), "now": now}
 
 
-def _safe_next(request: HttpRequest) -> str | None:
+def _safe_next(request: HtmxHttpRequest) -> str | None:
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
@@ -92,9 +95,7 @@ def _safe_next(request: HttpRequest) -> str | None:
 # ------------------------------------------------------------------------------------ order list
 
 
-def _filtered(
-    orders: QuerySet[WorkOrder], form: forms.OrderFilterForm, now: dt.datetime
-) -> QuerySet[WorkOrder]:
+def _filtered(orders: WorkOrderQuerySet, form: forms.OrderFilterForm, now: dt.datetime) -> WorkOrderQuerySet:
     """Apply the valid filters of `form`; a field with an error is left out (the page shows why)."""
     if not form.is_bound:
         return orders
@@ -128,15 +129,16 @@ def _filtered(
 
 @login_required
 @require_GET
-def order_list(request: HttpRequest) -> HttpResponse:
+def order_list(request: HtmxHttpRequest) -> HttpResponse:
     """Every order in the user's scope, filtered; htmx gets only the table."""
     now = timezone.now()
     form = forms.OrderFilterForm(request.GET or None)
-    orders = _filtered(queries.work_orders_for(request.user), form, now).order_by("-received_at", "-id")
+    user = request_user(request)
+    orders = _filtered(queries.work_orders_for(user), form, now).order_by("-received_at", "-id")
     context = {"form": form, **_list_context(request, orders, now)}
     if request.htmx:
         return render(request, "hotline/order_list.html#order-table", context)
-    context["units"] = [] if _is_unit_user(request.user) else units_for(request.user).filter(is_active=True)
+    context["units"] = [] if _is_unit_user(user) else units_for(user).filter(is_active=True)
     context["selected_unit"] = form.cleaned_data.get("unit") if form.is_bound else None
     return render(request, "hotline/order_list.html", context)
 
@@ -146,12 +148,12 @@ OVERDUE_KINDS = {"sign": "签收超期工单", "reply": "办理超期工单"}
 
 @login_required
 @require_GET
-def overdue(request: HttpRequest, kind: str) -> HttpResponse:
+def overdue(request: HtmxHttpRequest, kind: str) -> HttpResponse:
     """Open orders past their sign-for or reply deadline, oldest deadline first."""
     if kind not in OVERDUE_KINDS:
         raise Http404(f"未知的超期类别 {kind}")
     now = timezone.now()
-    orders = queries.overdue_for(request.user, at=now, kind=kind)
+    orders = queries.overdue_for(request_user(request), at=now, kind=kind)
     context = {
         "kind": kind,
         "title": OVERDUE_KINDS[kind],
@@ -167,25 +169,27 @@ def overdue(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 def _queue_page(
-    request: HttpRequest, queues: dict[str, queries.Queue], default: str, template: str
+    request: HtmxHttpRequest, queues: dict[str, queries.Queue], default: str, template: str
 ) -> HttpResponse:
     """A page of queues (tabs with counts) and the chosen queue's table."""
     now = timezone.now()
     current = queues.get(request.GET.get("queue", default)) or queues[default]
-    chosen = queries.queue_orders(request.user, current)
+    user = request_user(request)
+    chosen = queries.queue_orders(user, current)
     context = {"queue": current.key, "queue_label": current.label, **_list_context(request, chosen, now)}
     if request.htmx:
         return render(request, f"{template}#order-table", context)
-    counts = queries.queue_counts(request.user, queues)
+    counts = queries.queue_counts(user, queues)
     context["tabs"] = [(key, queue.label, counts[key]) for key, queue in queues.items()]
     return render(request, template, context)
 
 
 @login_required
 @require_GET
-def workbench(request: HttpRequest) -> HttpResponse:
+def workbench(request: HtmxHttpRequest) -> HttpResponse:
     """热线坐席工作台: the hotline's queues (dispatch, returns, extensions, replies, callbacks, overdue)."""
-    if not services.can_intake(request.user) or request.user.role == Role.MONITOR:
+    user = request_user(request)
+    if not services.can_intake(user) or user.role == Role.MONITOR:
         raise PermissionDenied("只有热线坐席和系统管理员可以使用热线受理工作台")
     return _queue_page(
         request, queries.operator_queues(at=timezone.now()), "received", "hotline/workbench.html"
@@ -197,17 +201,18 @@ def workbench(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: HtmxHttpRequest) -> HttpResponse:
     """The unit's work: to sign for, in hand, awaiting the head's approval, returns under review."""
-    if not _is_unit_user(request.user):
+    user = request_user(request)
+    if not _is_unit_user(user):
         return redirect("hotline:order_list")
-    return _queue_page(request, queries.unit_queues(request.user.unit_id), "sign", "hotline/inbox.html")
+    return _queue_page(request, queries.unit_queues(user.unit_id), "sign", "hotline/inbox.html")
 
 
 # ------------------------------------------------------------------------------------ intake
 
 
-def _new_intake_token(request: HttpRequest) -> str:
+def _new_intake_token(request: HtmxHttpRequest) -> str:
     token = secrets.token_urlsafe(16)
     tokens: dict[str, str] = request.session.get(INTAKE_TOKENS, {})
     tokens[token] = ""
@@ -215,7 +220,7 @@ def _new_intake_token(request: HttpRequest) -> str:
     return token
 
 
-def _check_intake_token(request: HttpRequest, form: forms.IntakeForm) -> bool:
+def _check_intake_token(request: HtmxHttpRequest, form: forms.IntakeForm) -> bool:
     """A token is good once: a second submit of the same form (double click, reload) is refused."""
     tokens: dict[str, str] = request.session.get(INTAKE_TOKENS, {})
     token = form.cleaned_data["token"]
@@ -243,9 +248,9 @@ def _intake_context(form: forms.IntakeForm) -> dict[str, Any]:
 
 
 @login_required
-def intake(request: HttpRequest) -> HttpResponse:
+def intake(request: HtmxHttpRequest) -> HttpResponse:
     """受理登记: on success the tracking code and query password are shown once (intake_done)."""
-    user = request.user
+    user = request_user(request)
     if not services.can_intake(user):
         raise PermissionDenied("只有热线坐席可以登记工单")
     if request.method != "POST":
@@ -268,8 +273,8 @@ def intake(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def intake_done(request: HttpRequest, pk: int) -> HttpResponse:
-    order = queries.order_for(request.user, pk)
+def intake_done(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    order = queries.order_for(request_user(request), pk)
     shown = request.session.get(INTAKE_SHOWN)
     password = None
     if shown and shown.get("pk") == order.pk:
@@ -281,7 +286,7 @@ def intake_done(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def category_options(request: HttpRequest, level: int) -> HttpResponse:
+def category_options(request: HtmxHttpRequest, level: int) -> HttpResponse:
     """The <option>s of one level of the category picker, children of the level above (htmx)."""
     if level not in (2, 3):
         raise Http404("分类层级应为 2 或 3")
@@ -309,7 +314,7 @@ class ActionPanel:
 
 
 def _panels(
-    user: Any, order: WorkOrder, bound: forms.ActionForm | None, action: str | None
+    user: User, order: WorkOrder, bound: forms.ActionForm | None, action: str | None
 ) -> list[ActionPanel]:
     panels = []
     for name in services.allowed_actions(user, order):
@@ -328,7 +333,7 @@ def _panels(
 
 
 def _detail_context(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     order: WorkOrder,
     *,
     bound: forms.ActionForm | None = None,
@@ -336,7 +341,7 @@ def _detail_context(
     revealed: dict[str, str] | None = None,
     reveal_error: str = "",
 ) -> dict[str, Any]:
-    user = request.user
+    user = request_user(request)
     now = timezone.now()
     panels = _panels(user, order, bound, action)
     names = {panel.name for panel in panels}
@@ -389,18 +394,18 @@ def _detail_context(
 
 @login_required
 @require_GET
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    order = queries.order_for(request.user, pk)
+def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    order = queries.order_for(request_user(request), pk)
     return render(request, "hotline/order_detail.html", _detail_context(request, order))
 
 
 @login_required
 @require_POST
-def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def act(request: HtmxHttpRequest, pk: int, action: str) -> HttpResponse:
     """One lifecycle action through `services.transition`; errors go back onto the action's form."""
     if action not in forms.ACTION_FORMS:
         raise Http404(f"未知的工单操作 {action}")
-    user = request.user
+    user = request_user(request)
     order = queries.order_for(user, pk)
     label = services.ACTION_LABELS[action]
     form = forms.ACTION_FORMS[action](
@@ -425,16 +430,17 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def requester(request: HttpRequest, pk: int) -> HttpResponse:
+def requester(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Full requester data for who may see it (audited with the purpose); a clear refusal otherwise."""
-    order = queries.order_for(request.user, pk)
+    user = request_user(request)
+    order = queries.order_for(user, pk)
     form = forms.RevealForm(request.POST)
     revealed, error = None, ""
     if not form.is_valid():
         error = "查看完整个人信息须注明用途"
     else:
         try:
-            revealed = queries.requester_contact(order, by=request.user, purpose=form.cleaned_data["purpose"])
+            revealed = queries.requester_contact(order, by=user, purpose=form.cleaned_data["purpose"])
         except PermissionDenied as exc:
             error = str(exc)
     context = _detail_context(request, order, revealed=revealed, reveal_error=error)
@@ -446,9 +452,9 @@ def requester(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def timeline(request: HttpRequest, pk: int) -> HttpResponse:
+def timeline(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The full timeline of one order: its events and the alerts ladder's steps on its clocks."""
-    order = queries.order_for(request.user, pk)
+    order = queries.order_for(request_user(request), pk)
     context = {"order": order, "events": queries.timeline(order)}
     if request.htmx:
         return render(request, "hotline/order_detail.html#timeline", context)
@@ -457,9 +463,9 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def return_evidence(request: HttpRequest, pk: int) -> FileResponse:
+def return_evidence(request: HtmxHttpRequest, pk: int) -> FileResponse:
     """The evidence file of a return request, for those who see the order."""
     request_row = get_object_or_404(ReturnRequest, pk=pk)
-    queries.order_for(request.user, request_row.order_id)
+    queries.order_for(request_user(request), request_row.order_id)
     name = request_row.evidence.name.rsplit("/", 1)[-1]
     return FileResponse(request_row.evidence.open("rb"), as_attachment=True, filename=name)

@@ -58,10 +58,10 @@ from zhengfeng.hotline.services.steps import (
     SignInput,
     VoidInput,
 )
-from zhengfeng.org.models import UnitKind
+from zhengfeng.org.models import UnitKind, User
 
 
-def act_answer(order: WorkOrder, step: AnswerInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+def act_answer(order: WorkOrder, step: AnswerInput, *, by: User, at: dt.datetime) -> dict[str, Any]:
     text = step.text
     text = _text(text, label="答复内容", max_length=TEXT_MAX_LENGTH)
     Reply.objects.create(
@@ -84,7 +84,7 @@ def act_answer(order: WorkOrder, step: AnswerInput, *, by: Any, at: dt.datetime)
     return {"length": len(text)}
 
 
-def act_dispatch(order: WorkOrder, step: DispatchInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+def act_dispatch(order: WorkOrder, step: DispatchInput, *, by: User, at: dt.datetime) -> dict[str, Any]:
     main_unit, co_units = step.main_unit, step.co_units
     main, co, rule = _resolve_units(order, main_unit, co_units)
     limit = time_limit_for(order)
@@ -119,7 +119,7 @@ def act_dispatch(order: WorkOrder, step: DispatchInput, *, by: Any, at: dt.datet
 
 
 def _sign_assignment(
-    assignment: WorkOrderAssignment, *, at: dt.datetime, by: Any, forced: bool = False
+    assignment: WorkOrderAssignment, *, at: dt.datetime, by: User, forced: bool = False
 ) -> None:
     order = assignment.order
     clock = _stop_if_running(assignment.sign_clock, at=at, by=by, reason="签收" if not forced else "审定强派")
@@ -139,7 +139,7 @@ def _sign_assignment(
     assignment.save(update_fields=fields)
 
 
-def act_sign(order: WorkOrder, step: SignInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+def act_sign(order: WorkOrder, step: SignInput, *, by: User, at: dt.datetime) -> dict[str, Any]:
     pending = [a for a in _live_assignments(order, by.unit_id) if a.status == AssignmentStatus.PENDING]
     if not pending:
         raise ValidationError(f"工单 {order.code} 没有待本单位签收的派单")
@@ -172,14 +172,14 @@ def act_sign(order: WorkOrder, step: SignInput, *, by: Any, at: dt.datetime) -> 
 
 
 def act_request_return(
-    order: WorkOrder, step: RequestReturnInput, *, by: Any, at: dt.datetime
+    order: WorkOrder, step: RequestReturnInput, *, by: User, at: dt.datetime
 ) -> dict[str, Any]:
     reason, evidence = step.reason, step.evidence
     pending = [a for a in _live_assignments(order, by.unit_id) if a.status == AssignmentStatus.PENDING]
     if not pending:
         raise ValidationError(f"工单 {order.code} 没有待本单位签收的派单，签收后不能退单")
     reason = _text(reason, label="退单理由", max_length=TEXT_MAX_LENGTH)
-    if evidence is None or not getattr(evidence, "name", ""):
+    if evidence is None or not evidence.name:
         raise ValidationError("退单须上传依据材料（如三定方案、权责清单条目）")
     assignment = pending[0]
     request = ReturnRequest(
@@ -217,7 +217,7 @@ def act_request_return(
 
 
 def act_review_return(
-    order: WorkOrder, step: ReviewReturnInput, *, by: Any, at: dt.datetime
+    order: WorkOrder, step: ReviewReturnInput, *, by: User, at: dt.datetime
 ) -> dict[str, Any]:
     decision, note, main_unit, co_units = step.decision, step.note, step.main_unit, step.co_units
     request = (
@@ -290,7 +290,7 @@ def act_review_return(
     return result
 
 
-def act_note(order: WorkOrder, step: NoteInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+def act_note(order: WorkOrder, step: NoteInput, *, by: User, at: dt.datetime) -> dict[str, Any]:
     text = step.text
     text = _text(text, label="办理记录", max_length=TEXT_MAX_LENGTH)
     unit = getattr(by, "unit", None)
@@ -298,7 +298,7 @@ def act_note(order: WorkOrder, step: NoteInput, *, by: Any, at: dt.datetime) -> 
     return {"length": len(text)}
 
 
-def act_merge(order: WorkOrder, step: MergeInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+def act_merge(order: WorkOrder, step: MergeInput, *, by: User, at: dt.datetime) -> dict[str, Any]:
     into = step.into
     if not isinstance(into, WorkOrder):
         raise ValidationError("请指定并入的主工单")
@@ -334,7 +334,7 @@ def act_merge(order: WorkOrder, step: MergeInput, *, by: Any, at: dt.datetime) -
     return {"into": main.code}
 
 
-def act_void(order: WorkOrder, step: VoidInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+def act_void(order: WorkOrder, step: VoidInput, *, by: User, at: dt.datetime) -> dict[str, Any]:
     reason = step.reason
     reason = _text(reason, label="作废理由", max_length=TEXT_MAX_LENGTH)
     order.status = Status.VOIDED
@@ -344,7 +344,7 @@ def act_void(order: WorkOrder, step: VoidInput, *, by: Any, at: dt.datetime) -> 
     return {"reason": reason}
 
 
-def act_refer(order: WorkOrder, step: ReferInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+def act_refer(order: WorkOrder, step: ReferInput, *, by: User, at: dt.datetime) -> dict[str, Any]:
     to_unit, reason = step.to_unit, step.reason
     unit = _unit(to_unit, label="移送单位") if to_unit is not None else None
     if unit is None:

@@ -62,25 +62,25 @@ from zhengfeng.hotline.services.steps import (
     DraftReplyInput,
     RequestExtensionInput,
 )
-from zhengfeng.org.models import Role
+from zhengfeng.org.models import Role, User
 
 
-def _signed_main(order: WorkOrder) -> WorkOrderAssignment:
+def _signed_main(order: WorkOrder) -> tuple[WorkOrderAssignment, Clock]:
+    """The signed main assignment and its running reply clock (read with it)."""
     main = _main_assignment(order)
     if main is None or main.status != AssignmentStatus.SIGNED or main.reply_clock is None:
         raise ValidationError(f"工单 {order.code} 尚未由主办单位签收")
-    return main
+    return main, main.reply_clock
 
 
 def act_request_extension(
-    order: WorkOrder, step: RequestExtensionInput, *, by: Any, at: dt.datetime
+    order: WorkOrder, step: RequestExtensionInput, *, by: User, at: dt.datetime
 ) -> dict[str, Any]:
     days, reason = step.days, step.reason
-    main = _signed_main(order)
+    main, clock = _signed_main(order)
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise ValidationError(f"延期天数应为正整数（工作日），而不是 {days!r}")
     reason = _text(reason, label="延期理由", max_length=TEXT_MAX_LENGTH)
-    clock = main.reply_clock
     if clock.due_at is None or at >= clock.due_at:
         due = timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M") if clock.due_at else "—"
         raise ValidationError(f"延期须在办理期限（{due}）前申请")
@@ -121,7 +121,7 @@ def act_request_extension(
 
 
 def act_decide_extension(
-    order: WorkOrder, step: DecisionInput, *, by: Any, at: dt.datetime
+    order: WorkOrder, step: DecisionInput, *, by: User, at: dt.datetime
 ) -> dict[str, Any]:
     approve, note = step.approve, step.note
     extension = _pending_extension(order)
@@ -150,6 +150,9 @@ def act_decide_extension(
         kind, text = EventKind.EXTENSION_HEAD_APPROVED, f"单位负责人同意延期 {extension.days} 日"
     else:
         extension.status = ExtensionStatus.APPROVED
+        if main.reply_clock_id is None:
+            # Never taken: an extension is asked for a signed round (_signed_main), which has a reply clock.
+            raise ValidationError(f"工单 {order.code} 尚未由主办单位签收")
         clock = Clock.objects.get(pk=main.reply_clock_id)
         clock = _clock_event(
             clock, "extend", at=at, by=by, reason=f"延期申请 {extension.pk}", data={"amount": extension.days}
@@ -180,9 +183,9 @@ def act_decide_extension(
     return {"extension": extension.pk, "status": extension.status, "sms": sms}
 
 
-def act_draft_reply(order: WorkOrder, step: DraftReplyInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+def act_draft_reply(order: WorkOrder, step: DraftReplyInput, *, by: User, at: dt.datetime) -> dict[str, Any]:
     text = step.text
-    main = _signed_main(order)
+    main, _clock = _signed_main(order)
     text = _text(text, label="答复内容", max_length=TEXT_MAX_LENGTH)
     reply = Reply.objects.create(
         order=order,
@@ -205,13 +208,13 @@ def _current_reply(order: WorkOrder, status: str) -> Reply:
     return reply
 
 
-def act_approve_reply(order: WorkOrder, step: DecisionInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+def act_approve_reply(order: WorkOrder, step: DecisionInput, *, by: User, at: dt.datetime) -> dict[str, Any]:
     approve, note = step.approve, step.note
     if not isinstance(approve, bool):
         raise ValidationError("请选择签发或退回")
     note = _text(note, label="退回意见", max_length=TEXT_MAX_LENGTH, required=not approve)
     reply = _current_reply(order, ReplyStatus.AWAITING_HEAD)
-    main = _signed_main(order)
+    main, reply_clock = _signed_main(order)
     result: dict[str, Any] = {"reply": reply.pk, "approved": approve}
     if not approve:
         reply.status = ReplyStatus.HEAD_REJECTED
@@ -226,7 +229,7 @@ def act_approve_reply(order: WorkOrder, step: DecisionInput, *, by: Any, at: dt.
     reply.status = ReplyStatus.SUBMITTED
     reply.approved_at, reply.approved_by = at, by
     reply.save(update_fields=["status", "approved_at", "approved_by"])
-    clock = _stop_if_running(Clock.objects.get(pk=main.reply_clock_id), at=at, by=by, reason="答复签发")
+    clock = _stop_if_running(Clock.objects.get(pk=reply_clock.pk), at=at, by=by, reason="答复签发")
     if clock is not None and clock.is_late:
         main.reply_late = True
         main.save(update_fields=["reply_late"])
@@ -254,7 +257,7 @@ def act_approve_reply(order: WorkOrder, step: DecisionInput, *, by: Any, at: dt.
     return result
 
 
-def act_review_reply(order: WorkOrder, step: DecisionInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+def act_review_reply(order: WorkOrder, step: DecisionInput, *, by: User, at: dt.datetime) -> dict[str, Any]:
     approve, note = step.approve, step.note
     if not isinstance(approve, bool):
         raise ValidationError("请选择审核通过或退回")
@@ -279,7 +282,11 @@ def act_review_reply(order: WorkOrder, step: DecisionInput, *, by: Any, at: dt.d
         _event(order, EventKind.REPLY_PASSED, at=at, by=by, text=text, data={"reply": reply.pk}, public=True)
         return {"reply": reply.pk, "status": order.status}
     # Sent back (不合格): a rework round with half the original limit, rounded up.
-    days = math.ceil((main.reply_limit_days if main else 2) / 2)
+    if main is None:
+        # Never taken: a submitted reply was signed off for the live main round read above.
+        raise ValidationError(f"工单 {order.code} 没有主办单位，不能退回重办")
+    limit_days = main.reply_limit_days
+    days = math.ceil((limit_days if limit_days is not None else 2) / 2)
     rework = _new_assignment(
         order,
         main.unit,
@@ -309,7 +316,7 @@ def act_review_reply(order: WorkOrder, step: DecisionInput, *, by: Any, at: dt.d
     return {"reply": reply.pk, "status": order.status, "rework_days": days}
 
 
-def act_callback(order: WorkOrder, step: CallbackInput, *, by: Any, at: dt.datetime) -> dict[str, Any]:
+def act_callback(order: WorkOrder, step: CallbackInput, *, by: User, at: dt.datetime) -> dict[str, Any]:
     reached, satisfaction, resolved = step.reached, step.satisfaction, step.resolved
     note, false_completion, reopen = step.note, step.false_completion, step.reopen
     note = _text(note, label="回访记录", max_length=TEXT_MAX_LENGTH, required=False)
@@ -366,7 +373,7 @@ def act_callback(order: WorkOrder, step: CallbackInput, *, by: Any, at: dt.datet
         data={"callback": callback.pk, "false_completion": bool(false_completion)},
         public=True,
     )
-    if reopen:
+    if reopen and last is not None:  # `last` was required above; the test tells the type checker
         limit = last.time_limit_rule or time_limit_for(order)
         again = _new_assignment(
             order,

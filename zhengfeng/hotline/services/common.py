@@ -17,6 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Choices
 from django.utils import timezone
 
 from zhengfeng.alerts.models import AlertLevel, AlertRule
@@ -26,7 +28,7 @@ from zhengfeng.core import audit
 from zhengfeng.deadlines.models import Clock
 from zhengfeng.hotline.models import Category, DispatchRule, WorkOrder, WorkOrderAssignment, WorkOrderEvent
 from zhengfeng.messaging.services import queue_sms
-from zhengfeng.org.models import Division, Unit
+from zhengfeng.org.models import Division, Unit, User
 from zhengfeng.org.validators import is_mobile
 
 CODE_PREFIX = "QY"
@@ -90,7 +92,7 @@ def _text(value: Any, *, label: str, max_length: int, required: bool = True) -> 
     return text
 
 
-def _choice(value: Any, choices: type, *, label: str) -> str:
+def _choice(value: Any, choices: type[Choices], *, label: str) -> str:
     if value not in choices.values:
         allowed = "、".join(f"{v}（{lbl}）" for v, lbl in choices.choices)
         raise ValidationError(f"未知的{label} {value!r}，应为：{allowed}")
@@ -109,6 +111,7 @@ def _division(value: Division | str) -> Division:
 def _category(value: Category | str | None) -> Category | None:
     if value is None or value == "":
         return None
+    category: Category | None
     if isinstance(value, Category):
         category = value
     else:
@@ -121,6 +124,7 @@ def _category(value: Category | str | None) -> Category | None:
 
 
 def _unit(value: Unit | int | str | None, *, label: str) -> Unit:
+    unit: Unit | None
     if isinstance(value, Unit):
         unit = value
     else:
@@ -139,7 +143,7 @@ def _event(
     kind: str,
     *,
     at: dt.datetime,
-    by: Any,
+    by: User | None,
     unit: Unit | None = None,
     text: str = "",
     data: dict[str, Any] | None = None,
@@ -150,7 +154,7 @@ def _event(
     )
 
 
-def _audit(action: str, order: WorkOrder, *, by: Any, data: dict[str, Any]) -> None:
+def _audit(action: str, order: WorkOrder, *, by: User | None, data: dict[str, Any]) -> None:
     audit.record(
         f"hotline.{action}",
         by=by,
@@ -173,9 +177,9 @@ def _score(
     code: str,
     *,
     unit: Unit,
-    source: Any,
+    source: models.Model,
     at: dt.datetime,
-    by: Any,
+    by: User | None,
     order: WorkOrder,
     note: str = "",
     points: Decimal | None = None,
@@ -198,7 +202,13 @@ def _score(
 
 
 def _score_late_clock(
-    code: str, clock: Clock, *, assignment: WorkOrderAssignment, at: dt.datetime, by: Any, order: WorkOrder
+    code: str,
+    clock: Clock,
+    *,
+    assignment: WorkOrderAssignment,
+    at: dt.datetime,
+    by: User | None,
+    order: WorkOrder,
 ) -> None:
     """The one rule for a sign-for or reply clock stopped late: it costs the 黄牌 of its alert rule, once.
 
@@ -217,7 +227,7 @@ def _score_late_clock(
         _score(code, unit=assignment.unit, source=assignment, at=at, by=by, order=order, points=points)
 
 
-def _sms_requester(order: WorkOrder, text: str, *, by: Any) -> bool:
+def _sms_requester(order: WorkOrder, text: str, *, by: User | None) -> bool:
     """SMS to the requester unless anonymous or without a mobile number; True when queued."""
     if order.is_anonymous or not order.requester_phone or not is_mobile(order.requester_phone):
         return False

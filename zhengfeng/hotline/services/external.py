@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from zhengfeng.core import audit
 from zhengfeng.hotline.models import EventKind, WorkOrder, WorkOrderEvent
+from zhengfeng.org.models import ApiKey
 
 
 def record_external_update(
-    order: WorkOrder, *, key: Any, update_id: str, status: str, at: dt.datetime, text: str
+    order: WorkOrder, *, key: ApiKey, update_id: str, status: str, at: dt.datetime, text: str
 ) -> tuple[WorkOrderEvent, bool]:
     """A citizen's update sent through an Open311 client: a 办理记录 on the timeline for the hotline.
 

@@ -37,7 +37,7 @@ from zhengfeng.hotline.services.common import (
 )
 from zhengfeng.hotline.services.permissions import can_intake
 from zhengfeng.hotline.services.rules import check_intake
-from zhengfeng.org.models import Division
+from zhengfeng.org.models import Division, User
 from zhengfeng.org.validators import normalise_phone, validate_id_number
 
 
@@ -80,7 +80,7 @@ def check_query_password(order: WorkOrder, password: str) -> bool:
 
 def receive_work_order(
     *,
-    by: Any,
+    by: User | None,
     channel: str,
     request_type: str,
     title: str,

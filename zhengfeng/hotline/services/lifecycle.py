@@ -22,6 +22,7 @@ from zhengfeng.hotline.models import WorkOrder
 from zhengfeng.hotline.services import actions, actions_reply, steps
 from zhengfeng.hotline.services.common import _audit, _when
 from zhengfeng.hotline.services.permissions import can_act, refusal
+from zhengfeng.org.models import User
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,10 @@ class Action:
 
     name: str
     label: str
-    inputs: type
+    inputs: type[steps.Step]
     run: Callable[..., dict[str, Any]]
 
-    def step(self, data: dict[str, Any]) -> Any:
+    def step(self, data: dict[str, Any]) -> steps.Step:
         """The action's input from keyword data; an unknown keyword is refused, naming it."""
         known = {field.name for field in dataclasses.fields(self.inputs)}
         unknown = sorted(set(data) - known)
@@ -72,12 +73,12 @@ _BY_INPUT = {
 }
 
 
-def allowed_actions(user: Any, order: WorkOrder) -> list[str]:
+def allowed_actions(user: User, order: WorkOrder) -> list[str]:
     return [action for action in ACTIONS if can_act(user, order, action)]
 
 
 def transition(
-    order: WorkOrder, action: str, *, by: Any, at: dt.datetime | None = None, **data: Any
+    order: WorkOrder, action: str, *, by: User, at: dt.datetime | None = None, **data: Any
 ) -> WorkOrder:
     """The one transition function by action name: `data` are the fields of the action's input
     dataclass (`steps`, listed in docs/hotline.md); an unknown action or field is a ValidationError.
@@ -88,7 +89,7 @@ def transition(
 
 
 def perform(
-    order: WorkOrder, step: Any, *, by: Any, at: dt.datetime | None = None, action: str | None = None
+    order: WorkOrder, step: steps.Step, *, by: User, at: dt.datetime | None = None, action: str | None = None
 ) -> WorkOrder:
     """Run one action, typed by its input (`steps.DispatchInput(...)` etc.; `action` names it when the
     input type serves several, as `DecisionInput` does).

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -23,22 +22,22 @@ from zhengfeng.hotline.models import (
     WorkOrder,
     WorkOrderAssignment,
 )
-from zhengfeng.org.models import Role
+from zhengfeng.org.models import Role, User
 from zhengfeng.org.queries import scope_of
 
 
-def _is_staff_admin(user: Any) -> bool:
+def _is_staff_admin(user: User) -> bool:
     return bool(getattr(user, "is_superuser", False) or getattr(user, "role", "") == Role.ADMIN)
 
 
-def _in_division(user: Any, order: WorkOrder) -> bool:
+def _in_division(user: User, order: WorkOrder) -> bool:
     scope = scope_of(user)
     if scope.everything:
         return True
     return scope.division_prefix is not None and order.division_code.startswith(scope.division_prefix)
 
 
-def can_intake(user: Any) -> bool:
+def can_intake(user: User) -> bool:
     """Hotline operators (and the administrator) register orders; monitors file through their channel."""
     role = getattr(user, "role", "")
     return bool(getattr(user, "is_authenticated", False)) and (
@@ -46,7 +45,7 @@ def can_intake(user: Any) -> bool:
     )
 
 
-def can_operate(user: Any, order: WorkOrder) -> bool:
+def can_operate(user: User, order: WorkOrder) -> bool:
     """Hotline work (dispatch, reviews, callback, merge, void) on orders of the operator's division."""
     if not getattr(user, "is_authenticated", False):
         return False
@@ -69,13 +68,13 @@ def _main_assignment(order: WorkOrder) -> WorkOrderAssignment | None:
     )
 
 
-def can_sign(user: Any, order: WorkOrder) -> bool:
+def can_sign(user: User, order: WorkOrder) -> bool:
     return getattr(user, "role", "") in (Role.LIAISON, Role.HEAD) and any(
         a.status == AssignmentStatus.PENDING for a in _live_assignments(order, getattr(user, "unit_id", None))
     )
 
 
-def can_handle(user: Any, order: WorkOrder) -> bool:
+def can_handle(user: User, order: WorkOrder) -> bool:
     """Handling and drafting belong to the main unit's staff (承办人, 联络员, 负责人)."""
     main = _main_assignment(order)
     return (
@@ -86,7 +85,7 @@ def can_handle(user: Any, order: WorkOrder) -> bool:
     )
 
 
-def can_approve(user: Any, order: WorkOrder) -> bool:
+def can_approve(user: User, order: WorkOrder) -> bool:
     main = _main_assignment(order)
     return (
         main is not None
@@ -95,7 +94,7 @@ def can_approve(user: Any, order: WorkOrder) -> bool:
     )
 
 
-def can_refer(user: Any, order: WorkOrder) -> bool:
+def can_refer(user: User, order: WorkOrder) -> bool:
     return getattr(user, "is_authenticated", False) and (
         can_operate(user, order) or (user.role in (Role.OFFICE, Role.INSPECTOR) and _in_division(user, order))
     )
@@ -105,21 +104,21 @@ def _pending_extension(order: WorkOrder) -> ExtensionRequest | None:
     return order.extensions.filter(status__in=ExtensionStatus.PENDING_STATES).first()
 
 
-def _involved(user: Any, order: WorkOrder) -> bool:
+def _involved(user: User, order: WorkOrder) -> bool:
     """The user's unit holds (or held) an assignment on the order."""
     unit_id = getattr(user, "unit_id", None)
     return unit_id is not None and order.assignments.filter(unit_id=unit_id).exists()
 
 
-def _has_live_assignment(user: Any, order: WorkOrder) -> bool:
+def _has_live_assignment(user: User, order: WorkOrder) -> bool:
     return bool(_live_assignments(order, getattr(user, "unit_id", None)))
 
 
-def _operates_or_involved(user: Any, order: WorkOrder) -> bool:
+def _operates_or_involved(user: User, order: WorkOrder) -> bool:
     return can_operate(user, order) or _involved(user, order)
 
 
-def _may_decide_extension(user: Any, order: WorkOrder) -> bool:
+def _may_decide_extension(user: User, order: WorkOrder) -> bool:
     pending = _pending_extension(order)
     if pending is None:
         return False
@@ -128,7 +127,7 @@ def _may_decide_extension(user: Any, order: WorkOrder) -> bool:
     return can_operate(user, order)
 
 
-def _extension_approver(user: Any, order: WorkOrder) -> str | None:
+def _extension_approver(user: User, order: WorkOrder) -> str | None:
     """With an extension pending, name the approver its stage needs (head first, then the hotline)."""
     pending = _pending_extension(order)
     if pending is None:
@@ -138,7 +137,7 @@ def _extension_approver(user: Any, order: WorkOrder) -> str | None:
     return "延期申请须由热线平台审核"
 
 
-Check = Callable[[Any, WorkOrder], bool]
+Check = Callable[[User, WorkOrder], bool]
 
 
 @dataclass(frozen=True)
@@ -153,7 +152,7 @@ class Permission:
 
     now: Check
     ever: Check
-    reason: Callable[[Any, WorkOrder], str | None] | None = None
+    reason: Callable[[User, WorkOrder], str | None] | None = None
 
 
 def _in(*states: str) -> Callable[[WorkOrder], bool]:
@@ -208,13 +207,13 @@ PERMISSIONS: dict[str, Permission] = {
 }
 
 
-def can_act(user: Any, order: WorkOrder, action: str) -> bool:
+def can_act(user: User, order: WorkOrder, action: str) -> bool:
     """Whether `user` may perform `action` on `order` in its current state."""
     permission = PERMISSIONS.get(action)
     return permission is not None and bool(permission.now(user, order))
 
 
-def refusal(user: Any, order: WorkOrder, action: str, *, label: str) -> PermissionDenied | ValidationError:
+def refusal(user: User, order: WorkOrder, action: str, *, label: str) -> PermissionDenied | ValidationError:
     """Why `user` may not perform `action` now, as the exception to raise (from `PERMISSIONS`)."""
     permission = PERMISSIONS[action]
     reason = permission.reason(user, order) if permission.reason is not None else None

@@ -25,7 +25,8 @@ from zhengfeng.hotline.models import (
 from zhengfeng.hotline.services.common import CLOCK_SOURCE, REPLY_CLOCK, SIGN_CLOCK, _clock_error, _unit
 from zhengfeng.hotline.services.permissions import _main_assignment
 from zhengfeng.hotline.services.rules import dispatch_target, reply_days_for
-from zhengfeng.org.models import Unit, UnitKind
+from zhengfeng.hotline.services.steps import UnitRef
+from zhengfeng.org.models import Unit, UnitKind, User
 
 
 def _label(order: WorkOrder, what: str) -> str:
@@ -33,7 +34,7 @@ def _label(order: WorkOrder, what: str) -> str:
 
 
 def _start_sign_clock(
-    assignment: WorkOrderAssignment, rule: TimeLimitRule, *, at: dt.datetime, by: Any
+    assignment: WorkOrderAssignment, rule: TimeLimitRule, *, at: dt.datetime, by: User | None
 ) -> Clock:
     order = assignment.order
     if rule.sign_minutes:
@@ -62,7 +63,9 @@ def _start_sign_clock(
         raise _clock_error(exc) from exc
 
 
-def _start_reply_clock(assignment: WorkOrderAssignment, days: int, *, at: dt.datetime, by: Any) -> Clock:
+def _start_reply_clock(
+    assignment: WorkOrderAssignment, days: int, *, at: dt.datetime, by: User | None
+) -> Clock:
     order = assignment.order
     try:
         return start_clock(
@@ -82,14 +85,22 @@ def _start_reply_clock(assignment: WorkOrderAssignment, days: int, *, at: dt.dat
         raise _clock_error(exc) from exc
 
 
-def _clock_event(clock: Clock, kind: str, *, at: dt.datetime, by: Any, reason: str, data=None) -> Clock:
+def _clock_event(
+    clock: Clock,
+    kind: str,
+    *,
+    at: dt.datetime,
+    by: User | None,
+    reason: str,
+    data: dict[str, Any] | None = None,
+) -> Clock:
     try:
         return apply_clock_event(clock, kind, at=at, by=by, reason=reason[:200], data=data)
     except ClockEventError as exc:
         raise _clock_error(exc) from exc
 
 
-def _stop_if_running(clock: Clock | None, *, at: dt.datetime, by: Any, reason: str) -> Clock | None:
+def _stop_if_running(clock: Clock | None, *, at: dt.datetime, by: User | None, reason: str) -> Clock | None:
     if clock is None or clock.state == "stopped":
         return clock
     return _clock_event(clock, "stop", at=at, by=by, reason=reason)
@@ -103,7 +114,7 @@ def _new_assignment(
     reason: str,
     round_no: int,
     at: dt.datetime,
-    by: Any,
+    by: User | None,
     rule: TimeLimitRule,
     signed: bool = False,
 ) -> WorkOrderAssignment:
@@ -135,7 +146,7 @@ def _open_round(
     *,
     reason: str,
     at: dt.datetime,
-    by: Any,
+    by: User | None,
     rule: TimeLimitRule,
 ) -> int:
     """Assign a new handling round: the 主办 unit and its 协办 units, each with its sign-for clock."""
@@ -151,13 +162,13 @@ def _next_round(order: WorkOrder) -> int:
 
 
 def _resolve_units(
-    order: WorkOrder, main_unit: Any, co_units: Sequence[Any], *, exclude: Iterable[int] = ()
+    order: WorkOrder, main_unit: UnitRef | None, co_units: Sequence[UnitRef], *, exclude: Iterable[int] = ()
 ) -> tuple[Unit, list[Unit], DispatchRule | None]:
     rule = None
     if main_unit is None:
         target = dispatch_target(order, exclude=exclude)
         if target is None:
-            category = order.category.path if order.category_id else "（未分类）"
+            category = order.category.path if order.category is not None else "（未分类）"
             raise ValidationError(
                 f"派单目录中没有“{category}”在 {order.division_code} 的承办单位，请手工指定主办单位"
             )
@@ -187,7 +198,7 @@ def _refresh_due(order: WorkOrder) -> None:
     order.reply_due_at = main.reply_clock.due_at if main and main.reply_clock else None
 
 
-def _end_live_assignments(order: WorkOrder, *, at: dt.datetime, by: Any) -> None:
+def _end_live_assignments(order: WorkOrder, *, at: dt.datetime, by: User | None) -> None:
     for assignment in order.assignments.filter(status__in=AssignmentStatus.LIVE_STATES).select_related(
         "sign_clock", "reply_clock"
     ):

@@ -151,13 +151,18 @@ def dispatch_target(order: WorkOrder, *, exclude: Iterable[int] = ()) -> Dispatc
         rule
         for rule in rules
         if rule.unit_id not in excluded
-        and (rule.division_id is None or order.division_code.startswith(rule.division.prefix))
+        and (rule.division is None or order.division_code.startswith(rule.division.prefix))
     ]
     if not matching:
         return None
     best = max(
         matching,
-        key=lambda r: (r.category.level, len(r.division.prefix) if r.division_id else 0, -r.priority, -r.pk),
+        key=lambda r: (
+            r.category.level,
+            len(r.division.prefix) if r.division is not None else 0,
+            -r.priority,
+            -r.pk,
+        ),
     )
     co_units = tuple(
         u for u in best.co_units.all() if u.is_active and u.pk != best.unit_id and u.pk not in excluded

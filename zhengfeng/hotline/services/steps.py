@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeAlias
 
 from django.core.files import File
 
 from zhengfeng.hotline.models import WorkOrder
+from zhengfeng.org.models import Unit
 
 # A unit is given as the Unit row or its code.
-UnitRef = Any
+UnitRef: TypeAlias = Unit | str
 
 
 @dataclass(frozen=True)
@@ -99,3 +100,21 @@ class VoidInput:
 class ReferInput:
     to_unit: UnitRef | None = None
     reason: str = ""
+
+
+# The input of any action: what `perform` takes.
+Step: TypeAlias = (
+    AnswerInput
+    | DispatchInput
+    | SignInput
+    | RequestReturnInput
+    | ReviewReturnInput
+    | NoteInput
+    | RequestExtensionInput
+    | DecisionInput
+    | DraftReplyInput
+    | CallbackInput
+    | MergeInput
+    | VoidInput
+    | ReferInput
+)

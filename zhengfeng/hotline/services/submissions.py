@@ -33,7 +33,7 @@ from zhengfeng.hotline.models import (
     SubmissionState,
     WorkOrderSerial,
 )
-from zhengfeng.org.models import ApiKey, Division
+from zhengfeng.org.models import ApiKey, Division, User
 
 logger = logging.getLogger(__name__)
 
@@ -115,9 +115,9 @@ def accept_open311_submission(
         if earlier is None:
             raise
         outcome = ("earlier", *earlier)
-    state, code, received_at = outcome
-    if state == "revoked":
+    if outcome is None:
         raise KeyRevokedError(key.prefix)
+    state, code, received_at = outcome
     if state == "earlier":
         return Accepted(code=code, received_at=received_at, password="", duplicate=True)
     return Accepted(code=code, received_at=received_at, password=password, duplicate=False)
@@ -141,12 +141,17 @@ def _earlier(external_ids: tuple[str, str], since: dt.datetime) -> tuple[str, dt
     )
 
 
+# How a submission was taken: ("accepted" or "earlier", its code, its received_at); None when the key
+# was revoked meanwhile.
+Outcome = tuple[str, str, dt.datetime]
+
+
 def _accept_in_a_transaction(
     submission: Open311Submission, external_ids: tuple[str, str], since: dt.datetime
-) -> tuple[str, str | None, dt.datetime | None]:
+) -> Outcome | None:
     with transaction.atomic():
         if not ApiKey.objects.filter(pk=submission.api_key_id, revoked_at__isnull=True).exists():
-            return ("revoked", None, None)
+            return None
         earlier = _earlier(external_ids, since)
         if earlier is not None:
             return ("earlier", *earlier)
@@ -157,7 +162,7 @@ def _accept_in_a_transaction(
 
 def _accept_in_one_statement(
     values: dict[str, Any], external_ids: tuple[str, str], since: dt.datetime
-) -> tuple[str, str | None, dt.datetime | None]:
+) -> Outcome | None:
     """Key check, duplicate check, numbering and insert as one PostgreSQL statement.
 
     The serial is advanced only when the key is live and no earlier submission matches, and a unique
@@ -181,7 +186,7 @@ def _accept_in_one_statement(
         cursor.execute(sql, params, prepare=True)
         rows = cursor.fetchall()
     if any(row[0] == "revoked" for row in rows):
-        return ("revoked", None, None)
+        return None
     accepted = [row for row in rows if row[0] == "accepted"]
     # Both windows may hold the same request: the first submission answers.
     return accepted[0] if accepted else min(rows, key=lambda row: row[2])
@@ -195,7 +200,11 @@ def _accept_statement(names: tuple[str, ...]) -> tuple[str, list[Field]]:
     fields = [by_attname[name] for name in names]
     columns = ", ".join(quote(field.column) for field in fields)
     # Typed placeholders: a prepared statement cannot infer a parameter's type from INSERT … SELECT.
-    placeholders = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
+    placeholders = ", ".join(
+        # django-stubs does not declare Field.cast_db_type (Django has it since 2.0).
+        f"%s::{field.cast_db_type(connection)}"  # type: ignore[attr-defined]
+        for field in fields
+    )
     table, serial = quote(Open311Submission._meta.db_table), quote(WorkOrderSerial._meta.db_table)
     # Only quoted identifiers and placeholders are interpolated; every value is a parameter.
     sql = f"""
@@ -318,7 +327,7 @@ def _park(submission: Open311Submission, exc: Exception) -> None:
     )
 
 
-def requeue_open311_submission(submission: Open311Submission, *, by: Any) -> Open311Submission:
+def requeue_open311_submission(submission: Open311Submission, *, by: User) -> Open311Submission:
     """Queue a failed submission for registration again (after the cause was fixed).
 
     Side effects: state back to 待登记; one audit row `hotline.open311_requeued`.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -29,8 +30,8 @@ WED = dt.datetime(2026, 3, 11, 10, 0, tzinfo=SHANGHAI)
 PHONE = "13800138000"
 
 
-def local(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=SHANGHAI)
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
 @pytest.fixture(autouse=True)
@@ -112,7 +113,7 @@ def evidence(name: str = "三定方案.pdf") -> SimpleUploadedFile:
 
 def receive(operator, *, at=EVE, **overrides):
     """A 求助 by phone in 清远市 with a named requester; returns the order."""
-    values = {
+    values: dict[str, Any] = {
         "channel": "phone",
         "request_type": "help",
         "title": "路灯不亮",

@@ -58,6 +58,7 @@ def test_reply_deadline_across_national_day(
     order.refresh_from_db()
     assert order.reply_due_at == reply_due
     main = WorkOrderAssignment.objects.get(order=order, role="main")
+    assert main.reply_clock is not None
     assert main.reply_clock.due_at == reply_due
 
 
@@ -93,7 +94,7 @@ def _yellow_and_scores():
     alerts = Alert.objects.filter(level=AlertLevel.YELLOW).order_by("clock__kind")
     scores = ScoreEvent.objects.order_by("unit__code", "id")
     return (
-        [(a.clock.kind, a.unit.code, a.score_event.reason_code) for a in alerts],
+        list(alerts.values_list("clock__kind", "unit__code", "score_event__reason_code")),
         [(e.unit.code, e.dimension, e.reason_code, e.points, e.source_type) for e in scores],
     )
 
@@ -233,6 +234,7 @@ def test_late_reply_is_frozen_and_scored(operator, liaison_a, handler_a, head_a)
     order = replied(operator, liaison_a, handler_a, head_a, at=WED, reply_at=local(2026, 3, 26, 9, 0))
     main = WorkOrderAssignment.objects.get(order=order, role="main")
     assert main.reply_late is True
+    assert main.reply_clock is not None
     assert main.reply_clock.state == "stopped"
     # The hotline_reply rule's 黄牌 points: the deduction the ladder would have made.
     assert list(ScoreEvent.objects.values_list("reason_code", "points")) == [

@@ -63,13 +63,16 @@ def test_import_creates_orders_in_their_states(setup, tmp_path):
         "A-2": Status.DISPATCHED,
         "A-3": Status.CLOSED,
     }
-    assert (orders["A-1"].channel, orders["A-1"].category.code, orders["A-1"].requester_phone) == (
+    category, main_unit = orders["A-1"].category, orders["A-2"].main_unit
+    assert category is not None
+    assert main_unit is not None
+    assert (orders["A-1"].channel, category.code, orders["A-1"].requester_phone) == (
         "phone",
         "0101",
         "13800138000",
     )
     assert orders["A-1"].received_at == dt.datetime(2026, 11, 18, 1, 30, tzinfo=dt.UTC)
-    assert (orders["A-2"].channel, orders["A-2"].is_anonymous, orders["A-2"].main_unit.code) == (
+    assert (orders["A-2"].channel, orders["A-2"].is_anonymous, main_unit.code) == (
         "import",
         True,
         "441800-A",
@@ -172,7 +175,7 @@ def test_xlsx_with_typed_cells(setup, tmp_path):
     from openpyxl import Workbook
 
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]
     sheet.title = "工单"
     sheet.append(HEADER.split(","))
     sheet.append(

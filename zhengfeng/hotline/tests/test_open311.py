@@ -7,11 +7,12 @@ import datetime as dt
 import json
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 import time_machine
-import xmltodict
+import xmltodict  # type: ignore[import-untyped]  # no stubs; it only parses the XML answers here
 from django.utils import timezone
 
 from zhengfeng.core.models import AuditLog
@@ -99,7 +100,10 @@ def nulls_as_empty(value):
 def validators():
     if not SCHEMA_DIR.is_dir():
         pytest.skip(f"Open311 reference schemas not found in {SCHEMA_DIR.name} (shared folder absent)")
-    from jsonschema import Draft7Validator, FormatChecker
+    from jsonschema import (  # type: ignore[import-untyped]  # no stubs installed; used in this test only
+        Draft7Validator,
+        FormatChecker,
+    )
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT7
 
@@ -172,7 +176,7 @@ def key(db):
 
 
 def receive(**overrides):
-    values = {
+    values: dict[str, Any] = {
         "by": None,
         "channel": Channel.PHONE,
         "request_type": "complaint",
@@ -569,6 +573,8 @@ def test_post_creates_exactly_one_order(client, categories, qingcheng, key, fmt,
     assert order.code == code
     assert services.check_query_password(order, notice.group(2)) is True
     assert order.received_at == NOW
+    assert order.category is not None
+    assert order.external_id is not None
     assert (order.channel, order.request_type, order.category.code, order.division_code) == (
         "web",
         "complaint",

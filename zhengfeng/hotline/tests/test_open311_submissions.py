@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import time_machine
@@ -26,7 +27,7 @@ NOW = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)  # 10:00 in Qingyuan
 
 
 def accept(api_key: ApiKey, text: str, **overrides) -> submissions.Accepted:
-    values = {
+    values: dict[str, Any] = {
         "key": api_key,
         "external_ids": (f"open311:test:{text}:1", f"open311:test:{text}:0"),
         "repeat_window": dt.timedelta(minutes=10),

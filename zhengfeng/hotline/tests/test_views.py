@@ -112,7 +112,9 @@ def test_intake_shows_code_and_password_once(client, operator, qingcheng):
     )
     page = client.get(response.url).content.decode()
     assert order.code in page
-    password = re.search(r'id="query-password">(\d{6})<', page).group(1)
+    shown = re.search(r'id="query-password">(\d{6})<', page)
+    assert shown is not None
+    password = shown.group(1)
     assert check_query_password(order, password) is True
     again = client.get(response.url).content.decode()
     assert (order.code in again, password in again, "已不能再次查看" in again) == (True, False, True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from zhengfeng.hotline.category_import import import_categories, read_category_csv
 
@@ -11,7 +13,7 @@ from zhengfeng.hotline.category_import import import_categories, read_category_c
 class Command(BaseCommand):
     help = "12345 热线：导入诉求分类（categories FILE）"
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True)
         categories = sub.add_parser(
             "categories", help="从 CSV 导入三级诉求分类（一级分类,二级分类,三级分类）"
@@ -22,7 +24,7 @@ class Command(BaseCommand):
         orders.add_argument("--dry-run", action="store_true", help="只校验，不写入")
         orders.add_argument("--by", default="", help="记为派单/办结操作人的热线坐席或管理员账号")
 
-    def handle(self, *args, subcommand: str, **options) -> None:
+    def handle(self, *args: str, subcommand: str, **options: Any) -> None:
         if subcommand == "import":
             self._import_orders(options)
             return
@@ -36,7 +38,7 @@ class Command(BaseCommand):
                 f"分类导入完成：{result.rows} 行，新建 {result.created} 个分类，已存在 {result.existing} 个"
             )
 
-    def _import_orders(self, options: dict) -> None:
+    def _import_orders(self, options: dict[str, Any]) -> None:
         # Imported here so the import sub-command stays an addition to this command (and loads only when used).
         from pathlib import Path
 
