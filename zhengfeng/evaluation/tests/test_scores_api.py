@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -128,7 +129,7 @@ def test_confirmed_flags_stay_out(fixture, admin_user):
 
     (row,) = [r for r in scores(2015, by="unit", everything=True) if r.unit_code == "441800-A"]
 
-    assert (row.flagged, row.unsatisfied, row.score) == (1, 1, 65)
+    assert (row.flagged, row.unsatisfied, row.score) == (1, 1, Decimal("65.00"))
 
 
 # --- API -------------------------------------------------------------------------------------------
@@ -165,6 +166,7 @@ def test_post_action_creates_it_and_the_invitation(client, year, zhang, key):
     assert response.status_code == 201
     action = EnforcementAction.objects.get()
     assert response.json() == {"id": action.pk, "status": "scheduled"}
+    assert action.api_key is not None
     assert (action.source, action.subject_phone, action.api_key.name) == ("api", PHONE, "执法系统")
     assert list(action.staff.all()) == [zhang]
     assert OutboxMessage.objects.get().next_attempt_at == NOW + dt.timedelta(minutes=30)

@@ -208,8 +208,12 @@ def test_apply_gives_each_operation_the_callbacks_of_its_row():
     )
 
     get, post = router.path_operations["/ping"].operations
-    assert [type(callback) for callback in get.auth_callbacks] == [SessionAuth, ApiKeyAuth]
-    assert (get.auth_callbacks[0].roles, get.auth_callbacks[1].scope) == (frozenset({"office"}), "org")
+    session, key = get.auth_callbacks
+    assert (type(session), type(key)) == (SessionAuth, ApiKeyAuth)
+    # The same again, for the type checker.
+    assert isinstance(session, SessionAuth)
+    assert isinstance(key, ApiKeyAuth)
+    assert (session.roles, key.scope) == (frozenset({"office"}), "org")
     assert (post.auth_param, post.auth_callbacks) == (None, [])
 
 
