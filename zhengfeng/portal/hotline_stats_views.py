@@ -19,6 +19,7 @@ from zhengfeng.core import publications
 from zhengfeng.core.models import PublicationStatus
 from zhengfeng.hotline import metrics, publishing
 from zhengfeng.hotline.publishing import PublicationKind
+from zhengfeng.org.auth import request_user
 
 
 def public_list(request: HttpRequest) -> HttpResponse:
@@ -93,7 +94,7 @@ def publish(request: HttpRequest) -> HttpResponse:
     _require_publisher(request)
     try:
         publication = publishing.publish_hotline_stats(
-            by=request.user,
+            by=request_user(request),
             kind=request.POST.get("kind", ""),
             period=request.POST.get("period", ""),
             publish_at=_publish_at(request.POST.get("publish_at", "")),
@@ -112,7 +113,9 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     _require_publisher(request)
     publication = get_object_or_404(publishing.publications_for(request.user), pk=pk)
     try:
-        publishing.withdraw_publication(publication, by=request.user, reason=request.POST.get("reason", ""))
+        publishing.withdraw_publication(
+            publication, by=request_user(request), reason=request.POST.get("reason", "")
+        )
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
