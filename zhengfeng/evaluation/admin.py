@@ -4,11 +4,14 @@ evaluations and replies are read-only, with personal data masked."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import Model
+from django.forms.formsets import BaseFormSet
 from django.http import HttpRequest
 
 from zhengfeng.core.crypto import mask_name, mask_phone
@@ -22,6 +25,7 @@ from zhengfeng.evaluation.models import (
     OnlineVote,
     Reply,
 )
+from zhengfeng.org.auth import request_user
 
 
 class EvaluationYearForm(forms.ModelForm):
@@ -53,7 +57,8 @@ class EvaluationYearForm(forms.ModelForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         try:
             if "sms_template" in cleaned:
                 cleaned["sms_template"] = services.clean_template(cleaned["sms_template"])
@@ -75,15 +80,17 @@ class ServiceSavedAdmin(admin.ModelAdmin):
     # The fields the admin shows but the services do not change after creation.
     fixed_after_creation: tuple[str, ...] = ()
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
         return self.fixed_after_creation if obj is not None else ()
 
-    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: Iterable[BaseFormSet[Any]], change: bool
+    ) -> None:
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
     @staticmethod
-    def _adopt(obj: Any, saved: Any) -> None:
+    def _adopt(obj: Model, saved: Model) -> None:
         # The admin goes on with `obj` (messages, redirect, history): give it the saved row's state.
         obj.pk = saved.pk
         obj._state.adding = False
@@ -105,10 +112,19 @@ class EvaluationYearAdmin(ServiceSavedAdmin):
             changes = {name: cleaned[name] for name in form.changed_data if name in services.YEAR_FIELDS}
             key_units = cleaned["key_units"] if "key_units" in form.changed_data else None
             services.update_year(
-                EvaluationYear.objects.get(pk=obj.pk), key_units=key_units, by=request.user, **changes
+                EvaluationYear.objects.get(pk=obj.pk),
+                key_units=key_units,
+                by=request_user(request),
+                **changes,
             )
             return
-        named = ("title", "sms_template", "reask_template", "points_satisfied", "points_basic")
+        named: tuple[str, ...] = (
+            "title",
+            "sms_template",
+            "reask_template",
+            "points_satisfied",
+            "points_basic",
+        )
         named += ("points_unsatisfied", "reply_window_days")
         settings = {
             name: cleaned[name]
@@ -119,7 +135,7 @@ class EvaluationYearAdmin(ServiceSavedAdmin):
             division=cleaned["division"],
             year=cleaned["year"],
             key_units=cleaned["key_units"],
-            by=request.user,
+            by=request_user(request),
             **{name: cleaned[name] for name in named},
             **settings,
         )
@@ -142,7 +158,7 @@ class DisclosedStaffAdmin(ServiceSavedAdmin):
         cleaned = form.cleaned_data
         if change:
             changes = {name: cleaned[name] for name in form.changed_data if name in services.STAFF_FIELDS}
-            services.update_staff(DisclosedStaff.objects.get(pk=obj.pk), by=request.user, **changes)
+            services.update_staff(DisclosedStaff.objects.get(pk=obj.pk), by=request_user(request), **changes)
             return
         saved = services.create_staff(
             unit=cleaned["unit"],
@@ -154,11 +170,11 @@ class DisclosedStaffAdmin(ServiceSavedAdmin):
             is_disclosed=cleaned["is_disclosed"],
             sort_order=cleaned["sort_order"],
             photo=cleaned["photo"] or None,
-            by=request.user,
+            by=request_user(request),
         )
         if not cleaned["is_active"]:
             # Entered as already gone from the post: the service records that as the change it is.
-            services.update_staff(saved, is_active=False, by=request.user)
+            services.update_staff(saved, is_active=False, by=request_user(request))
         self._adopt(obj, saved)
 
 
@@ -166,10 +182,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 

@@ -22,7 +22,7 @@ from ninja.errors import HttpError
 
 from zhengfeng.evaluation import queries, services
 from zhengfeng.evaluation.models import ActionSource, EvaluationYear
-from zhengfeng.org.models import ApiKey
+from zhengfeng.org.models import ApiKey, User
 from zhengfeng.org.queries import unit_by_code
 
 # Who may call each endpoint (public, session roles, API key scope `evaluation`): config/api_access.py.
@@ -106,6 +106,12 @@ def _action_payload(request: HttpRequest) -> dict[str, Any]:
     return payload
 
 
+def _auth(request: HttpRequest) -> ApiKey | User | None:
+    # django-ninja sets `request.auth` to what the router's authentication returned.
+    auth: ApiKey | User | None = getattr(request, "auth", None)
+    return auth
+
+
 @router.post(
     "/actions",
     response={201: ActionCreated, 400: ErrorOut},
@@ -141,7 +147,7 @@ def create_action(request: HttpRequest) -> Status:
             subject_name=payload["subject_name"],
             subject_phone=payload["subject_phone"],
             source=ActionSource.API,
-            api_key=request.auth if isinstance(request.auth, ApiKey) else None,
+            api_key=auth if isinstance(auth := _auth(request), ApiKey) else None,
         )
     except ValidationError as exc:
         raise _bad("；".join(exc.messages)) from exc
@@ -161,5 +167,8 @@ def list_scores(request: HttpRequest, year: str = "", by: str = "staff") -> list
     number = int(year)
     if not EvaluationYear.objects.filter(year=number).exists():
         raise _bad(f"没有 {number} 年的公述民评")
-    rows = queries.scores(number, user=request.auth, by=by, everything=isinstance(request.auth, ApiKey))
+    auth = _auth(request)
+    # A key reads everything; a session reads its user's scope.
+    user = auth if isinstance(auth, User) else None
+    rows = queries.scores(number, user=user, by=by, everything=isinstance(auth, ApiKey))
     return [row.as_api() for row in rows]

@@ -9,6 +9,7 @@ name and phone number here is made up (phones `1390263nnnn`, never real).
 from __future__ import annotations
 
 import datetime as dt
+from io import TextIOBase
 from typing import Any
 
 from django.db import transaction
@@ -88,7 +89,7 @@ REPLIES = ("1", "满意", "2", "1", "非常满意！", "基本满意吧", "3", "
 ACTIONS_PER_UNIT = 4
 
 
-def _say(stdout: Any, text: str) -> None:
+def _say(stdout: TextIOBase | None, text: str) -> None:
     if stdout is not None:
         stdout.write(text + "\n")
 
@@ -97,7 +98,7 @@ def _phone(number: int) -> str:
     return f"1390263{number:04d}"
 
 
-def load_demo(*, stdout: Any = None) -> dict[str, Any]:
+def load_demo(*, stdout: TextIOBase | None = None) -> dict[str, Any]:
     """Create the demo 2015 year, staff, actions and replies where missing. Returns {"created": {...}}."""
     created = {"years": 0, "staff": 0, "actions": 0, "replies": 0}
     city = Division.objects.filter(code=CITY).first()

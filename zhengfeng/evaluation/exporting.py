@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from zhengfeng.core.periods import Period
 from zhengfeng.evaluation import queries
+from zhengfeng.org.queries import Viewer
 
 UNIT_HEADER = [
     "单位编码",
@@ -43,14 +44,14 @@ STAFF_HEADER = [
 ]
 
 
-def _number(value: Any) -> Any:
+def _number(value: Decimal | None) -> float | None:
     return float(value) if value is not None else None
 
 
-def scores_workbook(year: int, *, user: Any, period: Period | None = None) -> bytes:
+def scores_workbook(year: int, *, user: Viewer, period: Period | None = None) -> bytes:
     """The workbook bytes: sheet 按单位 (SMS, votes, total) and sheet 按执法人员."""
     book = Workbook()
-    units = book.active
+    units = book.worksheets[0]  # the sheet a new workbook starts with (`book.active`)
     units.title = "按单位"
     units.append(UNIT_HEADER)
     for row in queries.unit_results(year, user=user, period=period):
@@ -77,19 +78,19 @@ def scores_workbook(year: int, *, user: Any, period: Period | None = None) -> by
         )
     staff = book.create_sheet("按执法人员")
     staff.append(STAFF_HEADER)
-    for row in queries.scores(year, user=user, by="staff", period=period):
+    for score_row in queries.scores(year, user=user, by="staff", period=period):
         staff.append(
             [
-                row.unit_code,
-                row.unit_name,
-                row.staff_name,
-                row.invited,
-                row.answered,
-                row.satisfied,
-                row.basic,
-                row.unsatisfied,
-                row.flagged,
-                _number(row.score),
+                score_row.unit_code,
+                score_row.unit_name,
+                score_row.staff_name,
+                score_row.invited,
+                score_row.answered,
+                score_row.satisfied,
+                score_row.basic,
+                score_row.unsatisfied,
+                score_row.flagged,
+                _number(score_row.score),
             ]
         )
     for sheet in (units, staff):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
+from django.db.models import QuerySet
 
 from zhengfeng.evaluation.models import ActionType, DisclosedStaff
 
@@ -20,7 +23,10 @@ class ActionForm(forms.Form):
     subject_name = forms.CharField(label="执法对象（单位或个人）", max_length=100)
     subject_phone = forms.CharField(label="对象手机号码", max_length=30, help_text="评议短信发到此号码")
 
-    def __init__(self, *args, staff_queryset=None, **kwargs) -> None:
+    def __init__(
+        self, *args: Any, staff_queryset: QuerySet[DisclosedStaff] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         if staff_queryset is not None:
-            self.fields["staff"].queryset = staff_queryset
+            # `fields` holds copies of the declared fields: this one is the `staff` above.
+            cast(forms.ModelMultipleChoiceField, self.fields["staff"]).queryset = staff_queryset

@@ -23,7 +23,7 @@ from zhengfeng.core import audit
 from zhengfeng.core.crypto import blind_index
 from zhengfeng.evaluation import services
 from zhengfeng.evaluation.models import ActionSource, DisclosedStaff, EnforcementAction
-from zhengfeng.org.models import Unit
+from zhengfeng.org.models import Unit, User
 
 COLUMNS = {
     "external_id": ("外部编号", "编号", "external_id"),
@@ -117,7 +117,7 @@ def _parse_time(value: str | dt.datetime) -> dt.datetime:
     return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
 
 
-def import_file(path: Path, *, dry_run: bool = False, by: Any = None) -> ImportResult:
+def import_file(path: Path, *, dry_run: bool = False, by: User | None = None) -> ImportResult:
     """Check every line of `path`; unless there is an error or `dry_run`, record the new actions.
 
     Side effects (not on error or dry run): `record_action`'s rows, SMS and audit rows for each new

@@ -201,7 +201,7 @@ class EnforcementAction(models.Model):
     year = models.ForeignKey(
         EvaluationYear, verbose_name="评议年度", on_delete=models.PROTECT, related_name="actions"
     )
-    staff = models.ManyToManyField(
+    staff: models.ManyToManyField[DisclosedStaff, ActionStaff] = models.ManyToManyField(
         DisclosedStaff, verbose_name="执法人员", through="ActionStaff", related_name="actions"
     )
     action_type = models.CharField("执法类型", max_length=20, choices=ActionType.choices)

@@ -23,8 +23,8 @@ from zhengfeng.core import publications
 from zhengfeng.core.models import Publication, PublicationStatus
 from zhengfeng.evaluation import queries
 from zhengfeng.evaluation.models import EvaluationYear
-from zhengfeng.org.models import Unit
-from zhengfeng.org.queries import scope_of
+from zhengfeng.org.models import Unit, User
+from zhengfeng.org.queries import Viewer, scope_of
 
 PUBLISHER_ROLES = frozenset({"office", "admin"})
 SCORE_SOURCE = "evaluation.unit_year"
@@ -41,9 +41,9 @@ def year_of(publication: Publication) -> EvaluationYear:
     return EvaluationYear.objects.get(year=int(publication.period), division_id=publication.division_code)
 
 
-def can_publish(user: Any, evaluation_year: EvaluationYear) -> bool:
+def can_publish(user: Viewer, evaluation_year: EvaluationYear) -> bool:
     """The campaign office of the year's division (or above it), or the administrator."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):
         return False
     scope = scope_of(user)
     if scope.everything:
@@ -89,7 +89,7 @@ def _snapshot(evaluation_year: EvaluationYear) -> dict[str, Any]:
 
 
 def record_score_events(
-    evaluation_year: EvaluationYear, rows: list[dict[str, Any]], *, by: Any, reason: str = "评议结果重新发布"
+    evaluation_year: EvaluationYear, rows: list[dict[str, Any]], *, by: User, reason: str = "评议结果重新发布"
 ) -> dict[str, int]:
     """One 公述民评 score event per unit with a deduction, from a published table; idempotent.
 
@@ -132,7 +132,7 @@ def record_score_events(
     return stats
 
 
-def void_score_events(evaluation_year: EvaluationYear, *, by: Any, reason: str) -> int:
+def void_score_events(evaluation_year: EvaluationYear, *, by: User, reason: str) -> int:
     """Void every live 公述民评 event of the year (the results were withdrawn)."""
     events = ScoreEvent.objects.filter(
         source_type=SCORE_SOURCE,
@@ -148,7 +148,7 @@ def void_score_events(evaluation_year: EvaluationYear, *, by: Any, reason: str) 
     return count
 
 
-def publish_results(evaluation_year: EvaluationYear, *, by: Any) -> Publication:
+def publish_results(evaluation_year: EvaluationYear, *, by: User) -> Publication:
     """Freeze the year's per-unit results and publish them on the portal; record the score events.
 
     Refused while a publication of the year is live (withdraw it first) or while flags are pending
@@ -181,7 +181,7 @@ def publish_results(evaluation_year: EvaluationYear, *, by: Any) -> Publication:
     return publication
 
 
-def withdraw_results(publication: Publication, *, by: Any, reason: str) -> Publication:
+def withdraw_results(publication: Publication, *, by: User, reason: str) -> Publication:
     """Take a publication off the portal (kept, with the reason) and void its score events.
 
     Side effects: status, withdrawn_at/by/reason (through the engine); voided score events; audit

@@ -24,8 +24,8 @@ from zhengfeng.evaluation.models import (
     OnlineVote,
 )
 from zhengfeng.messaging.models import OutboxStatus
-from zhengfeng.org.models import Unit
-from zhengfeng.org.queries import scope_filter, scope_of
+from zhengfeng.org.models import Unit, User
+from zhengfeng.org.queries import Viewer, scope_filter, scope_of
 
 SCORE_ROLES = frozenset({"admin", "office", "inspector"})
 TWO_PLACES = Decimal("0.01")
@@ -33,17 +33,13 @@ TWO_PLACES = Decimal("0.01")
 RESULTS_KIND = "evaluation_results"
 
 
-def can_see_scores(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and (user.is_superuser or user.role in SCORE_ROLES))
+def can_see_scores(user: Viewer) -> bool:
+    return isinstance(user, User) and (user.is_superuser or user.role in SCORE_ROLES)
 
 
-def can_record_actions(user: Any) -> bool:
+def can_record_actions(user: Viewer) -> bool:
     """Units enter their own actions: their liaison (联络员), handlers (承办人) and head."""
-    return bool(
-        getattr(user, "is_authenticated", False)
-        and user.unit_id is not None
-        and user.role in ("liaison", "handler", "head")
-    )
+    return isinstance(user, User) and user.unit_id is not None and user.role in ("liaison", "handler", "head")
 
 
 # --- Staff and disclosure ------------------------------------------------------------------------
@@ -72,7 +68,7 @@ def public_units(evaluation_year: EvaluationYear) -> QuerySet[Unit]:
     return evaluation_year.key_units.select_related("division").order_by("code")
 
 
-def years_for(user: Any) -> QuerySet[EvaluationYear]:
+def years_for(user: Viewer) -> QuerySet[EvaluationYear]:
     scope = scope_of(user)
     years = EvaluationYear.objects.select_related("division")
     if scope.everything:
@@ -83,13 +79,13 @@ def years_for(user: Any) -> QuerySet[EvaluationYear]:
             Q(division__code__startswith=scope.division_prefix)
             | Q(key_units__division__code__startswith=scope.division_prefix)
         ).distinct()
-    return years.filter(key_units=user.unit_id) if scope.unit_id else years.none()
+    return years.filter(key_units=scope.unit_id) if scope.unit_id else years.none()
 
 
 # --- Actions -------------------------------------------------------------------------------------
 
 
-def actions_for(user: Any) -> QuerySet[EnforcementAction]:
+def actions_for(user: Viewer) -> QuerySet[EnforcementAction]:
     """Actions `user` may see: its own unit's, or its division subtree's for office and inspectors."""
     return scope_filter(
         EnforcementAction.objects.select_related("unit", "evaluation__message").prefetch_related("staff"),
@@ -109,7 +105,7 @@ class ActionFilters:
     date_to: dt.date | None = None
 
 
-def filtered_actions(user: Any, filters: ActionFilters) -> QuerySet[EnforcementAction]:
+def filtered_actions(user: Viewer, filters: ActionFilters) -> QuerySet[EnforcementAction]:
     actions = actions_for(user)
     if filters.unit_code:
         actions = actions.filter(unit__code=filters.unit_code)
@@ -204,7 +200,7 @@ def period_bounds(period: Period) -> tuple[dt.datetime, dt.datetime]:
 def scores(
     year: int,
     *,
-    user: Any = None,
+    user: Viewer = None,
     by: str = "staff",
     everything: bool = False,
     period: Period | None = None,
@@ -217,7 +213,7 @@ def scores(
     quarter. Three queries whatever the size.
     """
     years = EvaluationYear.objects.filter(year=year)
-    units = Unit.objects.filter(evaluation_years__in=years).select_related("division")
+    units: QuerySet[Unit] = Unit.objects.filter(evaluation_years__in=years).select_related("division")
     if not everything:
         units = scope_filter(units, user, unit_field=None, division_field="division__code")
     unit_years = {
@@ -317,7 +313,7 @@ def combine(sms_score: Decimal | None, vote_score: Decimal | None, vote_weight: 
 
 
 def unit_results(
-    year: int, *, user: Any = None, everything: bool = False, period: Period | None = None
+    year: int, *, user: Viewer = None, everything: bool = False, period: Period | None = None
 ) -> list[UnitResult]:
     """Per key unit: SMS counts and score, online vote counts and score, the weighted total.
 
@@ -387,20 +383,16 @@ def voting_year(*, at: dt.datetime) -> EvaluationYear | None:
 REVIEW_VIEW_ROLES = frozenset({"admin", "office", "inspector"})
 
 
-def can_view_flags(user: Any) -> bool:
-    return bool(
-        getattr(user, "is_authenticated", False) and (user.is_superuser or user.role in REVIEW_VIEW_ROLES)
-    )
+def can_view_flags(user: Viewer) -> bool:
+    return isinstance(user, User) and (user.is_superuser or user.role in REVIEW_VIEW_ROLES)
 
 
-def can_review_flags(user: Any) -> bool:
+def can_review_flags(user: Viewer) -> bool:
     """The campaign office decides (the administrator too); inspectors read."""
-    return bool(
-        getattr(user, "is_authenticated", False) and (user.is_superuser or user.role in ("admin", "office"))
-    )
+    return isinstance(user, User) and (user.is_superuser or user.role in ("admin", "office"))
 
 
-def flagged_evaluations_for(user: Any, *, state: str = FlagState.PENDING) -> QuerySet[Evaluation]:
+def flagged_evaluations_for(user: Viewer, *, state: str = FlagState.PENDING) -> QuerySet[Evaluation]:
     rows = (
         Evaluation.objects.exclude(flag_state=FlagState.NONE)
         if state == "all"
@@ -414,7 +406,7 @@ def flagged_evaluations_for(user: Any, *, state: str = FlagState.PENDING) -> Que
     ).order_by("-flagged_at", "-id")
 
 
-def flagged_votes_for(user: Any, *, state: str = FlagState.PENDING) -> QuerySet[OnlineVote]:
+def flagged_votes_for(user: Viewer, *, state: str = FlagState.PENDING) -> QuerySet[OnlineVote]:
     rows = (
         OnlineVote.objects.exclude(flag_state=FlagState.NONE)
         if state == "all"
@@ -425,7 +417,7 @@ def flagged_votes_for(user: Any, *, state: str = FlagState.PENDING) -> QuerySet[
     ).order_by("-flagged_at", "-id")
 
 
-def clues_for(user: Any) -> QuerySet[Clue]:
+def clues_for(user: Viewer) -> QuerySet[Clue]:
     """Clues in the user's division subtree, for inspectors, the office and the administrator."""
     if not can_view_flags(user):
         return Clue.objects.none()
@@ -451,7 +443,7 @@ def year_publications(evaluation_year: EvaluationYear) -> QuerySet[Publication]:
     )
 
 
-def publications_for(user: Any) -> QuerySet[Publication]:
+def publications_for(user: Viewer) -> QuerySet[Publication]:
     return scope_filter(
         publications.records(RESULTS_KIND), user, unit_field=None, division_field="division_code"
     ).order_by("-publish_at", "-id")

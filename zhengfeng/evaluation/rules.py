@@ -13,7 +13,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -29,7 +28,7 @@ from zhengfeng.evaluation.models import (
     EvaluationYear,
     OnlineVote,
 )
-from zhengfeng.org.models import Position
+from zhengfeng.org.models import Position, User
 
 
 @dataclass(frozen=True)
@@ -155,7 +154,7 @@ def same_name_phones(evaluation_year: EvaluationYear) -> list[Hit]:
     return _hits(Evaluation, flagged)
 
 
-def _hits(model: Any, flagged: dict[int, str]) -> list[Hit]:
+def _hits(model: type[Evaluation] | type[OnlineVote], flagged: dict[int, str]) -> list[Hit]:
     if not flagged:
         return []
     return [Hit(row, flagged[row.pk]) for row in model.objects.filter(pk__in=list(flagged)).order_by("pk")]
@@ -171,7 +170,7 @@ RULES: dict[str, Callable[[EvaluationYear], list[Hit]]] = {
 }
 
 
-def run_rules(evaluation_year: EvaluationYear, *, by: Any = None) -> dict[str, int]:
+def run_rules(evaluation_year: EvaluationYear, *, by: User | None = None) -> dict[str, int]:
     """Run every rule over the year and flag what they find; returns new flags per rule.
 
     Idempotent: a record already flagged for the same reason, or already reviewed, is left alone.

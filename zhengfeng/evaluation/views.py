@@ -14,10 +14,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from zhengfeng.core.http import HtmxHttpRequest
 from zhengfeng.core.periods import Period
 from zhengfeng.evaluation import exporting, publishing, queries, services
 from zhengfeng.evaluation.forms import ActionForm
-from zhengfeng.evaluation.models import ActionSource, ActionType, FlagState
+from zhengfeng.evaluation.models import ActionSource, ActionType, Evaluation, FlagState, OnlineVote
+from zhengfeng.org.auth import request_user
 
 
 def _date(value: str) -> dt.date | None:
@@ -28,7 +30,7 @@ def _date(value: str) -> dt.date | None:
 
 
 @login_required
-def action_list(request: HttpRequest) -> HttpResponse:
+def action_list(request: HtmxHttpRequest) -> HttpResponse:
     params = request.GET
     filters = queries.ActionFilters(
         unit_code=params.get("unit", "").strip(),
@@ -68,11 +70,15 @@ def score_table(request: HttpRequest) -> HttpResponse:
     rows = queries.scores(year, user=request.user, by=by, period=period) if year else []
     # Per unit the page shows the SMS row with the online votes and the total beside it.
     results = queries.unit_results(year, user=request.user, period=period) if year and by == "unit" else []
-    publishable = [
-        y
-        for y in queries.years_for(request.user).filter(year=year)
-        if publishing.can_publish(request.user, y)
-    ]
+    publishable = (
+        [
+            y
+            for y in queries.years_for(request.user).filter(year=year)
+            if publishing.can_publish(request.user, y)
+        ]
+        if year
+        else []
+    )
     context = {
         "rows": rows,
         "results": results,
@@ -126,8 +132,11 @@ def flag_review(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         raise PermissionDenied("只有正风办可以复核")
     if kind not in ("sms", "vote"):
         raise Http404("未知的评议类别")
-    rows = queries.flagged_evaluations_for if kind == "sms" else queries.flagged_votes_for
-    record = get_object_or_404(rows(request.user, state="all"), pk=pk)
+    record: Evaluation | OnlineVote
+    if kind == "sms":
+        record = get_object_or_404(queries.flagged_evaluations_for(request.user, state="all"), pk=pk)
+    else:
+        record = get_object_or_404(queries.flagged_votes_for(request.user, state="all"), pk=pk)
     decision = request.POST.get("decision", "")
     try:
         if decision not in ("confirm", "clear"):
@@ -136,7 +145,7 @@ def flag_review(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
             record,
             confirm=decision == "confirm",
             reason=request.POST.get("reason", ""),
-            by=request.user,
+            by=request_user(request),
             refer=request.POST.get("refer") == "on",
         )
     except ValidationError as exc:
@@ -159,7 +168,7 @@ def clue_list(request: HttpRequest) -> HttpResponse:
 def results_publish(request: HttpRequest, year_id: int) -> HttpResponse:
     evaluation_year = get_object_or_404(queries.years_for(request.user), pk=year_id)
     try:
-        publication = publishing.publish_results(evaluation_year, by=request.user)
+        publication = publishing.publish_results(evaluation_year, by=request_user(request))
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
@@ -173,7 +182,9 @@ def results_publish(request: HttpRequest, year_id: int) -> HttpResponse:
 def results_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     publication = get_object_or_404(queries.publications_for(request.user), pk=pk)
     try:
-        publishing.withdraw_results(publication, by=request.user, reason=request.POST.get("reason", ""))
+        publishing.withdraw_results(
+            publication, by=request_user(request), reason=request.POST.get("reason", "")
+        )
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
@@ -184,8 +195,8 @@ def results_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def action_create(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    if not queries.can_record_actions(user):
+    user = request_user(request)
+    if not queries.can_record_actions(user) or user.unit is None:
         raise PermissionDenied("只有单位的联络员、承办人和负责人可以录入执法监督记录")
     staff = queries.active_staff(user.unit)
     form = ActionForm(request.POST or None, staff_queryset=staff)

@@ -9,6 +9,7 @@ table of a publication (unit names and figures).
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -50,7 +51,7 @@ def evaluation_unit(request: HttpRequest, code: str) -> HttpResponse:
 
 def _device_id(request: HttpRequest) -> str:
     # A signed random id: the rate limit and rule (e) count per device; a forged one is ignored.
-    return request.get_signed_cookie(DEVICE_COOKIE, default="", salt=DEVICE_SALT)
+    return request.get_signed_cookie(DEVICE_COOKIE, default="", salt=DEVICE_SALT) or ""
 
 
 def evaluation_vote(request: HttpRequest) -> HttpResponse:
@@ -60,7 +61,7 @@ def evaluation_vote(request: HttpRequest) -> HttpResponse:
     device = _device_id(request)
     units = list(queries.public_units(evaluation_year)) if evaluation_year else []
     post = request.POST
-    context = {
+    context: dict[str, Any] = {
         "year": evaluation_year,
         "units": units,
         "ratings": Answer.choices,

@@ -19,6 +19,8 @@ from zhengfeng.core import publications
 from zhengfeng.core.models import PublicationStatus
 from zhengfeng.hotline import metrics, publishing
 from zhengfeng.hotline.publishing import PublicationKind
+from zhengfeng.org.auth import request_user
+from zhengfeng.org.models import User
 
 
 def public_list(request: HttpRequest) -> HttpResponse:
@@ -54,20 +56,22 @@ def public_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _require_publisher(request: HttpRequest) -> None:
-    if not publishing.can_publish(request.user):
+def _require_publisher(request: HttpRequest) -> User:
+    user = request_user(request)
+    if not publishing.can_publish(user):
         raise PermissionDenied("只有正风办和系统管理员可以发布统计数据")
+    return user
 
 
 @login_required
 def manage(request: HttpRequest) -> HttpResponse:
-    _require_publisher(request)
+    publisher = _require_publisher(request)
     today = timezone.localdate()
     return render(
         request,
         "portal/hotline_stats/manage.html",
         {
-            "publications": publishing.publications_for(request.user)[:200],
+            "publications": publishing.publications_for(publisher)[:200],
             "kinds": PublicationKind.choices,
             "kind": request.GET.get("kind", PublicationKind.HOTLINE_UNITS),
             "period_value": request.GET.get("period", str(metrics.month_of(today))),
@@ -93,7 +97,7 @@ def publish(request: HttpRequest) -> HttpResponse:
     _require_publisher(request)
     try:
         publication = publishing.publish_hotline_stats(
-            by=request.user,
+            by=request_user(request),
             kind=request.POST.get("kind", ""),
             period=request.POST.get("period", ""),
             publish_at=_publish_at(request.POST.get("publish_at", "")),
@@ -109,10 +113,10 @@ def publish(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_publisher(request)
-    publication = get_object_or_404(publishing.publications_for(request.user), pk=pk)
+    publisher = _require_publisher(request)
+    publication = get_object_or_404(publishing.publications_for(publisher), pk=pk)
     try:
-        publishing.withdraw_publication(publication, by=request.user, reason=request.POST.get("reason", ""))
+        publishing.withdraw_publication(publication, by=publisher, reason=request.POST.get("reason", ""))
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)

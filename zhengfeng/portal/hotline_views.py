@@ -8,7 +8,7 @@ shows the requester's name, phone or ID number.
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -124,15 +124,17 @@ class FilingForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["division"].choices = _divisions()
-        self.fields["category"].choices = _categories()
+        # `fields` holds copies of the declared fields above: both are ChoiceFields.
+        cast(forms.ChoiceField, self.fields["division"]).choices = _divisions()
+        cast(forms.ChoiceField, self.fields["category"]).choices = _categories()
 
     def clean_requester_phone(self) -> str:
         phone = self.cleaned_data["requester_phone"].strip()
         return validators.normalise_phone(phone) if phone else ""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         # An anonymous request keeps no name or phone: the service drops them (receive_work_order).
         if not data.get("is_anonymous") and "requester_phone" in data and not data["requester_phone"]:
             self.add_error(
@@ -160,7 +162,7 @@ def file_request(request: HttpRequest) -> HttpResponse:
     if form.is_valid() and form.cleaned_data["nonce"] != request.session.get(NONCE_KEY):
         form.add_error(None, "该表单已经提交过或已失效，请勿重复提交；如需再次反映，请重新填写。")
     if not form.is_valid():
-        data = form.data.copy()
+        data = request.POST.copy()  # the form's data
         data["nonce"] = _new_nonce(request)
         form.data = data
         return render(request, "portal/hotline/file.html", {"form": form}, status=400)
@@ -205,8 +207,8 @@ class TrackForm(forms.Form):
 
 def _public_view(order: WorkOrder) -> dict[str, Any]:
     """What the requester may read: status, unit, deadline, public timeline, the reply; no personal data."""
-    shown = order.merged_into if order.merged_into_id else order
-    shown = WorkOrder.objects.select_related("category", "main_unit").get(pk=shown.pk)
+    # A merged order shows the order it was merged into.
+    shown = WorkOrder.objects.select_related("category", "main_unit").get(pk=order.merged_into_id or order.pk)
     events = queries.timeline(order, public_only=True)
     if shown.pk != order.pk:
         events += queries.timeline(shown, public_only=True)

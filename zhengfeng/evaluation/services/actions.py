@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -26,8 +26,10 @@ from zhengfeng.evaluation.models import (
 from zhengfeng.evaluation.services.common import CLOCK_TOLERANCE, SUBJECT_NAME_MAX, render_sms
 from zhengfeng.evaluation.services.years import _clean_text
 from zhengfeng.messaging import services as messaging
-from zhengfeng.org.models import Unit
+from zhengfeng.org.models import ApiKey, Unit, User
 from zhengfeng.org.validators import normalise_mobile
+
+T = TypeVar("T")
 
 # --- Enforcement actions and invitations ---------------------------------------------------------
 
@@ -85,16 +87,17 @@ def check_action(
     now = now or timezone.now()
     errors: list[str] = []
 
-    def check(func: Any, *args: Any, **kwargs: Any) -> Any:
+    def check(func: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         try:
             return func(*args, **kwargs)
         except ValidationError as exc:
             errors.extend(exc.messages)
             return None
 
-    kind = check(clean_action_type, action_type)
-    name = check(_clean_text, subject_name, "执法对象名称", SUBJECT_NAME_MAX)
-    phone = check(clean_subject_phone, subject_phone)
+    # A failed check leaves "" (or None) and an error: nothing is returned then.
+    kind = check(clean_action_type, action_type) or ""
+    name = check(_clean_text, subject_name, "执法对象名称", SUBJECT_NAME_MAX) or ""
+    phone = check(clean_subject_phone, subject_phone) or ""
     external = check(_clean_text, external_id, "外部编号", 64, required=False) or ""
     evaluation_year = None
     if not isinstance(acted_at, dt.datetime) or timezone.is_naive(acted_at):
@@ -111,7 +114,7 @@ def check_action(
             errors.append(f"{member.name}不是{unit.name}的执法监督人员")
         elif not member.is_active:
             errors.append(f"{member.name}已不在执法监督岗位")
-    if errors:
+    if errors or evaluation_year is None:  # no year without an error: see above
         raise ValidationError(errors)
     return ActionInput(
         unit=unit,
@@ -135,8 +138,8 @@ def record_action(
     subject_phone: str,
     source: str,
     external_id: str = "",
-    by: Any = None,
-    api_key: Any = None,
+    by: User | None = None,
+    api_key: ApiKey | None = None,
 ) -> EnforcementAction:
     """Record an enforcement or supervision action and invite the party visited to evaluate it.
 
@@ -161,7 +164,7 @@ def record_action(
 
 
 def write_checked_action(
-    checked: ActionInput, *, source: str, by: Any = None, api_key: Any = None
+    checked: ActionInput, *, source: str, by: User | None = None, api_key: ApiKey | None = None
 ) -> EnforcementAction:
     """Write an action that `check_action` passed (the importer checks every line first).
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -12,7 +10,7 @@ from zhengfeng.core import audit
 from zhengfeng.core.crypto import mask_phone
 from zhengfeng.evaluation.models import Clue, EnforcementAction, Evaluation, FlagState, OnlineVote
 from zhengfeng.evaluation.services.years import _clean_text
-from zhengfeng.org.models import Division, Unit, UnitKind
+from zhengfeng.org.models import Division, Unit, UnitKind, User
 
 # --- Anti-rigging: flags and the office's review -------------------------------------------------
 
@@ -26,7 +24,7 @@ def _audit_name(record: Evaluation | OnlineVote, suffix: str) -> str:
     return f"evaluation.{suffix}" if isinstance(record, Evaluation) else f"evaluation.vote_{suffix}"
 
 
-def flag_record(record: Evaluation | OnlineVote, *, reason: str, by: Any = None) -> bool:
+def flag_record(record: Evaluation | OnlineVote, *, reason: str, by: User | None = None) -> bool:
     """Put an evaluation or an online vote under review: it stops counting until the office clears it.
 
     A flag that was already reviewed stays as reviewed (returns False); a pending flag gains the new
@@ -58,7 +56,7 @@ def flag_record(record: Evaluation | OnlineVote, *, reason: str, by: Any = None)
     return True
 
 
-def flag_evaluation(evaluation: Evaluation, *, reason: str, by: Any = None) -> bool:
+def flag_evaluation(evaluation: Evaluation, *, reason: str, by: User | None = None) -> bool:
     """`flag_record` for an SMS evaluation (the part 1 hook)."""
     return flag_record(evaluation, reason=reason, by=by)
 
@@ -68,7 +66,7 @@ def review_record(
     *,
     confirm: bool,
     reason: str,
-    by: Any,
+    by: User,
     refer: bool = False,
 ) -> Evaluation | OnlineVote:
     """The office's decision on a pending flag: confirmed (stays out of scores) or cleared (counts).
@@ -106,10 +104,12 @@ def review_record(
 
 
 def review_flag(
-    evaluation: Evaluation, *, confirm: bool, reason: str, by: Any, refer: bool = False
+    evaluation: Evaluation, *, confirm: bool, reason: str, by: User, refer: bool = False
 ) -> Evaluation:
     """`review_record` for an SMS evaluation (the part 1 hook)."""
-    return review_record(evaluation, confirm=confirm, reason=reason, by=by, refer=refer)
+    # The record given is the one returned, refreshed.
+    review_record(evaluation, confirm=confirm, reason=reason, by=by, refer=refer)
+    return evaluation
 
 
 def discipline_unit_for(division_code: str) -> Unit | None:
@@ -146,7 +146,7 @@ def _clue_summary(record: Evaluation | OnlineVote) -> tuple[Unit, str]:
     )
 
 
-def create_clue(record: Evaluation | OnlineVote, *, by: Any) -> Clue:
+def create_clue(record: Evaluation | OnlineVote, *, by: User) -> Clue:
     """Hand a confirmed rigging case to the discipline office of its division (问题线索).
 
     One clue per record (a second call returns the first). The inspection module takes these over.

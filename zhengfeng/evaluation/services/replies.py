@@ -34,8 +34,15 @@ class ReplyStats:
         return dict(self.__dict__)
 
 
+def _sent_at(evaluation: Evaluation) -> dt.datetime:
+    sent_at = evaluation.message.sent_at
+    if sent_at is None:  # never: the candidates' messages have the status SENT, which sets sent_at
+        raise ValueError(f"评议 #{evaluation.pk} 的短信没有发送时间")
+    return sent_at
+
+
 def _window_end(evaluation: Evaluation) -> dt.datetime:
-    return evaluation.message.sent_at + dt.timedelta(days=evaluation.window_days)
+    return _sent_at(evaluation) + dt.timedelta(days=evaluation.window_days)
 
 
 def _match(inbound: InboundSms, candidates: list[Evaluation]) -> tuple[Evaluation | None, str]:
@@ -75,7 +82,7 @@ def _reask(evaluation: Evaluation, now: dt.datetime) -> bool:
 
 
 def _seconds(inbound: InboundSms, evaluation: Evaluation) -> int:
-    return int((inbound.received_at - evaluation.message.sent_at).total_seconds())
+    return int((inbound.received_at - _sent_at(evaluation)).total_seconds())
 
 
 def _record_answers(evaluations: list[Evaluation]) -> None:
@@ -111,18 +118,18 @@ def _process_batch(batch: list[InboundSms], now: dt.datetime, stats: ReplyStats)
     of one number cannot both record a first answer.
     """
     candidates: dict[str, list[Evaluation]] = {}
-    for evaluation in (
+    for candidate in (
         Evaluation.objects.select_for_update(of=("self",))
         .filter(phone_index__in={row.phone_index for row in batch}, message__status=OutboxStatus.SENT)
         .select_related("message")
         .order_by("pk")
     ):
-        candidates.setdefault(evaluation.phone_index, []).append(evaluation)
+        candidates.setdefault(candidate.phone_index, []).append(candidate)
     replies: list[Reply] = []
     taken: list[tuple[InboundSms, Evaluation]] = []
     for inbound in batch:
         evaluation, outcome = _match(inbound, candidates.get(inbound.phone_index, []))
-        if not outcome:
+        if evaluation is not None and not outcome:  # no outcome yet: the reply answers `evaluation`
             taken.append((inbound, evaluation))
             continue
         replies.append(

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from zhengfeng.core import audit
 from zhengfeng.evaluation.models import DisclosedStaff, EvaluationYear
 from zhengfeng.evaluation.parsing import normalise
 from zhengfeng.evaluation.services.common import _clean_points, clean_template
-from zhengfeng.org.models import Division, Person, Unit
+from zhengfeng.org.models import Division, Person, Unit, User
 
 # --- Years and staff ---------------------------------------------------------------------------
 
@@ -23,11 +25,11 @@ from zhengfeng.org.models import Division, Person, Unit
 def check_key_units(year: int, units: Iterable[Unit], *, exclude: int | None) -> list[Unit]:
     """The units, once each; a unit already key in another evaluation year of `year` → error."""
     units = list(dict.fromkeys(units))
-    taken = (
-        EvaluationYear.key_units.through.objects.filter(evaluationyear__year=year, unit__in=units)
-        .exclude(evaluationyear_id=exclude)
-        .select_related("unit", "evaluationyear")
-    )
+    taken = EvaluationYear.key_units.through.objects.filter(
+        evaluationyear__year=year, unit__in=units
+    ).select_related("unit", "evaluationyear")
+    if exclude is not None:
+        taken = taken.exclude(evaluationyear_id=exclude)
     clashes = [f"{row.unit.name}（已列入{row.evaluationyear.title}）" for row in taken]
     if clashes:
         raise ValidationError(f"一个单位每年只能列入一个公述民评年度：{'、'.join(clashes)}")
@@ -42,11 +44,11 @@ def create_year(
     key_units: Iterable[Unit] = (),
     sms_template: str | None = None,
     reask_template: str | None = None,
-    points_satisfied: Any = 100,
-    points_basic: Any = 60,
-    points_unsatisfied: Any = 0,
+    points_satisfied: Decimal | int | str = 100,
+    points_basic: Decimal | int | str = 60,
+    points_unsatisfied: Decimal | int | str = 0,
     reply_window_days: int = 7,
-    by: Any = None,
+    by: User | None = None,
     **settings: Any,
 ) -> EvaluationYear:
     """Open a year of 公述民评 for `division` with its key evaluated units.
@@ -153,7 +155,7 @@ def _clean_year_settings(changes: dict[str, Any], *, current: EvaluationYear | N
     unknown = sorted(set(changes) - set(YEAR_FIELDS))
     if unknown:
         raise ValidationError(f"不能修改的字段：{'、'.join(unknown)}")
-    cleaners = {
+    cleaners: dict[str, Callable[[Any], Any]] = {
         "title": lambda v: (v or "").strip()[:100] or (current.title if current else ""),
         "sms_template": clean_template,
         "reask_template": lambda v: clean_template(v, label="再次询问短信模板"),
@@ -167,8 +169,11 @@ def _clean_year_settings(changes: dict[str, Any], *, current: EvaluationYear | N
         "assessment_points": lambda v: _clean_points(v, "年度考核分值"),
     }
     for field in RULE_FIELDS:
-        label = str(EvaluationYear._meta.get_field(field).verbose_name)
-        cleaners[field] = lambda v, label=label, field=field: _clean_int(v, label, RULE_MINIMUM.get(field, 2))
+        rule_field = EvaluationYear._meta.get_field(field)
+        if not isinstance(rule_field, models.Field):  # never: the rule fields are the year's columns
+            raise TypeError(f"{field} is not a column of EvaluationYear")
+        label = str(rule_field.verbose_name)
+        cleaners[field] = functools.partial(_clean_int, label=label, minimum=RULE_MINIMUM.get(field, 2))
     new = {name: cleaners[name](value) for name, value in changes.items()}
     if new.get("reply_window_days", 1) < 1:
         raise ValidationError(f"回复有效天数至少为 1 天，而不是 {new['reply_window_days']}")
@@ -183,7 +188,7 @@ def update_year(
     evaluation_year: EvaluationYear,
     *,
     key_units: Iterable[Unit] | None = None,
-    by: Any = None,
+    by: User | None = None,
     **changes: Any,
 ) -> list[str]:
     """Change a year's settings (templates, formula, window) and/or its key units. Returns changed fields.
@@ -237,7 +242,7 @@ def create_staff(
     is_disclosed: bool = False,
     sort_order: int = 0,
     photo: File | None = None,
-    by: Any = None,
+    by: User | None = None,
 ) -> DisclosedStaff:
     """Add an enforcement or supervision staff member of `unit` (disclosed on the portal if asked).
 
@@ -279,7 +284,7 @@ STAFF_FIELDS = (
 )
 
 
-def update_staff(staff: DisclosedStaff, *, by: Any = None, **changes: Any) -> list[str]:
+def update_staff(staff: DisclosedStaff, *, by: User | None = None, **changes: Any) -> list[str]:
     """Change a staff member (disclosure flag, post, duties, leaving the post). Returns changed fields.
 
     Side effects: audit row `evaluation.staff_updated`.

@@ -4,6 +4,7 @@ service writes, and the services' checks (key units, templates) apply."""
 from __future__ import annotations
 
 import pytest
+from django.db import models
 
 from zhengfeng.core.models import AuditLog
 from zhengfeng.evaluation import services
@@ -11,8 +12,15 @@ from zhengfeng.evaluation.models import DisclosedStaff, EvaluationYear
 
 pytestmark = pytest.mark.django_db
 
+
+def _default(name):
+    field = EvaluationYear._meta.get_field(name)
+    assert isinstance(field, models.Field)  # a column of the year
+    return field.default
+
+
 YEAR_DEFAULTS = {
-    name: EvaluationYear._meta.get_field(name).default
+    name: _default(name)
     for name in (
         "sms_template",
         "reask_template",

@@ -75,7 +75,7 @@ def test_import_errors_name_the_line_and_write_nothing(tmp_path, year, zhang, ca
 
 def test_dry_run_and_xlsx(tmp_path, year, zhang, capsys):
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]  # `workbook.active` of a new workbook
     sheet.append(["外部编号", "单位编码", "执法人员", "执法类型", "执法时间", "执法对象", "对象手机号码"])
     sheet.append(
         ["X1", "441800-A", "张三", "inspection", local(11, 19, 10).replace(tzinfo=None), "某店", 13812345678]

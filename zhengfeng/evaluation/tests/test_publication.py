@@ -99,9 +99,9 @@ def test_withdrawing_needs_a_reason_and_is_audited(answered, city_office, client
 
 
 def test_publishing_twice_pending_flags_and_other_offices_are_refused(answered, city_office, county_office):
-    evaluation = services.flag_evaluation(
-        queries.actions_for(city_office).first().evaluation, reason="人工标记", by=city_office
-    )
+    action = queries.actions_for(city_office).first()
+    assert action is not None
+    evaluation = services.flag_evaluation(action.evaluation, reason="人工标记", by=city_office)
     assert evaluation is True
     with pytest.raises(ValidationError) as exc:
         publishing.publish_results(answered, by=city_office)

@@ -102,9 +102,11 @@ def test_a_flagged_vote_is_left_out_until_cleared(year, unit_a, city_office):
         verification = voting.request_code(
             evaluation_year=year, phone="13700000001", ip="10.0.0.1", device_id="d"
         )
+        match = re.search(r"验证码(\d{6})", verification.message.text)
+        assert match is not None, verification.message.text
         vote = voting.cast_vote(
             token=verification.token,
-            code=re.search(r"验证码(\d{6})", verification.message.text).group(1),
+            code=match.group(1),
             unit=unit_a,
             rating="unsatisfied",
             ip="10.0.0.1",

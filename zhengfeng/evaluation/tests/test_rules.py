@@ -129,7 +129,9 @@ def cast(year, unit, n, *, at, ip, device):
         verification = voting.request_code(
             evaluation_year=year, phone=f"1370000{n:04d}", ip=ip, device_id=device
         )
-        code = re.search(r"验证码(\d{6})", verification.message.text).group(1)
+        match = re.search(r"验证码(\d{6})", verification.message.text)
+        assert match is not None, verification.message.text
+        code = match.group(1)
         return voting.cast_vote(
             token=verification.token,
             code=code,

@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -27,7 +28,7 @@ def answered(unit, staff, text, n):
 
 
 @pytest.fixture
-def fixture(year, unit_a, unit_b, zhang, li, wang):
+def fixture(year, unit_a, unit_b, zhang, li, wang, admin_user):
     """By hand: 张三 3 answers (1, 2, 3) + 1 unanswered + 1 flagged 3; 李四 with 张三 on one action (1);
     王五 one answer 2 that is flagged and then cleared."""
     answered(unit_a, zhang, "1", 1)
@@ -40,7 +41,7 @@ def fixture(year, unit_a, unit_b, zhang, li, wang):
     process(SENT + dt.timedelta(minutes=2))
     services.flag_evaluation(flagged, reason="对象手机号为本单位人员号码")
     services.flag_evaluation(cleared, reason="回复过快")
-    services.review_flag(cleared, confirm=False, reason="核实为本人回复", by=None)
+    services.review_flag(cleared, confirm=False, reason="核实为本人回复", by=admin_user)
     return year
 
 
@@ -122,13 +123,13 @@ def test_no_counted_answers_means_no_score(year, unit_a, zhang):
     assert [(r.staff_name, r.invited, r.score) for r in scores(2015, everything=True)] == [("张三", 1, None)]
 
 
-def test_confirmed_flags_stay_out(fixture):
+def test_confirmed_flags_stay_out(fixture, admin_user):
     flagged = Evaluation.objects.get(flag_state=FlagState.PENDING)
-    services.review_flag(flagged, confirm=True, reason="确认为刷票", by=None)
+    services.review_flag(flagged, confirm=True, reason="确认为刷票", by=admin_user)
 
     (row,) = [r for r in scores(2015, by="unit", everything=True) if r.unit_code == "441800-A"]
 
-    assert (row.flagged, row.unsatisfied, row.score) == (1, 1, 65)
+    assert (row.flagged, row.unsatisfied, row.score) == (1, 1, Decimal("65.00"))
 
 
 # --- API -------------------------------------------------------------------------------------------
@@ -165,6 +166,7 @@ def test_post_action_creates_it_and_the_invitation(client, year, zhang, key):
     assert response.status_code == 201
     action = EnforcementAction.objects.get()
     assert response.json() == {"id": action.pk, "status": "scheduled"}
+    assert action.api_key is not None
     assert (action.source, action.subject_phone, action.api_key.name) == ("api", PHONE, "执法系统")
     assert list(action.staff.all()) == [zhang]
     assert OutboxMessage.objects.get().next_attempt_at == NOW + dt.timedelta(minutes=30)

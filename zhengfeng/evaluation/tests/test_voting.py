@@ -32,7 +32,9 @@ def open_year(year):
 
 
 def code_of(verification):
-    return re.search(r"验证码(\d{6})", verification.message.text).group(1)
+    match = re.search(r"验证码(\d{6})", verification.message.text)
+    assert match is not None, verification.message.text
+    return match.group(1)
 
 
 def ask(year, *, phone=PHONE, at=NOW, ip=IP, device=DEVICE):

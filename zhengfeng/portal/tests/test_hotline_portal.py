@@ -41,9 +41,16 @@ def operator(city):
     return UserFactory(username="operator", role=Role.OPERATOR, unit=center)
 
 
+def first_group(pattern: str, text: str) -> str:
+    """The first group of the first match of `pattern` in the page (the page must have it)."""
+    match = re.search(pattern, text)
+    assert match is not None, text
+    return match.group(1)
+
+
 def form_data(client, **overrides):
     page = client.get(FILE_URL)
-    nonce = re.search(r'name="nonce" value="([^"]+)"', page.content.decode()).group(1)
+    nonce = first_group(r'name="nonce" value="([^"]+)"', page.content.decode())
     data = {
         "request_type": "complaint",
         "category": "01",
@@ -61,8 +68,8 @@ def form_data(client, **overrides):
 
 def filed_code_and_password(response) -> tuple[str, str]:
     text = response.content.decode()
-    code = re.search(r'class="tracking-code">([^<]+)<', text).group(1)
-    password = re.search(r'class="query-password">([^<]+)<', text).group(1)
+    code = first_group(r'class="tracking-code">([^<]+)<', text)
+    password = first_group(r'class="query-password">([^<]+)<', text)
     return code, password
 
 
@@ -194,7 +201,7 @@ def test_tracking_shows_status_unit_and_timeline_without_personal_data(client, f
 
     assert response.status_code == 200
     text = response.content.decode()
-    assert re.search(r'class="status">([^<]+)<', text).group(1) == "待签收"
+    assert first_group(r'class="status">([^<]+)<', text) == "待签收"
     assert "承办单位：市甲局" in text
     assert re.findall(r"<td>(受理|派单)</td>", text) == ["受理", "派单"]
     for secret in ("赵六", "13800138000", "我是"):
@@ -220,7 +227,7 @@ def test_tracking_shows_the_reply_of_the_main_order_of_a_merged_one(client, file
     text = response.content.decode()
     assert "已并入该工单一并办理" in text
     assert f"与工单 {main.code} 为重复诉求" in text
-    assert re.search(r'class="status">([^<]+)<', text).group(1) == "待签收"
+    assert first_group(r'class="status">([^<]+)<', text) == "待签收"
 
 
 @pytest.mark.parametrize("which", ["wrong password", "unknown code", "empty"])

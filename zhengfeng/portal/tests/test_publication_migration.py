@@ -36,8 +36,8 @@ def migrate(targets):
 
 @pytest.mark.django_db(transaction=True)
 def test_old_publications_move_into_the_engine(city):
-    office = UserFactory(username="office")
-    clerk = UserFactory(username="clerk")
+    office = UserFactory.create(username="office")
+    clerk = UserFactory.create(username="clerk")
     evaluation_year = EvaluationYear.objects.create(division=city, year=2015, title="2015年清远市“公述民评”")
     old = migrate(BEFORE)
     try:

@@ -208,10 +208,12 @@ def test_apply_gives_each_operation_the_callbacks_of_its_row():
     )
 
     get, post = router.path_operations["/ping"].operations
-    session_auth, key_auth = get.auth_callbacks
-    assert isinstance(session_auth, SessionAuth)
-    assert isinstance(key_auth, ApiKeyAuth)
-    assert (session_auth.roles, key_auth.scope) == (frozenset({"office"}), "org")
+    session, key = get.auth_callbacks
+    assert (type(session), type(key)) == (SessionAuth, ApiKeyAuth)
+    # The same again, for the type checker.
+    assert isinstance(session, SessionAuth)
+    assert isinstance(key, ApiKeyAuth)
+    assert (session.roles, key.scope) == (frozenset({"office"}), "org")
     assert (post.auth_param, post.auth_callbacks) == (None, [])
 
 

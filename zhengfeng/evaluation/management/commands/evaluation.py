@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from zhengfeng.evaluation.importing import import_file
 from zhengfeng.evaluation.models import EvaluationYear
@@ -16,7 +17,7 @@ from zhengfeng.org.models import User
 class Command(BaseCommand):
     help = "公述民评：import-actions 导入执法监督记录；flag YEAR 运行防刷票规则"
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         importer = sub.add_parser(
             "import-actions", help="导入执法监督记录并发送评议短信（按外部编号去重，可重复导入）"
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         flagger = sub.add_parser("flag", help="对某年度的短信评议和网上评议运行防刷票规则（可重复运行）")
         flagger.add_argument("year", help="年度，例如 2015")
 
-    def handle(self, *args, action: str, **options) -> None:
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "flag":
             self.flag(options["year"])
             return

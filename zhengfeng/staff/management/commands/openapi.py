@@ -9,6 +9,7 @@ config.api, which imports every domain's API: only an app at the top of the laye
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--check", action="store_true", help="只核对，不写入；与代码不一致时退出码为 1")
 
-    def handle(self, *, directory: str, check: bool, **options: object) -> None:
+    def handle(self, *, directory: str, check: bool, **options: Any) -> None:
         target = Path(directory)
         stale = []
         for name, text in artifacts().items():
