@@ -362,10 +362,6 @@ class Evaluation(models.Model):
             return EvaluationStatus.SCHEDULED
         return EvaluationStatus.NOT_SENT
 
-    @property
-    def is_counted(self) -> bool:
-        return bool(self.answer) and self.flag_state not in FlagState.EXCLUDED_STATES
-
 
 class ReplyOutcome(models.TextChoices):
     COUNTED = "counted", "计入评价"
@@ -513,10 +509,6 @@ class OnlineVote(FlagFields):
 
     def __str__(self) -> str:
         return f"网上评议 #{self.pk}"
-
-    @property
-    def is_counted(self) -> bool:
-        return self.flag_state not in FlagState.EXCLUDED_STATES
 
 
 class ClueStatus(models.TextChoices):
