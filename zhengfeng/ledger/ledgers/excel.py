@@ -619,7 +619,13 @@ def _apply(changes: list[LedgerChange], result: ImportResult, *, by: User | None
 
 
 def import_ledgers(
-    content: bytes, *, unit: Unit, plan: Plan, dry_run: bool = False, by: User | None = None, file_name: str = ""
+    content: bytes,
+    *,
+    unit: Unit,
+    plan: Plan,
+    dry_run: bool = False,
+    by: User | None = None,
+    file_name: str = "",
 ) -> ImportResult:
     """Check the whole sheet, then (unless `dry_run`) write it in one transaction.
 

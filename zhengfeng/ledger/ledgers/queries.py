@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
 
 from zhengfeng.deadlines.models import Clock
 from zhengfeng.ledger.models import (
-    ResponsibilityRole,
     Ledger,
     LedgerStatus,
     LedgerStep,
@@ -24,6 +22,7 @@ from zhengfeng.ledger.models import (
     ProgressAttachment,
     ProgressEntry,
     Responsibility,
+    ResponsibilityRole,
     StepStatus,
     Task,
 )
@@ -43,9 +42,7 @@ STATUS_FILTERS = [*LedgerStatus.choices, (OVERDUE, "已逾期")]
 
 def can_read_ledgers(user: Viewer) -> bool:
     return bool(
-        isinstance(user, User)
-        and user.is_active
-        and (user.is_superuser or user.role in LEDGER_READER_ROLES)
+        isinstance(user, User) and user.is_active and (user.is_superuser or user.role in LEDGER_READER_ROLES)
     )
 
 

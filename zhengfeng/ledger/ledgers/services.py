@@ -125,7 +125,9 @@ def validate_attachment(upload: UploadedFile) -> str:
     return name
 
 
-def _record(action: str, ledger: Ledger, *, by: User | None, data: dict[str, Any], target: Any = None) -> None:
+def _record(
+    action: str, ledger: Ledger, *, by: User | None, data: dict[str, Any], target: Any = None
+) -> None:
     audit.record(
         f"ledger.{action}",
         by=by,
@@ -334,7 +336,12 @@ def add_step(
 
 
 def update_step(
-    step: LedgerStep, *, text: str, due_on: dt.date | None, by: User | None = None, now: dt.datetime | None = None
+    step: LedgerStep,
+    *,
+    text: str,
+    due_on: dt.date | None,
+    by: User | None = None,
+    now: dt.datetime | None = None,
 ) -> list[str]:
     """Reword a step or move its due date. Returns the changed fields.
 

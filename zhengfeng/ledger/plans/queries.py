@@ -20,9 +20,7 @@ PLAN_READER_ROLES = frozenset({Role.ADMIN, Role.OFFICE, Role.INSPECTOR})
 
 
 def can_read_plans(user: Viewer) -> bool:
-    return bool(
-        isinstance(user, User) and (user.is_superuser or user.role in PLAN_READER_ROLES)
-    )
+    return bool(isinstance(user, User) and (user.is_superuser or user.role in PLAN_READER_ROLES))
 
 
 def _responsibilities_in_scope(user: Viewer) -> QuerySet[Responsibility]:

@@ -191,7 +191,13 @@ def create_plan(
 
 
 def update_plan(
-    plan: Plan, *, title: str, preamble: str = "", goals: str = "", requirements: str = "", by: User | None = None
+    plan: Plan,
+    *,
+    title: str,
+    preamble: str = "",
+    goals: str = "",
+    requirements: str = "",
+    by: User | None = None,
 ) -> list[str]:
     """Change the plan's texts. Returns the changed field names; nothing is written without change.
 
@@ -235,7 +241,9 @@ def create_section(plan: Plan, *, number: str, title: str, by: User | None = Non
     return section
 
 
-def update_section(section: Section, *, number: str, title: str, order: int, by: User | None = None) -> list[str]:
+def update_section(
+    section: Section, *, number: str, title: str, order: int, by: User | None = None
+) -> list[str]:
     """Rename, renumber or move a task group. Returns the changed fields.
 
     Side effects: new version, audit row `plan.section_updated`.

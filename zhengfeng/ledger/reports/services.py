@@ -126,7 +126,9 @@ def _label(unit: Unit, period: Period) -> str:
     return f"{unit.name}{period.label}“正风”行动工作情况报送"[:200]
 
 
-def schedule_reports(rule: ReportingRule, *, periods: Iterable[Period] | None = None, by: User | None = None) -> int:
+def schedule_reports(
+    rule: ReportingRule, *, periods: Iterable[Period] | None = None, by: User | None = None
+) -> int:
     """Create the expected report of every reporting unit for each period (default: the rule's four
     quarters), each with its clock; reports that exist are left alone. Returns how many were created.
 
@@ -398,7 +400,9 @@ def set_report_state(
     return report
 
 
-def _score(report: QuarterlyReport, code: str, points: Any, what: str, *, now: dt.datetime, by: User | None) -> None:
+def _score(
+    report: QuarterlyReport, code: str, points: Any, what: str, *, now: dt.datetime, by: User | None
+) -> None:
     period = Period.parse(report.period)
     due = _fmt(report.clock.due_at) if report.clock is not None else "（未定）"
     record_score_event(

@@ -7,8 +7,6 @@ which it has a finding, and its own findings and demands. Scoping goes through
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Prefetch, QuerySet
 
 from zhengfeng.ledger.ledgers.queries import can_read_ledgers

@@ -74,7 +74,9 @@ def _require_office(user: Viewer, division: Division) -> None:
         raise ValidationError(f"只有{division.name}“正风”办可以组织督查检查、登记问题和下达整改通知")
 
 
-def create_review_round(*, division: Division, year: int, kind: str, title: str = "", by: User) -> ReviewRound:
+def create_review_round(
+    *, division: Division, year: int, kind: str, title: str = "", by: User
+) -> ReviewRound:
     """Open a mid-year review (年中督查) or an annual check (年度考核检查) for `year`.
 
     Side effects: the round; audit row `review.round_created`.
