@@ -106,7 +106,7 @@ class LedgerImportError(Exception):
 # --- Export ------------------------------------------------------------------------------------
 
 
-def progress_cell(entries: Iterable[Any]) -> str:
+def progress_cell(entries: Iterable[ProgressEntry]) -> str:
     lines = []
     for entry in entries:
         head = f"{entry.noted_on:%Y-%m-%d}"
@@ -142,7 +142,7 @@ def export_workbook(ledgers: list[Ledger], *, title: str) -> bytes:
     for ledger in ledgers:
         steps = list(ledger.steps.all())
         entries = list(ledger.progress_entries.all())
-        by_step: dict[int | None, list[Any]] = {}
+        by_step: dict[int | None, list[ProgressEntry]] = {}
         for entry in entries:
             by_step.setdefault(entry.step_id, []).append(entry)
         common: dict[str, str | int | dt.date | None] = {

@@ -4,6 +4,7 @@ of audit rows and survives later edits)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from zhengfeng.ledger.models import (
     Section,
     Task,
 )
-from zhengfeng.ledger.plans.importing import PreparedImport
+from zhengfeng.ledger.plans.importing import PlannedResponsibility, PreparedImport
 from zhengfeng.ledger.plans.queries import plan_document
 from zhengfeng.org.models import Division, Role, Unit, User
 from zhengfeng.org.queries import Viewer, scope_of
@@ -356,7 +357,7 @@ def update_task(
     return changed
 
 
-def _refuse_if_ledgers(tasks: Any) -> None:
+def _refuse_if_ledgers(tasks: Sequence[Task]) -> None:
     """Tasks that units already keep ledgers for are records and cannot be removed."""
     kept = sorted(set(Ledger.objects.filter(task__in=tasks).values_list("task__number", flat=True)))
     if kept:
@@ -579,7 +580,7 @@ def _latest_snapshot(plan: Plan) -> dict[str, Any] | None:
     return plan.versions.order_by("-number").values_list("snapshot", flat=True).first()
 
 
-def _sync_responsibilities(task: Task, planned: list[Any]) -> bool:
+def _sync_responsibilities(task: Task, planned: list[PlannedResponsibility]) -> bool:
     """Make the task's rows equal `planned`, keeping the rows (and ids) of units still named."""
     existing = {row.unit_id: row for row in task.responsibilities.all()}
     wanted = {row.unit.pk: row for row in planned}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -52,7 +53,7 @@ def _editable_plan(request: HttpRequest, pk: int) -> Plan:
     return plan
 
 
-def _form_error(form: Any, exc: ValidationError) -> None:
+def _form_error(form: forms.Form, exc: ValidationError) -> None:
     for message in exc.messages:
         form.add_error(None, message)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -401,7 +402,7 @@ def set_report_state(
 
 
 def _score(
-    report: QuarterlyReport, code: str, points: Any, what: str, *, now: dt.datetime, by: User | None
+    report: QuarterlyReport, code: str, points: Decimal, what: str, *, now: dt.datetime, by: User | None
 ) -> None:
     period = Period.parse(report.period)
     due = _fmt(report.clock.due_at) if report.clock is not None else "（未定）"

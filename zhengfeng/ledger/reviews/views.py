@@ -25,7 +25,7 @@ from zhengfeng.ledger.reviews import queries
 from zhengfeng.ledger.reviews import services as reviews_services
 from zhengfeng.ledger.reviews.forms import DemandForm, FindingForm, RectificationForm, ReviewRoundForm
 from zhengfeng.org.auth import request_user
-from zhengfeng.org.models import Division, Role, Unit
+from zhengfeng.org.models import Division, Role, Unit, User
 from zhengfeng.org.queries import Viewer, units_for
 
 
@@ -38,8 +38,8 @@ def _errors(request: HttpRequest, exc: ValidationError) -> None:
     messages.error(request, "；".join(exc.messages))
 
 
-def _office_division(user: Any) -> Division | None:
-    if user.role == Role.OFFICE and user.unit_id:
+def _office_division(user: User) -> Division | None:
+    if user.role == Role.OFFICE and user.unit is not None:
         return user.unit.division
     return None
 
@@ -68,7 +68,7 @@ def review_home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def review_create(request: HttpRequest) -> HttpResponse:
     _require_reader(request)
-    division = _office_division(request.user)
+    division = _office_division(request_user(request))
     if division is None:
         raise PermissionDenied("只有“正风”办可以组织督查检查")
     form = ReviewRoundForm(request.POST)
