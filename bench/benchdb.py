@@ -36,6 +36,9 @@ def configure(script: str, default_name: str, env: dict[str, str] | None = None)
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
     os.environ.setdefault("FIELD_ENCRYPTION_KEY", "bench-only-field-encryption-key")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # Pages rendered in-process (the dashboard) need no collected static files: without this a fresh
+    # checkout fails on the missing manifest before timing anything.
+    os.environ.setdefault("STATIC_MANIFEST", "False")
     return name
 
 

@@ -1,8 +1,11 @@
+from django import forms
 from django.contrib import admin
 from django.db import transaction
+from django.http import HttpRequest
 
 from zhengfeng.alerts.models import Alert, AlertRule
 from zhengfeng.core import audit
+from zhengfeng.org.auth import request_user
 
 
 @admin.register(AlertRule)
@@ -22,18 +25,18 @@ class AlertRuleAdmin(admin.ModelAdmin):
     ]
     list_filter = ["is_active", "dimension"]
 
-    def save_model(self, request, obj, form, change) -> None:
+    def save_model(self, request: HttpRequest, obj: AlertRule, form: forms.ModelForm, change: bool) -> None:
         # Rule changes decide who gets 通报 and points: keep them on the audit chain.
         with transaction.atomic():
             super().save_model(request, obj, form, change)
             audit.record(
                 "alertrule.changed" if change else "alertrule.created",
-                by=request.user,
+                by=request_user(request),
                 target=obj,
                 data={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
             )
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: AlertRule | None = None) -> bool:
         # Alerts point at their rule; deactivate a rule instead.
         return False
 
@@ -48,11 +51,11 @@ class AlertAdmin(admin.ModelAdmin):
     list_select_related = ["unit"]
     date_hierarchy = "issued_at"
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Alert | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Alert | None = None) -> bool:
         return False

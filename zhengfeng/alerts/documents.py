@@ -12,10 +12,13 @@ import io
 from dataclasses import dataclass
 
 from docx import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.document import Document as DocxDocument
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_PARAGRAPH_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
+from docx.text.paragraph import Paragraph
+from docx.text.run import Run
 
 RED = RGBColor(0xE6, 0x00, 0x12)
 TITLE_FONT = "方正小标宋简体"
@@ -46,7 +49,7 @@ def chinese_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def _set_font(run, name: str, size: Pt, *, bold: bool = False, color: RGBColor | None = None) -> None:
+def _set_font(run: Run, name: str, size: Pt, *, bold: bool = False, color: RGBColor | None = None) -> None:
     run.font.name = name
     run.font.size = size
     run.font.bold = bold
@@ -57,7 +60,17 @@ def _set_font(run, name: str, size: Pt, *, bold: bool = False, color: RGBColor |
     r_fonts.set(qn("w:eastAsia"), name)
 
 
-def _paragraph(doc, text: str, *, font: str, size: Pt, align=None, indent: bool = False, **run_kwargs):
+def _paragraph(
+    doc: DocxDocument,
+    text: str,
+    *,
+    font: str,
+    size: Pt,
+    align: WD_PARAGRAPH_ALIGNMENT | None = None,
+    indent: bool = False,
+    bold: bool = False,
+    color: RGBColor | None = None,
+) -> Paragraph:
     paragraph = doc.add_paragraph()
     fmt = paragraph.paragraph_format
     fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
@@ -69,11 +82,11 @@ def _paragraph(doc, text: str, *, font: str, size: Pt, align=None, indent: bool 
     if indent:
         fmt.first_line_indent = Pt(size.pt * 2)  # two characters
     if text:
-        _set_font(paragraph.add_run(text), font, size, **run_kwargs)
+        _set_font(paragraph.add_run(text), font, size, bold=bold, color=color)
     return paragraph
 
 
-def _border(paragraph, side: str, *, color: str, size_eighths: int) -> None:
+def _border(paragraph: Paragraph, side: str, *, color: str, size_eighths: int) -> None:
     p_pr = paragraph._p.get_or_add_pPr()
     borders = p_pr.find(qn("w:pBdr"))
     if borders is None:

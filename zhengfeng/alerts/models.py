@@ -99,11 +99,12 @@ class AlertRule(models.Model):
             raise ValidationError(errors)
 
     def points_for(self, level: int) -> Decimal:
-        return {
+        points: dict[int, Decimal] = {
             AlertLevel.YELLOW: self.yellow_points,
             AlertLevel.NOTICE: self.notice_points,
             AlertLevel.RED: self.red_points,
-        }.get(level, Decimal("0"))
+        }
+        return points.get(level, Decimal("0"))
 
 
 class Alert(models.Model):

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
 
 from zhengfeng.alerts.models import Alert
-from zhengfeng.org.queries import scope_filter
+from zhengfeng.org.queries import Viewer, scope_filter
 
 
-def inbox_for(user: Any) -> QuerySet[Alert]:
+def inbox_for(user: Viewer) -> QuerySet[Alert]:
     return scope_filter(Alert.objects.select_related("unit"), user)
 
 
-def filtered_inbox(user: Any, *, level: int | None = None, pending: bool | None = None) -> QuerySet[Alert]:
+def filtered_inbox(user: Viewer, *, level: int | None = None, pending: bool | None = None) -> QuerySet[Alert]:
     """The inbox with the list filters: one level, and pending (not signed for) or signed only."""
     alerts = inbox_for(user)
     if level is not None:

@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -38,22 +38,25 @@ from zhengfeng.core.bulk import insert_rows
 from zhengfeng.deadlines import queries as deadline_queries
 from zhengfeng.deadlines.models import Clock
 from zhengfeng.org.models import Division, Role, User
+from zhengfeng.org.queries import Viewer
 
 logger = logging.getLogger(__name__)
 
 LADDER: tuple[int, ...] = (AlertLevel.REMINDER, AlertLevel.YELLOW, AlertLevel.NOTICE, AlertLevel.RED)
-LEVEL_CODES = {
+LEVEL_CODES: dict[int, str] = {
     AlertLevel.REMINDER: "reminder",
     AlertLevel.YELLOW: "yellow",
     AlertLevel.NOTICE: "notice",
     AlertLevel.RED: "red",
 }
 # 发文字号 series: 督 for 催办/红牌 (督办), 通 for 通报.
-DOC_SERIES = {AlertLevel.YELLOW: "督", AlertLevel.NOTICE: "通", AlertLevel.RED: "督"}
+DOC_SERIES: dict[int, str] = {AlertLevel.YELLOW: "督", AlertLevel.NOTICE: "通", AlertLevel.RED: "督"}
 # Who in the responsible unit receives the ladder's messages and may sign for an alert.
 RECIPIENT_ROLES = (Role.LIAISON, Role.HEAD)
 # SQLite allows 32766 bound parameters; stay well below for id lists.
 CHUNK = 5000
+
+T = TypeVar("T")
 
 
 def overdue_cutoff(at: dt.datetime, workdays: int) -> dt.datetime:
@@ -61,7 +64,7 @@ def overdue_cutoff(at: dt.datetime, workdays: int) -> dt.datetime:
     return deadline_queries.overdue_cutoff(at, workdays)
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -373,20 +376,26 @@ class _Sweeper:
         inserted = _insert_alerts(
             _alert_columns(alerts, level=level, rule=rule, issued_at=self.now, with_ids=True)
         )
-        events = [
-            self.score_event(
-                rule,
-                level,
-                points,
-                alert_id=alert.id,
-                unit_id=alert.unit_id,
-                division_code=alert.division_code,
-                title=alert.title,
-                event_id=alert.score_event_id,
+        assert inserted is not None  # noqa: S101 (PostgreSQL returns the ids it inserted)
+        events = []
+        for alert in scored:
+            if alert.id not in inserted:
+                continue
+            # Both set above: the reserved id, and only alerts of a unit are scored.
+            assert alert.id is not None  # noqa: S101
+            assert alert.unit_id is not None  # noqa: S101
+            events.append(
+                self.score_event(
+                    rule,
+                    level,
+                    points,
+                    alert_id=alert.id,
+                    unit_id=alert.unit_id,
+                    division_code=alert.division_code,
+                    title=alert.title,
+                    event_id=alert.score_event_id,
+                )
             )
-            for alert in scored
-            if alert.id in inserted
-        ]
         record_score_events_in_bulk(events)
         self.result.score_events += len(events)
 
@@ -485,7 +494,7 @@ def notify_units(now: dt.datetime | None = None) -> int:
         ids = list(pending.select_for_update(skip_locked=True).values_list("id", flat=True))
         if not ids:
             return 0
-        per_unit: dict[int, Counter] = defaultdict(Counter)
+        per_unit: dict[int, Counter[int]] = defaultdict(Counter)
         sms_units: set[int] = set()
         for chunk in _chunks(ids):
             Alert.objects.filter(id__in=chunk, notified_at__isnull=True).update(notified_at=now)
@@ -504,13 +513,16 @@ def notify_units(now: dt.datetime | None = None) -> int:
         messages = 0
         inapp = []
         for user in recipients:
-            levels = per_unit[user.unit_id]
+            unit = user.unit
+            if unit is None:  # never: they were selected by unit; this tells the type checker so
+                continue
+            levels = per_unit[unit.pk]
             summary = "、".join(f"{AlertLevel(level).label} {levels[level]} 条" for level in sorted(levels))
-            text = f"{user.unit.name}有新的预警督办：{summary}。请登录正风平台查看并签收。"
-            division = user.unit.division_id
+            text = f"{unit.name}有新的预警督办：{summary}。请登录正风平台查看并签收。"
+            division = unit.division_id
             inapp.append(notify.InappItem(user=user, subject="预警督办", text=text, division_code=division))
-            phone = user.person.phone if user.person_id else ""
-            if user.unit_id in sms_units and phone:
+            phone = user.person.phone if user.person is not None else ""
+            if unit.pk in sms_units and phone:
                 messages += notify.queue_sms(to=phone, text=text, division_code=division, now=now)
         messages += notify.queue_inapp_many(inapp, now=now)
     return messages
@@ -519,23 +531,23 @@ def notify_units(now: dt.datetime | None = None) -> int:
 # --- acknowledgement and documents ------------------------------------------------------------
 
 
-def can_acknowledge(user: Any, alert: Alert) -> bool:
+def can_acknowledge(user: Viewer, alert: Alert) -> bool:
     """The responsible unit's liaison or head signs for its alerts (the office does not sign for them)."""
     return bool(
-        getattr(user, "is_authenticated", False)
+        isinstance(user, User)
         and alert.unit_id is not None
         and user.unit_id == alert.unit_id
         and user.role in RECIPIENT_ROLES
     )
 
 
-def acknowledge_alert(alert: Alert, *, by: Any) -> Alert:
+def acknowledge_alert(alert: Alert, *, by: User) -> Alert:
     """签收: record who signed for the alert and when.
 
     Side effects: acknowledged_at/by set; one audit row `alert.acknowledged`.
     """
     if not can_acknowledge(by, alert):
-        unit = alert.unit.name if alert.unit_id else "（无责任单位）"
+        unit = alert.unit.name if alert.unit is not None else "（无责任单位）"
         raise ValidationError(f"只有责任单位（{unit}）的联络员或单位负责人可以签收预警 #{alert.pk}")
     now = timezone.now()
     with transaction.atomic():
@@ -565,7 +577,7 @@ def official_document(alert: Alert) -> OfficialDocument:
         header=header,
         doc_number=alert.doc_number,
         title=alert.title,
-        addressee=alert.unit.name if alert.unit_id else "有关单位",
+        addressee=alert.unit.name if alert.unit is not None else "有关单位",
         paragraphs=[line for line in alert.body.splitlines() if line.strip()],
         issuer=office,
         issued_on=timezone.localtime(alert.issued_at).date(),

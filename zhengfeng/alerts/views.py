@@ -13,12 +13,14 @@ from django.views.decorators.http import require_POST
 from zhengfeng.alerts import services
 from zhengfeng.alerts.models import AlertLevel
 from zhengfeng.alerts.queries import filtered_inbox, inbox_for
+from zhengfeng.core.http import HtmxHttpRequest
+from zhengfeng.org.auth import request_user
 
 STATE_FILTERS = {"pending": True, "acknowledged": False}
 
 
 @login_required
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: HtmxHttpRequest) -> HttpResponse:
     level_param = request.GET.get("level", "")
     level = int(level_param) if level_param in {str(v) for v in AlertLevel.values} else None
     state = request.GET.get("state", "")
@@ -41,7 +43,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     alert = get_object_or_404(inbox_for(request.user), pk=pk)
     try:
-        services.acknowledge_alert(alert, by=request.user)
+        services.acknowledge_alert(alert, by=request_user(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

@@ -10,10 +10,11 @@ import csv
 import datetime as dt
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from zhengfeng.deadlines.engine import CalendarIndex, DayException
+from zhengfeng.deadlines.engine import CalendarIndex, DayException, Schedule
 
 COLUMNS = ("date", "kind", "name", "notice_no", "notice_url", "provisional")
 KINDS = {"off": True, "work": False}
@@ -170,12 +171,12 @@ def parse_file(path: str | Path) -> list[DayException]:
     raise CalendarFileError([f"不支持的文件类型 {path.suffix!r}：应为 .csv 或 .json"])
 
 
-def seed_index(**kwargs: Any) -> CalendarIndex:
+def seed_index(*, schedules: Sequence[Schedule] = ()) -> CalendarIndex:
     """An index over the committed 2004–2026 seed file alone (benchmarks and DB-free tests)."""
     return CalendarIndex(
         coverage_start=SEED_COVERAGE[0],
         coverage_end=SEED_COVERAGE[1],
         exceptions=parse_file(SEED_FILE),
         code="CN",
-        **kwargs,
+        schedules=schedules,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from enum import nonmember
 
@@ -138,10 +139,10 @@ class ClockQuerySet(models.QuerySet["Clock"]):
     def running(self) -> ClockQuerySet:
         return self.filter(state=ClockState.RUNNING)
 
-    def overdue(self, *, at) -> ClockQuerySet:
+    def overdue(self, *, at: dt.datetime) -> ClockQuerySet:
         return self.running().filter(due_at__lt=at)
 
-    def due_soon(self, *, at) -> ClockQuerySet:
+    def due_soon(self, *, at: dt.datetime) -> ClockQuerySet:
         return self.running().filter(warn_at__lte=at, due_at__gte=at)
 
 

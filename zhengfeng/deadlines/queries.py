@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from typing import Any
 
 from django.db.models import QuerySet
 
@@ -20,7 +19,7 @@ from zhengfeng.deadlines.models import (
     WorkCalendar,
     WorkSchedule,
 )
-from zhengfeng.org.queries import scope_filter
+from zhengfeng.org.queries import Viewer, scope_filter
 
 _CACHE: dict[tuple[int, int, str], CalendarIndex] = {}
 _CACHE_LOCK = threading.Lock()
@@ -102,7 +101,7 @@ def due_soon(at: dt.datetime) -> QuerySet[Clock]:
     return Clock.objects.due_soon(at=at)
 
 
-def clocks_for(user: Any) -> QuerySet[Clock]:
+def clocks_for(user: Viewer) -> QuerySet[Clock]:
     return scope_filter(
         Clock.objects.select_related("unit"), user, unit_field="unit", division_field="division_code"
     )

@@ -41,6 +41,7 @@ from zhengfeng.deadlines.replay import (
     positive_int,
     replay,
 )
+from zhengfeng.org.models import Unit, User
 
 RECOMPUTE_CHUNK = 10_000
 _OUTCOME_FIELDS = [
@@ -105,14 +106,14 @@ def start_clock(
     source_id: str | int,
     kind: str,
     label: str,
-    unit: Any,
+    unit: Unit | None,
     division_code: str,
     budget_unit: str,
     budget: int = 0,
     due_on: dt.date | None = None,
     warn_before: int = 0,
     started_at: dt.datetime,
-    by: Any = None,
+    by: User | None = None,
 ) -> Clock:
     """Start a time limit for a record (one per source and kind).
 
@@ -193,7 +194,7 @@ def apply_clock_event(
     kind: str,
     *,
     at: dt.datetime,
-    by: Any = None,
+    by: User | None = None,
     reason: str = "",
     data: Mapping[str, Any] | None = None,
 ) -> Clock:
@@ -307,7 +308,7 @@ def import_calendar(
     rows: Sequence[DayException],
     year: int | None = None,
     calendar_code: str = DEFAULT_CALENDAR_CODE,
-    by: Any = None,
+    by: User | None = None,
     source: str = "",
 ) -> CalendarImportResult:
     """Replace whole years of exceptions (a new State Council notice, or a mid-year change).
@@ -404,7 +405,7 @@ def set_work_schedule(
     effective_from: dt.date | None = None,
     effective_to: dt.date | None = None,
     calendar_code: str = DEFAULT_CALENDAR_CODE,
-    by: Any = None,
+    by: User | None = None,
 ) -> WorkSchedule:
     """Create or replace (by name) a schedule of working hours, e.g. 夏季作息 from 06-01 to 09-30.
 

@@ -1,8 +1,11 @@
 """Admin: the alias table is maintained here; plans are edited through the office pages (services),
 so the admin shows them read-only."""
 
+from django import forms
 from django.contrib import admin
 from django.db import transaction
+from django.db.models import Model
+from django.http import HttpRequest
 
 from zhengfeng.core import audit
 from zhengfeng.ledger.models import (
@@ -15,6 +18,7 @@ from zhengfeng.ledger.models import (
     ReviewRound,
     UnitAlias,
 )
+from zhengfeng.org.auth import request_user
 
 
 @admin.register(UnitAlias)
@@ -25,13 +29,13 @@ class UnitAliasAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -72,18 +76,20 @@ class ReportingRuleAdmin(admin.ModelAdmin):
     )
     list_filter = ("year", "is_active")
 
-    def save_model(self, request, obj, form, change) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: ReportingRule, form: forms.ModelForm, change: bool
+    ) -> None:
         with transaction.atomic():
             super().save_model(request, obj, form, change)
             audit.record(
                 "report.rule_changed" if change else "report.rule_created",
-                by=request.user,
+                by=request_user(request),
                 target=obj,
                 division_code=obj.division_id,
                 data={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
             )
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         # Reports point at their rule; deactivate a rule instead.
         return False
 

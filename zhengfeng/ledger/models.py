@@ -278,7 +278,8 @@ class Ledger(models.Model):
         """责任人 as shown and exported: the text, or the chosen person's name."""
         if self.responsible_persons:
             return self.responsible_persons
-        return self.responsible_person.name if self.responsible_person_id else ""
+        person = self.responsible_person
+        return person.name if person is not None else ""
 
 
 class LedgerStep(models.Model):

@@ -46,8 +46,11 @@ def test_build_docx_has_the_gbt9704_parts():
     header = next(p for p in document.paragraphs if p.text == "清远市“正风”办公室文件")
     assert str(header.runs[0].font.color.rgb) == "E60012"
     title = next(p for p in document.paragraphs if p.text == "关于对市甲局有关问题的通报")
-    assert title.runs[0].font.size.pt == 22
-    assert document.sections[0].top_margin.mm == pytest.approx(37, abs=0.1)
+    size, top_margin = title.runs[0].font.size, document.sections[0].top_margin
+    assert size is not None
+    assert top_margin is not None
+    assert size.pt == 22
+    assert top_margin.mm == pytest.approx(37, abs=0.1)
 
 
 def test_alert_document_is_built_once_and_reused(unit_a, city):

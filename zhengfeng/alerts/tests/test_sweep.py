@@ -159,7 +159,11 @@ def test_a_clock_without_a_unit_gets_its_alerts_but_no_score_events(unit_a):
 
     assert services.sweep(NOW) == {1: 0, 2: 1, 3: 1, 4: 1}
 
-    assert list(Alert.objects.filter(clock=clock).values_list("level", "unit_id", "score_event_id")) == [
+    # Typed as the columns are (django-stubs reads the foreign keys' ids as never None).
+    rows: list[tuple[int, int | None, int | None]] = list(
+        Alert.objects.filter(clock=clock).values_list("level", "unit_id", "score_event_id")
+    )
+    assert rows == [
         (AlertLevel.RED, None, None),
         (AlertLevel.NOTICE, None, None),
         (AlertLevel.YELLOW, None, None),
@@ -227,7 +231,7 @@ def test_texts_name_unit_deadline_and_consequence(unit_a):
 
 
 def test_liaison_and_head_get_one_message_per_run_and_sms_where_the_rule_says(unit_a, unit_b, liaison_a):
-    head = UserFactory(
+    head = UserFactory.create(
         username="head_a", role=Role.HEAD, unit=unit_a, person=PersonFactory(phone="13812345678")
     )
     UserFactory(username="handler_a", role=Role.HANDLER, unit=unit_a)

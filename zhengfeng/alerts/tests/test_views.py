@@ -195,7 +195,7 @@ def test_detail_shows_document_link_and_sign_button(client, unit_a, liaison_a):
 
 def test_a_handler_cannot_sign(unit_a):
     (alert,) = issue(unit_a)
-    handler = UserFactory(role=Role.HANDLER, unit=unit_a)
+    handler = UserFactory.create(role=Role.HANDLER, unit=unit_a)
 
     with pytest.raises(Exception, match="联络员或单位负责人"):
         services.acknowledge_alert(alert, by=handler)

@@ -52,7 +52,8 @@ def test_exit_codes():
         workdays("is", "01/10/2026")
     assert malformed.value.returncode == 1
     command = Command()
-    command._called_from_command_line = True
+    # What `run_from_argv` sets for a real command line; django-stubs does not declare it.
+    command._called_from_command_line = True  # type: ignore[attr-defined]
     with pytest.raises(SystemExit) as missing:
         command.create_parser("zhengfeng", "workdays").parse_args(["add", "2026-09-30"])
     assert missing.value.code == 2

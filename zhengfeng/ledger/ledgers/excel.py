@@ -37,7 +37,7 @@ from zhengfeng.ledger.models import (
     StepStatus,
     Task,
 )
-from zhengfeng.org.models import Unit
+from zhengfeng.org.models import Unit, User
 
 # (header, width); the order of the exported sheet.
 COLUMNS: list[tuple[str, int]] = [
@@ -106,7 +106,7 @@ class LedgerImportError(Exception):
 # --- Export ------------------------------------------------------------------------------------
 
 
-def progress_cell(entries: Iterable[Any]) -> str:
+def progress_cell(entries: Iterable[ProgressEntry]) -> str:
     lines = []
     for entry in entries:
         head = f"{entry.noted_on:%Y-%m-%d}"
@@ -120,7 +120,7 @@ def export_workbook(ledgers: list[Ledger], *, title: str) -> bytes:
     """The ledgers as an XLSX: a title row, a bold header, one row per step (a ledger without steps
     gets one row). Ledgers come from `ledger_queries.export_ledgers`."""
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]  # the one sheet of a new workbook (its `active`)
     sheet.title = "工作台帐"
     last = get_column_letter(len(COLUMNS))
     sheet.merge_cells(f"A1:{last}1")
@@ -142,10 +142,10 @@ def export_workbook(ledgers: list[Ledger], *, title: str) -> bytes:
     for ledger in ledgers:
         steps = list(ledger.steps.all())
         entries = list(ledger.progress_entries.all())
-        by_step: dict[int | None, list[Any]] = {}
+        by_step: dict[int | None, list[ProgressEntry]] = {}
         for entry in entries:
             by_step.setdefault(entry.step_id, []).append(entry)
-        common = {
+        common: dict[str, str | int | dt.date | None] = {
             "单位": ledger.unit.name,
             "任务": f"{ledger.task.number}. {ledger.task.title}",
             "工作目标": ledger.goals,
@@ -573,11 +573,14 @@ def check_import(
 # --- Import: writing ---------------------------------------------------------------------------
 
 
-def _apply(changes: list[LedgerChange], result: ImportResult, *, by: Any) -> None:
+def _apply(changes: list[LedgerChange], result: ImportResult, *, by: User | None) -> None:
     for change in changes:
         ledger = change.ledger
         if ledger is None:
-            ledger = services.create_ledger(task=change.task, unit=result.unit, by=by, **change.fields)
+            # The sheet's texts only: its 责任人 is a text, never a person picked from the staff list.
+            ledger = services.create_ledger(
+                task=change.task, unit=result.unit, responsible_person=None, by=by, **change.fields
+            )
             result.ledgers_created += 1
         elif change.fields:
             values = {
@@ -616,7 +619,13 @@ def _apply(changes: list[LedgerChange], result: ImportResult, *, by: Any) -> Non
 
 
 def import_ledgers(
-    content: bytes, *, unit: Unit, plan: Plan, dry_run: bool = False, by: Any = None, file_name: str = ""
+    content: bytes,
+    *,
+    unit: Unit,
+    plan: Plan,
+    dry_run: bool = False,
+    by: User | None = None,
+    file_name: str = "",
 ) -> ImportResult:
     """Check the whole sheet, then (unless `dry_run`) write it in one transaction.
 

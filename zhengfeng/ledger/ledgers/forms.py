@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
-from zhengfeng.ledger.models import ATTACHMENT_EXTENSIONS, LedgerStatus, LedgerStep
+from zhengfeng.ledger.models import ATTACHMENT_EXTENSIONS, Ledger, LedgerStatus, LedgerStep
 from zhengfeng.org.models import Person, Unit
 
 
@@ -29,7 +29,7 @@ class LedgerForm(forms.Form):
 
     def __init__(self, *args: Any, unit: Unit, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["responsible_person"].queryset = Person.objects.filter(
+        cast(forms.ModelChoiceField, self.fields["responsible_person"]).queryset = Person.objects.filter(
             positions__unit=unit, positions__ended_on__isnull=True
         ).distinct()
 
@@ -63,15 +63,16 @@ class ProgressForm(forms.Form):
     text = forms.CharField(label="进展情况", widget=forms.Textarea(attrs={"rows": 3}))
     noted_on = forms.DateField(label="日期", required=False, widget=DateInput, help_text="默认为今天")
     step = forms.ModelChoiceField(label="对应工作步骤", queryset=LedgerStep.objects.none(), required=False)
-    files = MultipleFileField(
+    # A form field: the form's metaclass moves it into base_fields, so `self.files` stays the uploads.
+    files = MultipleFileField(  # type: ignore[assignment]
         label="附件",
         required=False,
         help_text="可多选；每个不超过 20 MB，限 pdf、doc、docx、xls、xlsx、jpg、png、zip",
     )
 
-    def __init__(self, *args: Any, ledger: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, ledger: Ledger, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["step"].queryset = ledger.steps.order_by("order", "id")
+        cast(forms.ModelChoiceField, self.fields["step"]).queryset = ledger.steps.order_by("order", "id")
 
 
 class LedgerStatusForm(forms.Form):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
 
@@ -23,11 +22,12 @@ from zhengfeng.ledger.models import (
     ProgressAttachment,
     ProgressEntry,
     Responsibility,
+    ResponsibilityRole,
     StepStatus,
     Task,
 )
-from zhengfeng.org.models import Role, Unit
-from zhengfeng.org.queries import scope_filter, scope_of
+from zhengfeng.org.models import Role, Unit, User
+from zhengfeng.org.queries import Viewer, scope_filter, scope_of
 
 LEDGER_READER_ROLES = frozenset(
     {Role.ADMIN, Role.OFFICE, Role.INSPECTOR, Role.LIAISON, Role.HANDLER, Role.HEAD}
@@ -40,23 +40,21 @@ OVERDUE = "overdue"
 STATUS_FILTERS = [*LedgerStatus.choices, (OVERDUE, "已逾期")]
 
 
-def can_read_ledgers(user: Any) -> bool:
+def can_read_ledgers(user: Viewer) -> bool:
     return bool(
-        getattr(user, "is_authenticated", False)
-        and user.is_active
-        and (user.is_superuser or user.role in LEDGER_READER_ROLES)
+        isinstance(user, User) and user.is_active and (user.is_superuser or user.role in LEDGER_READER_ROLES)
     )
 
 
-def is_unit_user(user: Any) -> bool:
+def is_unit_user(user: Viewer) -> bool:
     """Liaison, handler or head: their ledger pages are the unit's own (我的台帐)."""
-    return bool(getattr(user, "is_authenticated", False) and user.role in UNIT_ROLES and user.unit_id)
+    return bool(isinstance(user, User) and user.role in UNIT_ROLES and user.unit_id)
 
 
-def can_keep_unit(user: Any, unit_id: int | None) -> bool:
+def can_keep_unit(user: Viewer, unit_id: int | None) -> bool:
     """Whether `user` keeps (creates, edits, adds progress to) the ledgers of unit `unit_id`."""
     return bool(
-        getattr(user, "is_authenticated", False)
+        isinstance(user, User)
         and user.is_active
         and user.role in KEEPER_ROLES
         and unit_id is not None
@@ -64,11 +62,11 @@ def can_keep_unit(user: Any, unit_id: int | None) -> bool:
     )
 
 
-def can_keep(user: Any, ledger: Ledger) -> bool:
+def can_keep(user: Viewer, ledger: Ledger) -> bool:
     return can_keep_unit(user, ledger.unit_id)
 
 
-def ledgers_for(user: Any) -> QuerySet[Ledger]:
+def ledgers_for(user: Viewer) -> QuerySet[Ledger]:
     """Every ledger `user` may read."""
     if not can_read_ledgers(user):
         return Ledger.objects.none()
@@ -92,7 +90,7 @@ def with_step_figures(ledgers: QuerySet[Ledger], *, now: dt.datetime) -> QuerySe
 
 
 def filtered_ledgers(
-    user: Any,
+    user: Viewer,
     *,
     now: dt.datetime,
     plan_id: int | None = None,
@@ -152,14 +150,14 @@ def step_state(step: LedgerStep, *, overdue: bool, due_soon: bool) -> tuple[str,
     return "level-1", "计时中"
 
 
-def plans_with_ledgers_for(user: Any) -> QuerySet[Plan]:
+def plans_with_ledgers_for(user: Viewer) -> QuerySet[Plan]:
     """Plans that have ledgers `user` may read, newest first (the office list's plan filter)."""
     return Plan.objects.filter(pk__in=ledgers_for(user).values("task__plan_id")).order_by(
         "-year", "division_id"
     )
 
 
-def units_with_ledgers_for(user: Any, plan_id: int | None) -> QuerySet[Unit]:
+def units_with_ledgers_for(user: Viewer, plan_id: int | None) -> QuerySet[Unit]:
     ledgers = ledgers_for(user)
     if plan_id is not None:
         ledgers = ledgers.filter(task__plan_id=plan_id)
@@ -199,7 +197,7 @@ def unit_task_rows(unit_id: int, plan: Plan, *, now: dt.datetime) -> list[UnitTa
         )
     }
     tasks = Task.objects.filter(plan=plan, pk__in=set(roles) | set(ledgers)).order_by("number")
-    labels = dict(Responsibility._meta.get_field("role").choices)
+    labels = dict(ResponsibilityRole.choices)
     return [
         UnitTaskRow(
             task=task,
@@ -213,7 +211,7 @@ def unit_task_rows(unit_id: int, plan: Plan, *, now: dt.datetime) -> list[UnitTa
 # --- One ledger --------------------------------------------------------------------------------
 
 
-def ledger_for(user: Any, pk: int) -> Ledger | None:
+def ledger_for(user: Viewer, pk: int) -> Ledger | None:
     return (
         ledgers_for(user)
         .select_related("task__plan", "task__section", "unit", "responsible_person")
@@ -235,7 +233,7 @@ def progress_of(ledger: Ledger) -> QuerySet[ProgressEntry]:
     )
 
 
-def attachment_for(user: Any, pk: int) -> ProgressAttachment | None:
+def attachment_for(user: Viewer, pk: int) -> ProgressAttachment | None:
     readable = ledgers_for(user).values("pk")
     return (
         ProgressAttachment.objects.select_related("entry")
@@ -256,8 +254,9 @@ def export_ledgers(ledgers: QuerySet[Ledger]) -> list[Ledger]:
     )
 
 
-def office_scope_label(user: Any) -> str:
+def office_scope_label(user: Viewer) -> str:
     scope = scope_of(user)
     if scope.everything:
         return "全部"
-    return user.unit.division.name if user.unit_id else ""
+    unit = user.unit if isinstance(user, User) else None
+    return unit.division.name if unit is not None else ""

@@ -37,7 +37,7 @@ from zhengfeng.ledger.models import (
     StepStatus,
     Task,
 )
-from zhengfeng.org.models import Person, Unit
+from zhengfeng.org.models import Person, Unit, User
 
 CLOCK_KIND = "ledger_step"
 CLOCK_SOURCE = "ledger.ledgerstep"
@@ -125,7 +125,9 @@ def validate_attachment(upload: UploadedFile) -> str:
     return name
 
 
-def _record(action: str, ledger: Ledger, *, by: Any, data: dict[str, Any], target: Any = None) -> None:
+def _record(
+    action: str, ledger: Ledger, *, by: User | None, data: dict[str, Any], target: Any = None
+) -> None:
     audit.record(
         f"ledger.{action}",
         by=by,
@@ -158,7 +160,7 @@ def create_ledger(
     time_requirements: str = "",
     responsible_persons: str = "",
     responsible_person: Person | None = None,
-    by: Any = None,
+    by: User | None = None,
 ) -> Ledger:
     """Set up the ledger of `unit` for `task` (once per task and unit; the unit must carry the task).
 
@@ -191,7 +193,7 @@ def update_ledger(
     time_requirements: str,
     responsible_persons: str,
     responsible_person: Person | None = None,
-    by: Any = None,
+    by: User | None = None,
 ) -> list[str]:
     """Change the ledger's texts and 责任人. Returns the changed fields; nothing is written without change.
 
@@ -220,7 +222,7 @@ def update_ledger(
     return changed
 
 
-def set_ledger_status(ledger: Ledger, status: str, *, by: Any = None, reason: str = "") -> Ledger:
+def set_ledger_status(ledger: Ledger, status: str, *, by: User | None = None, reason: str = "") -> Ledger:
     """The one transition function of a ledger: not_started → in_progress → done, done → in_progress.
 
     Finishing needs every step done; reopening a finished ledger needs a reason.
@@ -254,7 +256,7 @@ def set_ledger_status(ledger: Ledger, status: str, *, by: Any = None, reason: st
     return ledger
 
 
-def _start(ledger: Ledger, *, by: Any) -> None:
+def _start(ledger: Ledger, *, by: User | None) -> None:
     """A ledger that sees its first progress or completed step is under way."""
     if ledger.status == LedgerStatus.NOT_STARTED:
         set_ledger_status(ledger, LedgerStatus.IN_PROGRESS, by=by)
@@ -271,7 +273,7 @@ def _restart_data(clock: Clock, due_on: dt.date, now: dt.datetime) -> dict[str, 
     return {"due_on": due_on}
 
 
-def _start_step_clock(step: LedgerStep, ledger: Ledger, *, by: Any, now: dt.datetime) -> Clock:
+def _start_step_clock(step: LedgerStep, ledger: Ledger, *, by: User | None, now: dt.datetime) -> Clock:
     assert step.due_on is not None  # noqa: S101 - callers start clocks only for dated steps
     try:
         return deadlines.start_clock(
@@ -300,7 +302,7 @@ def add_step(
     *,
     text: str,
     due_on: dt.date | None = None,
-    by: Any = None,
+    by: User | None = None,
     now: dt.datetime | None = None,
 ) -> LedgerStep:
     """Add a step at the end of the ledger.
@@ -334,7 +336,12 @@ def add_step(
 
 
 def update_step(
-    step: LedgerStep, *, text: str, due_on: dt.date | None, by: Any = None, now: dt.datetime | None = None
+    step: LedgerStep,
+    *,
+    text: str,
+    due_on: dt.date | None,
+    by: User | None = None,
+    now: dt.datetime | None = None,
 ) -> list[str]:
     """Reword a step or move its due date. Returns the changed fields.
 
@@ -363,7 +370,7 @@ def update_step(
         step.text, step.due_on = text, due_on
         step.save(update_fields=changed)
         if "due_on" in changed and due_on is not None:
-            if step.clock_id is None:
+            if step.clock is None:
                 step.clock = _start_step_clock(step, ledger, by=by, now=now)
                 step.save(update_fields=["clock"])
             else:
@@ -395,7 +402,7 @@ def update_step(
     return changed
 
 
-def remove_step(step: LedgerStep, *, by: Any = None, now: dt.datetime | None = None) -> None:
+def remove_step(step: LedgerStep, *, by: User | None = None, now: dt.datetime | None = None) -> None:
     """Remove an open step that has no progress. Its clock is stopped (and kept, with its events).
 
     Side effects: clock stop event; the step deleted; audit row `ledger.step_removed`.
@@ -421,7 +428,7 @@ def remove_step(step: LedgerStep, *, by: Any = None, now: dt.datetime | None = N
 
 
 def set_step_status(
-    step: LedgerStep, status: str, *, by: Any = None, at: dt.datetime | None = None
+    step: LedgerStep, status: str, *, by: User | None = None, at: dt.datetime | None = None
 ) -> LedgerStep:
     """The one transition function of a step: open → done. A finished step stays finished (its
     clock is stopped and a late step stays late).
@@ -445,7 +452,7 @@ def set_step_status(
             raise ValidationError("工作步骤状态已被他人修改，请刷新后重试")
         step.status, step.completed_at = StepStatus.DONE, at
         late = False
-        if step.clock_id is not None:
+        if step.clock is not None:
             try:
                 clock = deadlines.apply_clock_event(step.clock, "stop", at=at, by=by, reason="工作步骤已完成")
             except ValueError as exc:
@@ -471,7 +478,7 @@ def add_progress(
     step: LedgerStep | None = None,
     files: Sequence[UploadedFile] = (),
     author_name: str = "",
-    by: Any = None,
+    by: User | None = None,
     now: dt.datetime | None = None,
 ) -> ProgressEntry:
     """Record progress (进展), dated and by whom, with attachments stored under MEDIA_ROOT/ledger/.
@@ -503,7 +510,8 @@ def add_progress(
                 created_by=by if getattr(by, "pk", None) else None,
             )
             for upload, name in zip(files, names, strict=True):
-                attachment = ProgressAttachment(entry=entry, name=name, size=upload.size)
+                # `validate_attachment` refused a file without a size.
+                attachment = ProgressAttachment(entry=entry, name=name, size=upload.size or 0)
                 attachment.file.save(name, upload, save=False)
                 saved.append(attachment)
                 attachment.save()

@@ -5,7 +5,7 @@ Excel export and import. Reads go through `ledger_queries`, writes through `ledg
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from zhengfeng.core.http import HtmxHttpRequest
 from zhengfeng.ledger.ledgers import services
 from zhengfeng.ledger.ledgers.excel import LedgerImportError, export_title, export_workbook, import_ledgers
 from zhengfeng.ledger.ledgers.forms import ImportForm, LedgerForm, LedgerStatusForm, ProgressForm, StepForm
@@ -41,6 +42,7 @@ from zhengfeng.ledger.ledgers.queries import (
 )
 from zhengfeng.ledger.ledgers.queries import ledger_list as list_rows
 from zhengfeng.ledger.models import Ledger, LedgerStep, Plan, StepStatus, Task
+from zhengfeng.org.auth import request_user
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -93,25 +95,34 @@ def _pick_plan(plans: list[Plan], value: Any) -> Plan | None:
 @login_required
 def my_ledgers(request: HttpRequest) -> HttpResponse:
     """我的台帐: the unit's tasks in the chosen (default: latest) plan, each with its ledger."""
-    user = request.user
-    if not is_unit_user(user):
+    user = request_user(request)
+    # A unit user has a unit; the second test tells the type checker so.
+    if not is_unit_user(user) or user.unit is None:
         _require_reader(request)
         return redirect("ledger:ledger_list")
-    plans = list(plans_for_unit(user.unit_id).select_related("division"))
+    unit = user.unit
+    plans = list(plans_for_unit(unit.pk).select_related("division"))
     plan = _pick_plan(plans, request.GET.get("plan"))
     now = timezone.now()
-    rows = unit_task_rows(user.unit_id, plan, now=now) if plan else []
+    rows = unit_task_rows(unit.pk, plan, now=now) if plan else []
     context = {
         "plans": plans,
         "plan": plan,
         "rows": rows,
-        "unit": user.unit,
-        "can_keep": can_keep_unit(user, user.unit_id),
+        "unit": unit,
+        "can_keep": can_keep_unit(user, unit.pk),
     }
     return render(request, "ledger/ledger_mine.html", context)
 
 
-def _list_filters(request: HttpRequest, plans: list[Plan]) -> dict[str, Any]:
+class ListFilters(TypedDict):
+    plan: Plan | None
+    unit_id: int | None
+    task_number: int | None
+    status: str
+
+
+def _list_filters(request: HttpRequest, plans: list[Plan]) -> ListFilters:
     plan = _pick_plan(plans, request.GET.get("plan"))
     status = request.GET.get("status", "")
     return {
@@ -123,10 +134,10 @@ def _list_filters(request: HttpRequest, plans: list[Plan]) -> dict[str, Any]:
 
 
 @login_required
-def ledger_list(request: HttpRequest) -> HttpResponse:
+def ledger_list(request: HtmxHttpRequest) -> HttpResponse:
     """Every ledger in the user's scope, filtered by plan, unit, task and status."""
     _require_reader(request)
-    user = request.user
+    user = request_user(request)
     now = timezone.now()
     plans = list(plans_with_ledgers_for(user))
     filters = _list_filters(request, plans)
@@ -159,8 +170,9 @@ def ledger_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def ledger_create(request: HttpRequest, task_pk: int) -> HttpResponse:
-    user = request.user
-    if not can_keep_unit(user, user.unit_id):
+    user = request_user(request)
+    # A keeper has a unit; the second test tells the type checker so.
+    if not can_keep_unit(user, user.unit_id) or user.unit is None:
         raise PermissionDenied("只有本单位的联络员和单位负责人可以建立台帐")
     task = get_object_or_404(Task, pk=task_pk)
     try:
@@ -203,7 +215,7 @@ def ledger_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = LedgerForm(request.POST or None, initial=initial, unit=ledger.unit)
     if request.method == "POST" and form.is_valid():
         try:
-            changed = services.update_ledger(ledger, **form.cleaned_data, by=request.user)
+            changed = services.update_ledger(ledger, **form.cleaned_data, by=request_user(request))
         except ValidationError as exc:
             for message in exc.messages:
                 form.add_error(None, message)
@@ -222,7 +234,10 @@ def ledger_status(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.set_ledger_status(
-                ledger, form.cleaned_data["status"], by=request.user, reason=form.cleaned_data["reason"]
+                ledger,
+                form.cleaned_data["status"],
+                by=request_user(request),
+                reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
             _errors(request, exc)
@@ -243,14 +258,17 @@ def step_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = StepForm(request.POST)
     if form.is_valid():
         try:
-            services.add_step(ledger, **form.cleaned_data, by=request.user)
+            services.add_step(ledger, **form.cleaned_data, by=request_user(request))
         except ValidationError as exc:
             _errors(request, exc)
         else:
             messages.success(request, "已新增工作步骤")
     else:
         messages.error(
-            request, "；".join(f"{form.fields[k].label}：{' '.join(v)}" for k, v in form.errors.items())
+            request,
+            "；".join(
+                f"{form.fields[k].label}：{' '.join(str(e) for e in v)}" for k, v in form.errors.items()
+            ),
         )
     return redirect("ledger:ledger_detail", pk=ledger.pk)
 
@@ -261,7 +279,7 @@ def step_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = StepForm(request.POST or None, initial={"text": step.text, "due_on": step.due_on})
     if request.method == "POST" and form.is_valid():
         try:
-            changed = services.update_step(step, **form.cleaned_data, by=request.user)
+            changed = services.update_step(step, **form.cleaned_data, by=request_user(request))
         except ValidationError as exc:
             for message in exc.messages:
                 form.add_error(None, message)
@@ -280,7 +298,7 @@ def step_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def step_done(request: HttpRequest, pk: int) -> HttpResponse:
     step = _step(request, pk)
     try:
-        services.set_step_status(step, StepStatus.DONE, by=request.user)
+        services.set_step_status(step, StepStatus.DONE, by=request_user(request))
     except ValidationError as exc:
         _errors(request, exc)
     else:
@@ -293,7 +311,7 @@ def step_done(request: HttpRequest, pk: int) -> HttpResponse:
 def step_remove(request: HttpRequest, pk: int) -> HttpResponse:
     step = _step(request, pk)
     try:
-        services.remove_step(step, by=request.user)
+        services.remove_step(step, by=request_user(request))
     except ValidationError as exc:
         _errors(request, exc)
     else:
@@ -308,7 +326,7 @@ def progress_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = ProgressForm(request.POST, request.FILES, ledger=ledger)
     if form.is_valid():
         try:
-            services.add_progress(ledger, **form.cleaned_data, by=request.user)
+            services.add_progress(ledger, **form.cleaned_data, by=request_user(request))
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -344,9 +362,11 @@ def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
 def ledger_export(request: HttpRequest) -> HttpResponse:
     """The filtered list (office) or the unit's ledgers of a plan (unit users) as XLSX."""
     _require_reader(request)
-    user = request.user
+    user = request_user(request)
     now = timezone.now()
-    if is_unit_user(user):
+    filters: ListFilters
+    # A unit user has a unit; the second test tells the type checker so.
+    if is_unit_user(user) and user.unit_id is not None:
         plans = list(plans_for_unit(user.unit_id))
         plan = _pick_plan(plans, request.GET.get("plan"))
         filters = {"plan": plan, "unit_id": user.unit_id, "task_number": None, "status": ""}
@@ -374,22 +394,24 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
 @login_required
 def ledger_import(request: HttpRequest) -> HttpResponse:
     """Upload a sheet for the user's unit; every row error is listed and nothing is written then."""
-    user = request.user
-    if not can_keep_unit(user, user.unit_id):
+    user = request_user(request)
+    # A keeper has a unit; the second test tells the type checker so.
+    if not can_keep_unit(user, user.unit_id) or user.unit is None:
         raise PermissionDenied("只有本单位的联络员和单位负责人可以导入台帐")
-    plans = list(plans_for_unit(user.unit_id))
+    unit = user.unit
+    plans = list(plans_for_unit(unit.pk))
     plan = _pick_plan(plans, request.GET.get("plan") or request.POST.get("plan"))
     form = ImportForm(request.POST or None, request.FILES or None)
     errors: list[str] = []
     result = None
     if plan is None:
-        errors = [f"{user.unit.name}在实施方案中没有承担任务，无法导入台帐"]
+        errors = [f"{unit.name}在实施方案中没有承担任务，无法导入台帐"]
     elif request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             result = import_ledgers(
                 upload.read(),
-                unit=user.unit,
+                unit=unit,
                 plan=plan,
                 dry_run=form.cleaned_data["dry_run"],
                 by=user,
@@ -408,6 +430,6 @@ def ledger_import(request: HttpRequest) -> HttpResponse:
         "plans": plans,
         "errors": errors,
         "result": result,
-        "unit": user.unit,
+        "unit": unit,
     }
     return render(request, "ledger/ledger_import.html", context, status=status)

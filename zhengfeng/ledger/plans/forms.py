@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from django import forms
+from typing import Any, cast
 
-from zhengfeng.ledger.models import ResponsibilityRole, Section
-from zhengfeng.org.models import Unit
+from django import forms
+from django.db.models import QuerySet
+
+from zhengfeng.ledger.models import Plan, ResponsibilityRole, Section
+from zhengfeng.org.models import Division, Unit
 
 
 class UnitChoiceField(forms.ModelChoiceField):
@@ -20,7 +23,9 @@ class PlanForm(forms.Form):
     goals = forms.CharField(label="工作目标", required=False, widget=forms.Textarea(attrs={"rows": 4}))
     requirements = forms.CharField(label="有关要求", required=False, widget=forms.Textarea(attrs={"rows": 4}))
 
-    def __init__(self, *args, divisions=None, editing: bool = False, **kwargs) -> None:
+    def __init__(
+        self, *args: Any, divisions: QuerySet[Division] | None = None, editing: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         if editing:
             # A plan's year and division are its identity; a different year is a new plan.
@@ -56,15 +61,15 @@ class TaskForm(forms.Form):
         help_text="未指明具体单位的责任方，每行一项，如：各相关部门（负责）",
     )
 
-    def __init__(self, *args, plan, **kwargs) -> None:
+    def __init__(self, *args: Any, plan: Plan, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["section"].queryset = plan.sections.order_by("order", "id")
+        cast(forms.ModelChoiceField, self.fields["section"]).queryset = plan.sections.order_by("order", "id")
 
 
 class ResponsibilityForm(forms.Form):
     unit = UnitChoiceField(label="单位", queryset=Unit.objects.none())
     role = forms.ChoiceField(label="职责", choices=ResponsibilityRole.choices)
 
-    def __init__(self, *args, units, **kwargs) -> None:
+    def __init__(self, *args: Any, units: QuerySet[Unit], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = units
+        cast(forms.ModelChoiceField, self.fields["unit"]).queryset = units

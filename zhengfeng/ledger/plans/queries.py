@@ -12,24 +12,22 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from zhengfeng.ledger.models import Plan, PlanVersion, Responsibility, ResponsibilityRole, Section, Task
-from zhengfeng.org.models import Role
-from zhengfeng.org.queries import scope_of, scope_q
+from zhengfeng.org.models import Role, User
+from zhengfeng.org.queries import Viewer, scope_of, scope_q
 
 # Plans are the office's working documents; inspectors read them.
 PLAN_READER_ROLES = frozenset({Role.ADMIN, Role.OFFICE, Role.INSPECTOR})
 
 
-def can_read_plans(user: Any) -> bool:
-    return bool(
-        getattr(user, "is_authenticated", False) and (user.is_superuser or user.role in PLAN_READER_ROLES)
-    )
+def can_read_plans(user: Viewer) -> bool:
+    return bool(isinstance(user, User) and (user.is_superuser or user.role in PLAN_READER_ROLES))
 
 
-def _responsibilities_in_scope(user: Any) -> QuerySet[Responsibility]:
+def _responsibilities_in_scope(user: Viewer) -> QuerySet[Responsibility]:
     return Responsibility.objects.filter(scope_q(user, unit_field="unit", division_field="division_code"))
 
 
-def plans_for(user: Any) -> QuerySet[Plan]:
+def plans_for(user: Viewer) -> QuerySet[Plan]:
     """Plans `user` may open: issued within its scope, or naming one of its units."""
     own = scope_q(user, unit_field=None, division_field="division__code")
     if scope_of(user).everything:
@@ -38,7 +36,7 @@ def plans_for(user: Any) -> QuerySet[Plan]:
     return Plan.objects.filter(own | named)
 
 
-def plan_list_for(user: Any) -> QuerySet[Plan]:
+def plan_list_for(user: Viewer) -> QuerySet[Plan]:
     return (
         plans_for(user)
         .select_related("division")
@@ -48,7 +46,7 @@ def plan_list_for(user: Any) -> QuerySet[Plan]:
     )
 
 
-def has_full_view(user: Any, plan: Plan) -> bool:
+def has_full_view(user: Viewer, plan: Plan) -> bool:
     """Whether the plan was issued within the user's scope (so every task is visible)."""
     scope = scope_of(user)
     if scope.everything:
@@ -56,7 +54,7 @@ def has_full_view(user: Any, plan: Plan) -> bool:
     return scope.division_prefix is not None and plan.division_id.startswith(scope.division_prefix)
 
 
-def tasks_for(user: Any, plan: Plan) -> QuerySet[Task]:
+def tasks_for(user: Viewer, plan: Plan) -> QuerySet[Task]:
     """The plan's tasks `user` sees, with their section and responsibilities in display order."""
     tasks = Task.objects.filter(plan=plan)
     if not has_full_view(user, plan):
@@ -69,7 +67,7 @@ def tasks_for(user: Any, plan: Plan) -> QuerySet[Task]:
     )
 
 
-def sections_with_tasks(user: Any, plan: Plan) -> list[tuple[Section, list[Task]]]:
+def sections_with_tasks(user: Viewer, plan: Plan) -> list[tuple[Section, list[Task]]]:
     """Sections in order, each with the tasks `user` sees (sections without visible tasks are left
     out unless the user sees the whole plan, so an office can add tasks to an empty section)."""
     full = has_full_view(user, plan)

@@ -4,6 +4,7 @@ of audit rows and survives later edits)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +23,10 @@ from zhengfeng.ledger.models import (
     Section,
     Task,
 )
-from zhengfeng.ledger.plans.importing import PreparedImport
+from zhengfeng.ledger.plans.importing import PlannedResponsibility, PreparedImport
 from zhengfeng.ledger.plans.queries import plan_document
-from zhengfeng.org.models import Division, Role, Unit
-from zhengfeng.org.queries import scope_of
+from zhengfeng.org.models import Division, Role, Unit, User
+from zhengfeng.org.queries import Viewer, scope_of
 
 YEAR_MIN, YEAR_MAX = 2000, 2100
 _CHINESE_NUMERALS = set("一二三四五六七八九十")
@@ -42,17 +43,17 @@ class UnmatchedNamesError(Exception):
 # --- Permissions -------------------------------------------------------------------------------
 
 
-def can_create_plans(user: Any) -> bool:
+def can_create_plans(user: Viewer) -> bool:
     return bool(
-        getattr(user, "is_authenticated", False)
+        isinstance(user, User)
         and (user.is_superuser or user.role in (Role.ADMIN, Role.OFFICE))
         and not scope_of(user).empty
     )
 
 
-def can_edit_plan(user: Any, plan: Plan) -> bool:
+def can_edit_plan(user: Viewer, plan: Plan) -> bool:
     """The administrator, or an office whose division covers the plan's issuing division."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):
         return False
     scope = scope_of(user)
     if scope.everything:
@@ -128,7 +129,7 @@ def default_title(division: Division, year: int) -> str:
 # --- Versions ----------------------------------------------------------------------------------
 
 
-def _new_version(plan: Plan, *, action: str, summary: str, by: Any) -> PlanVersion:
+def _new_version(plan: Plan, *, action: str, summary: str, by: User | None) -> PlanVersion:
     """Bump the plan's version and store a snapshot. Call inside the writing transaction."""
     locked = Plan.objects.select_for_update().get(pk=plan.pk)
     number = locked.version + 1
@@ -145,7 +146,7 @@ def _new_version(plan: Plan, *, action: str, summary: str, by: Any) -> PlanVersi
     )
 
 
-def _record(action: str, plan: Plan, *, by: Any, data: dict[str, Any], target: Any = None) -> None:
+def _record(action: str, plan: Plan, *, by: User | None, data: dict[str, Any], target: Any = None) -> None:
     audit.record(
         f"plan.{action}",
         by=by,
@@ -166,7 +167,7 @@ def create_plan(
     preamble: str = "",
     goals: str = "",
     requirements: str = "",
-    by: Any = None,
+    by: User | None = None,
 ) -> Plan:
     """Create an empty plan for `division` and `year` (one per division and year).
 
@@ -191,7 +192,13 @@ def create_plan(
 
 
 def update_plan(
-    plan: Plan, *, title: str, preamble: str = "", goals: str = "", requirements: str = "", by: Any = None
+    plan: Plan,
+    *,
+    title: str,
+    preamble: str = "",
+    goals: str = "",
+    requirements: str = "",
+    by: User | None = None,
 ) -> list[str]:
     """Change the plan's texts. Returns the changed field names; nothing is written without change.
 
@@ -218,7 +225,7 @@ def update_plan(
 # --- Sections ----------------------------------------------------------------------------------
 
 
-def create_section(plan: Plan, *, number: str, title: str, by: Any = None) -> Section:
+def create_section(plan: Plan, *, number: str, title: str, by: User | None = None) -> Section:
     """Add a task group at the end of the plan.
 
     Side effects: new version, audit row `plan.section_created`.
@@ -235,21 +242,22 @@ def create_section(plan: Plan, *, number: str, title: str, by: Any = None) -> Se
     return section
 
 
-def update_section(section: Section, *, number: str, title: str, order: int, by: Any = None) -> list[str]:
+def update_section(
+    section: Section, *, number: str, title: str, order: int, by: User | None = None
+) -> list[str]:
     """Rename, renumber or move a task group. Returns the changed fields.
 
     Side effects: new version, audit row `plan.section_updated`.
     """
-    new = {
-        "number": clean_section_number(number),
-        "title": _text(title, "分组名称", 300, required=True),
-        "order": int(order),
-    }
-    if new["order"] < 1:
+    number = clean_section_number(number)
+    title = _text(title, "分组名称", 300, required=True)
+    position = int(order)
+    if position < 1:
         raise ValidationError(f"排序必须是正整数：{order}")
+    new: dict[str, object] = {"number": number, "title": title, "order": position}
     plan = section.plan
-    if new["number"] != section.number and plan.sections.filter(number=new["number"]).exists():
-        raise ValidationError(f"本方案已有序号为（{new['number']}）的任务分组")
+    if number != section.number and plan.sections.filter(number=number).exists():
+        raise ValidationError(f"本方案已有序号为（{number}）的任务分组")
     changed = [name for name, value in new.items() if getattr(section, name) != value]
     if not changed:
         return []
@@ -262,7 +270,7 @@ def update_section(section: Section, *, number: str, title: str, order: int, by:
     return changed
 
 
-def delete_section(section: Section, *, by: Any = None) -> None:
+def delete_section(section: Section, *, by: User | None = None) -> None:
     """Remove an empty task group. Side effects: new version, audit row `plan.section_deleted`."""
     if section.tasks.exists():
         raise ValidationError(f"分组（{section.number}）下还有任务，不能删除")
@@ -301,7 +309,7 @@ def create_task(
     body: str = "",
     clause: str = "",
     open_parties: str = "",
-    by: Any = None,
+    by: User | None = None,
 ) -> Task:
     """Add a task. Side effects: new version, audit row `plan.task_created`."""
     fields = _task_fields(
@@ -325,7 +333,7 @@ def update_task(
     body: str = "",
     clause: str = "",
     open_parties: str = "",
-    by: Any = None,
+    by: User | None = None,
 ) -> list[str]:
     """Change a task's group, number or texts. Returns the changed fields.
 
@@ -349,7 +357,7 @@ def update_task(
     return changed
 
 
-def _refuse_if_ledgers(tasks: Any) -> None:
+def _refuse_if_ledgers(tasks: Sequence[Task]) -> None:
     """Tasks that units already keep ledgers for are records and cannot be removed."""
     kept = sorted(set(Ledger.objects.filter(task__in=tasks).values_list("task__number", flat=True)))
     if kept:
@@ -357,7 +365,7 @@ def _refuse_if_ledgers(tasks: Any) -> None:
         raise ValidationError(f"任务 {numbers} 已有单位建立工作台帐，不能删除")
 
 
-def delete_task(task: Task, *, by: Any = None) -> None:
+def delete_task(task: Task, *, by: User | None = None) -> None:
     """Remove a task and its responsibilities (refused once a unit keeps a ledger for it).
 
     Side effects: new version, audit row `plan.task_deleted`."""
@@ -373,7 +381,7 @@ def delete_task(task: Task, *, by: Any = None) -> None:
 # --- Responsibilities --------------------------------------------------------------------------
 
 
-def set_responsibility(task: Task, *, unit: Unit, role: str, by: Any = None) -> Responsibility:
+def set_responsibility(task: Task, *, unit: Unit, role: str, by: User | None = None) -> Responsibility:
     """Make `unit` lead, responsible or supporting for `task` (adds it, or changes its role).
 
     The level follows from the unit's division. Side effects: new version, audit row
@@ -410,7 +418,7 @@ def set_responsibility(task: Task, *, unit: Unit, role: str, by: Any = None) -> 
     return row
 
 
-def remove_responsibility(responsibility: Responsibility, *, by: Any = None) -> None:
+def remove_responsibility(responsibility: Responsibility, *, by: User | None = None) -> None:
     """Side effects: new version, audit row `plan.responsibility_removed`."""
     task = responsibility.task
     plan = task.plan
@@ -450,7 +458,7 @@ class ImportSummary:
 
 
 def import_plan(
-    prepared: PreparedImport, *, title: str = "", allow_unmatched: bool = False, by: Any = None
+    prepared: PreparedImport, *, title: str = "", allow_unmatched: bool = False, by: User | None = None
 ) -> ImportSummary:
     """Write a prepared plan: create it, or update the year's plan in place (sections by number,
     tasks by number, responsibilities by unit), so ids stay stable and nothing is duplicated.
@@ -572,7 +580,7 @@ def _latest_snapshot(plan: Plan) -> dict[str, Any] | None:
     return plan.versions.order_by("-number").values_list("snapshot", flat=True).first()
 
 
-def _sync_responsibilities(task: Task, planned: list[Any]) -> bool:
+def _sync_responsibilities(task: Task, planned: list[PlannedResponsibility]) -> bool:
     """Make the task's rows equal `planned`, keeping the rows (and ids) of units still named."""
     existing = {row.unit_id: row for row in task.responsibilities.all()}
     wanted = {row.unit.pk: row for row in planned}

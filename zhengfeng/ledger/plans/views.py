@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -26,6 +28,8 @@ from zhengfeng.ledger.plans.queries import (
     sections_with_tasks,
     versions_of,
 )
+from zhengfeng.org.auth import request_user
+from zhengfeng.org.models import Unit
 from zhengfeng.org.queries import divisions_for, scope_of, units_for
 
 ROLE_LABELS = dict(ResponsibilityRole.choices)
@@ -49,7 +53,7 @@ def _editable_plan(request: HttpRequest, pk: int) -> Plan:
     return plan
 
 
-def _form_error(form: Any, exc: ValidationError) -> None:
+def _form_error(form: forms.Form, exc: ValidationError) -> None:
     for message in exc.messages:
         form.add_error(None, message)
 
@@ -89,7 +93,13 @@ def plan_create(request: HttpRequest) -> HttpResponse:
     form = PlanForm(request.POST or None, divisions=divisions)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        division = data.get("division") or request.user.unit.division
+        division = data.get("division")
+        if division is None:
+            # An office: `can_create_plans` needs a non-empty scope, so its unit is set.
+            unit = request_user(request).unit
+            if unit is None:
+                raise PermissionDenied("只有正风办和系统管理员可以新建实施方案")
+            division = unit.division
         try:
             plan = services.create_plan(
                 division=division,
@@ -98,7 +108,7 @@ def plan_create(request: HttpRequest) -> HttpResponse:
                 preamble=data["preamble"],
                 goals=data["goals"],
                 requirements=data["requirements"],
-                by=request.user,
+                by=request_user(request),
             )
         except ValidationError as exc:
             _form_error(form, exc)
@@ -136,7 +146,7 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = PlanForm(request.POST or None, initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():
         try:
-            changed = services.update_plan(plan, **form.cleaned_data, by=request.user)
+            changed = services.update_plan(plan, **form.cleaned_data, by=request_user(request))
         except ValidationError as exc:
             _form_error(form, exc)
         else:
@@ -155,7 +165,10 @@ def section_create(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.create_section(
-                plan, number=form.cleaned_data["number"], title=form.cleaned_data["title"], by=request.user
+                plan,
+                number=form.cleaned_data["number"],
+                title=form.cleaned_data["title"],
+                by=request_user(request),
             )
         except ValidationError as exc:
             _form_error(form, exc)
@@ -179,7 +192,7 @@ def section_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 number=data["number"],
                 title=data["title"],
                 order=data["order"] or section.order,
-                by=request.user,
+                by=request_user(request),
             )
         except ValidationError as exc:
             _form_error(form, exc)
@@ -204,7 +217,7 @@ def section_delete(request: HttpRequest, pk: int) -> HttpResponse:
     section = get_object_or_404(Section, pk=pk)
     plan = _editable_plan(request, section.plan_id)
     try:
-        services.delete_section(section, by=request.user)
+        services.delete_section(section, by=request_user(request))
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
     else:
@@ -212,7 +225,7 @@ def section_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("ledger:plan_detail", pk=plan.pk)
 
 
-def _plan_units(request: HttpRequest, plan: Plan):
+def _plan_units(request: HttpRequest, plan: Plan) -> QuerySet[Unit]:
     return (
         units_for(request.user)
         .filter(is_active=True, division__code__startswith=plan.division.prefix)
@@ -227,7 +240,7 @@ def task_create(request: HttpRequest, pk: int) -> HttpResponse:
     form = TaskForm(request.POST or None, plan=plan, initial={"number": next_number})
     if request.method == "POST" and form.is_valid():
         try:
-            task = services.create_task(plan, **form.cleaned_data, by=request.user)
+            task = services.create_task(plan, **form.cleaned_data, by=request_user(request))
         except ValidationError as exc:
             _form_error(form, exc)
         else:
@@ -236,7 +249,9 @@ def task_create(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "ledger/form.html", {"form": form, "heading": "新增任务", "plan": plan})
 
 
-def _task_page(request: HttpRequest, task: Task, plan: Plan, form: TaskForm, unit_form: ResponsibilityForm):
+def _task_page(
+    request: HttpRequest, task: Task, plan: Plan, form: TaskForm, unit_form: ResponsibilityForm
+) -> HttpResponse:
     responsibilities = task.responsibilities.select_related("unit").in_display_order()
     return render(
         request,
@@ -266,7 +281,7 @@ def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = TaskForm(request.POST or None, plan=plan, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            changed = services.update_task(task, **form.cleaned_data, by=request.user)
+            changed = services.update_task(task, **form.cleaned_data, by=request_user(request))
         except ValidationError as exc:
             _form_error(form, exc)
         else:
@@ -281,7 +296,7 @@ def task_delete(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_object_or_404(Task, pk=pk)
     plan = _editable_plan(request, task.plan_id)
     try:
-        services.delete_task(task, by=request.user)
+        services.delete_task(task, by=request_user(request))
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
         return redirect("ledger:task_edit", pk=task.pk)
@@ -301,7 +316,7 @@ def responsibility_set(request: HttpRequest, pk: int) -> HttpResponse:
                 task,
                 unit=unit_form.cleaned_data["unit"],
                 role=unit_form.cleaned_data["role"],
-                by=request.user,
+                by=request_user(request),
             )
         except ValidationError as exc:
             _form_error(unit_form, exc)
@@ -327,7 +342,7 @@ def responsibility_set(request: HttpRequest, pk: int) -> HttpResponse:
 def responsibility_remove(request: HttpRequest, pk: int) -> HttpResponse:
     row = get_object_or_404(Responsibility.objects.select_related("task", "unit"), pk=pk)
     _editable_plan(request, row.task.plan_id)
-    services.remove_responsibility(row, by=request.user)
+    services.remove_responsibility(row, by=request_user(request))
     messages.success(request, f"已移除 {row.unit.name}")
     return redirect("ledger:task_edit", pk=row.task_id)
 

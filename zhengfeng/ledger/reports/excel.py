@@ -25,7 +25,7 @@ def matrix_workbook(matrix: Matrix, *, title: str) -> bytes:
     per unit with the status label (a returned report first submitted late reads 退回修改（迟报）),
     then one summary row per status."""
     book = Workbook(write_only=False)
-    sheet = book.active
+    sheet = book.worksheets[0]  # the one sheet of a new workbook (its `active`)
     sheet.title = f"{matrix.year}年季度报送"
     sheet.append([title])
     sheet["A1"].font = Font(bold=True, size=14)
@@ -41,9 +41,9 @@ def matrix_workbook(matrix: Matrix, *, title: str) -> bytes:
         labels = [f"{c.label}（迟报）" if c.late else c.label for c in row.cells]
         sheet.append([number, row.unit_code, row.unit_name, *labels])
         excel_row = sheet.max_row
-        for offset, cell in enumerate(row.cells):
-            if cell.status in fills:
-                sheet.cell(row=excel_row, column=4 + offset).fill = fills[cell.status]
+        for offset, status_cell in enumerate(row.cells):
+            if status_cell.status in fills:
+                sheet.cell(row=excel_row, column=4 + offset).fill = fills[status_cell.status]
     for status in Cell.ORDER:
         label = Cell.LABELS[status][0]
         sheet.append(["", "", f"合计：{label}", *[column.totals.get(status, 0) for column in matrix.columns]])

@@ -14,7 +14,8 @@ class ReportForm(forms.Form):
     """本期工作情况, the named figures, one progress box per task the unit carries, attachments."""
 
     summary = forms.CharField(label="本期工作情况", required=False, widget=forms.Textarea(attrs={"rows": 6}))
-    files = MultipleFileField(
+    # A form field: the form's metaclass moves it into base_fields, so `self.files` stays the uploads.
+    files = MultipleFileField(  # type: ignore[assignment]
         label="附件",
         required=False,
         help_text="可多选；每个不超过 20 MB，限 pdf、doc、docx、xls、xlsx、jpg、png、zip",

@@ -15,7 +15,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from django.db.models import (
     BooleanField,
@@ -40,11 +40,11 @@ from zhengfeng.ledger.models import (
     ReportState,
 )
 from zhengfeng.ledger.reports.dates import next_period
-from zhengfeng.org.models import Unit
-from zhengfeng.org.queries import scope_filter, scope_of
+from zhengfeng.org.models import Unit, User
+from zhengfeng.org.queries import Viewer, scope_filter, scope_of
 
 
-def reports_for(user: Any) -> QuerySet[QuarterlyReport]:
+def reports_for(user: Viewer) -> QuerySet[QuarterlyReport]:
     """Every report `user` may read (same readers as the ledgers)."""
     if not can_read_ledgers(user):
         return QuarterlyReport.objects.none()
@@ -53,7 +53,7 @@ def reports_for(user: Any) -> QuerySet[QuarterlyReport]:
     )
 
 
-def report_for(user: Any, pk: int) -> QuarterlyReport | None:
+def report_for(user: Viewer, pk: int) -> QuarterlyReport | None:
     return (
         reports_for(user)
         .select_related(
@@ -67,7 +67,7 @@ def report_for(user: Any, pk: int) -> QuarterlyReport | None:
     )
 
 
-def report_years_for(user: Any) -> list[int]:
+def report_years_for(user: Viewer) -> list[int]:
     return sorted(set(reports_for(user).values_list("year", flat=True).distinct()), reverse=True)
 
 
@@ -85,7 +85,7 @@ def unit_reports(unit_id: int, *, now: dt.datetime) -> QuerySet[QuarterlyReport]
     )
 
 
-def attachment_for(user: Any, pk: int) -> ReportAttachment | None:
+def attachment_for(user: Viewer, pk: int) -> ReportAttachment | None:
     return ReportAttachment.objects.filter(pk=pk, report__in=reports_for(user).values("pk")).first()
 
 
@@ -220,7 +220,7 @@ def grace_ends(
     return {str(period): grace_end(deadlines, period) for period in periods}
 
 
-def report_matrix(user: Any, year: int, *, now: dt.datetime) -> Matrix:
+def report_matrix(user: Viewer, year: int, *, now: dt.datetime) -> Matrix:
     """Units × periods of `year` in the user's scope.
 
     Three small queries whatever the number of units: the reports (unit, period, state, late flag,
@@ -251,10 +251,10 @@ def report_matrix(user: Any, year: int, *, now: dt.datetime) -> Matrix:
     none = MatrixCell(Cell.NONE, "—", "", None)
     cells: dict[int, list[MatrixCell]] = {}
     labels = Cell.LABELS
-    for report_id, unit_id, period, state, is_late, is_overdue in rows:
-        status = cell_status(state, is_late, bool(is_overdue), missing[period])
+    for report_id, unit_id, period_code, state, is_late, is_overdue in rows:
+        status = cell_status(state, is_late, bool(is_overdue), missing[period_code])
         label, css = labels[status]
-        column = position[period]
+        column = position[period_code]
         columns[column].totals[status] += 1
         unit_cells = cells.get(unit_id)
         if unit_cells is None:
@@ -276,13 +276,14 @@ def report_matrix(user: Any, year: int, *, now: dt.datetime) -> Matrix:
     )
 
 
-def rules_for(user: Any) -> QuerySet[ReportingRule]:
+def rules_for(user: Viewer) -> QuerySet[ReportingRule]:
     """Rules whose reports `user` reads (for the period list of the 通报 buttons)."""
     return ReportingRule.objects.filter(pk__in=reports_for(user).values("rule_id")).select_related("division")
 
 
-def scope_label(user: Any) -> str:
+def scope_label(user: Viewer) -> str:
     scope = scope_of(user)
     if scope.everything:
         return "全部"
-    return user.unit.division.name if user.unit_id else ""
+    unit = user.unit if isinstance(user, User) else None
+    return unit.division.name if unit is not None else ""

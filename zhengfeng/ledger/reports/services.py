@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -52,7 +53,8 @@ from zhengfeng.ledger.reports.dates import (
     opening_day,
 )
 from zhengfeng.ledger.reports.queries import grace_ends, period_deadlines
-from zhengfeng.org.models import Division, DivisionLevel, Role, Unit, UnitKind
+from zhengfeng.org.models import Division, DivisionLevel, Role, Unit, UnitKind, User
+from zhengfeng.org.queries import Viewer
 
 CLOCK_KIND = "quarterly_report"
 CLOCK_SOURCE = "ledger.quarterlyreport"
@@ -90,7 +92,7 @@ def reporting_units(rule: ReportingRule) -> QuerySet[Unit]:
 
 
 def ensure_reporting_rule(
-    *, division: Division, year: int, plan: Plan | None = None, by: Any = None
+    *, division: Division, year: int, plan: Plan | None = None, by: User | None = None
 ) -> tuple[ReportingRule, bool]:
     """The division's rule for `year`, created with the seed's values when missing: each county
     正风办 and each unit of the division but the office itself reports every quarter, 5 working days
@@ -125,7 +127,9 @@ def _label(unit: Unit, period: Period) -> str:
     return f"{unit.name}{period.label}“正风”行动工作情况报送"[:200]
 
 
-def schedule_reports(rule: ReportingRule, *, periods: Iterable[Period] | None = None, by: Any = None) -> int:
+def schedule_reports(
+    rule: ReportingRule, *, periods: Iterable[Period] | None = None, by: User | None = None
+) -> int:
     """Create the expected report of every reporting unit for each period (default: the rule's four
     quarters), each with its clock; reports that exist are left alone. Returns how many were created.
 
@@ -197,16 +201,16 @@ def schedule_current(now: dt.datetime | None = None) -> int:
 # --- Permissions -------------------------------------------------------------------------------
 
 
-def can_submit(user: Any, report: QuarterlyReport) -> bool:
+def can_submit(user: Viewer, report: QuarterlyReport) -> bool:
     """The reporting unit's liaison or head fills in and submits its report."""
     return can_keep_unit(user, report.unit_id)
 
 
-def can_review(user: Any, rule: ReportingRule) -> bool:
+def can_review(user: Viewer, rule: ReportingRule) -> bool:
     """The office (正风办) of the rule's division, or of a division above it, reviews the reports."""
-    if not (getattr(user, "is_authenticated", False) and user.is_active and user.role == Role.OFFICE):
+    if not (isinstance(user, User) and user.is_active and user.role == Role.OFFICE):
         return False
-    if user.unit_id is None:
+    if user.unit is None:
         return False
     return rule.division_id.startswith(user.unit.division.prefix)
 
@@ -250,7 +254,7 @@ def save_report(
     figures: Mapping[str, Any] | None = None,
     progress: Mapping[int, str] | None = None,
     files: Sequence[UploadedFile] = (),
-    by: Any,
+    by: User | None,
     now: dt.datetime | None = None,
 ) -> QuarterlyReport:
     """Fill in a report that is not submitted yet (or was returned): 本期工作情况, figures, progress
@@ -286,7 +290,8 @@ def save_report(
                 else:
                     ReportItem.objects.filter(report=report, task_id=task_id).delete()
             for upload, name in zip(files, names, strict=True):
-                attachment = ReportAttachment(report=report, name=name, size=upload.size)
+                # `validate_attachment` refused a file without a size.
+                attachment = ReportAttachment(report=report, name=name, size=upload.size or 0)
                 attachment.file.save(name, upload, save=False)
                 saved.append(attachment)
                 attachment.save()
@@ -317,7 +322,7 @@ def _fmt(moment: dt.datetime | None) -> str:
 
 
 def set_report_state(
-    report: QuarterlyReport, state: str, *, by: Any, reason: str = "", now: dt.datetime | None = None
+    report: QuarterlyReport, state: str, *, by: User | None, reason: str = "", now: dt.datetime | None = None
 ) -> QuarterlyReport:
     """The one transition function of a quarterly report.
 
@@ -396,9 +401,11 @@ def set_report_state(
     return report
 
 
-def _score(report: QuarterlyReport, code: str, points: Any, what: str, *, now: dt.datetime, by: Any) -> None:
+def _score(
+    report: QuarterlyReport, code: str, points: Decimal, what: str, *, now: dt.datetime, by: User | None
+) -> None:
     period = Period.parse(report.period)
-    due = _fmt(report.clock.due_at) if report.clock_id else "（未定）"
+    due = _fmt(report.clock.due_at) if report.clock is not None else "（未定）"
     record_score_event(
         unit=report.unit,
         dimension=report.rule.dimension,
@@ -469,7 +476,7 @@ def record_missing_reports(now: dt.datetime | None = None) -> int:
 
 
 def issue_report_notice(
-    rule: ReportingRule, period: Period, *, by: Any, now: dt.datetime | None = None
+    rule: ReportingRule, period: Period, *, by: User, now: dt.datetime | None = None
 ) -> ReportNotice:
     """通报 the units that reported `period` late (迟报) or have not reported (未报) after the due date.
 

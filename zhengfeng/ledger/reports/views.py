@@ -25,6 +25,7 @@ from zhengfeng.core.periods import Period
 from zhengfeng.ledger.ledgers.queries import can_keep_unit, can_read_ledgers, is_unit_user
 from zhengfeng.ledger.models import (
     REPORT_FIGURES,
+    QuarterlyReport,
     ReportingRule,
     ReportNotice,
     ReportState,
@@ -35,6 +36,7 @@ from zhengfeng.ledger.reports.forms import (
     ReasonForm,
     ReportForm,
 )
+from zhengfeng.org.auth import request_user
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -97,7 +99,7 @@ def report_home(request: HttpRequest) -> HttpResponse:
 def report_dashboard(request: HttpRequest) -> HttpResponse:
     """Units × periods of a year in the user's scope; each cell drills down to the report."""
     _require_reader(request)
-    user = request.user
+    user = request_user(request)
     years = queries.report_years_for(user)
     year = _year(request, years)
     now = timezone.now()
@@ -125,7 +127,7 @@ def report_dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 def report_export(request: HttpRequest) -> HttpResponse:
     _require_reader(request)
-    user = request.user
+    user = request_user(request)
     year = _year(request, queries.report_years_for(user))
     matrix = queries.report_matrix(user, year, now=timezone.now())
     title = f"{queries.scope_label(user)}{year}年“正风”行动季度报送情况"
@@ -133,7 +135,7 @@ def report_export(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def report_notice(request: HttpRequest, rule_pk: int, period: str) -> HttpResponse:
+def report_notice(request: HttpRequest, rule_pk: int, period: str) -> HttpResponse | FileResponse:
     """POST: issue the period's 通报 (office of the rule's division); GET: download it."""
     _require_reader(request)
     rule = get_object_or_404(ReportingRule.objects.select_related("division"), pk=rule_pk)
@@ -145,7 +147,7 @@ def report_notice(request: HttpRequest, rule_pk: int, period: str) -> HttpRespon
         raise Http404(str(exc)) from exc
     if request.method == "POST":
         try:
-            services.issue_report_notice(rule, wanted, by=request.user)
+            services.issue_report_notice(rule, wanted, by=request_user(request))
         except ValidationError as exc:
             _errors(request, exc)
         else:
@@ -159,20 +161,23 @@ def report_notice(request: HttpRequest, rule_pk: int, period: str) -> HttpRespon
 
 @login_required
 def my_reports(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    if not is_unit_user(user):
+    user = request_user(request)
+    # A unit user has a unit; the second test tells the type checker so.
+    if not is_unit_user(user) or user.unit is None:
         _require_reader(request)
         return redirect("ledger:report_dashboard")
+    unit = user.unit
     now = timezone.now()
     rows = [
-        (report, Period.parse(report.period).label, report.overdue)
-        for report in queries.unit_reports(user.unit_id, now=now)
+        # `overdue` is annotated by `unit_reports`; django-stubs does not see annotations of a QuerySet.
+        (report, Period.parse(report.period).label, report.overdue)  # type: ignore[attr-defined]
+        for report in queries.unit_reports(unit.pk, now=now)
     ]
-    context = {"rows": rows, "unit": user.unit, "can_keep": can_keep_unit(user, user.unit_id)}
+    context = {"rows": rows, "unit": unit, "can_keep": can_keep_unit(user, unit.pk)}
     return render(request, "ledger/report_mine.html", context)
 
 
-def _report(request: HttpRequest, pk: int):
+def _report(request: HttpRequest, pk: int) -> QuarterlyReport:
     _require_reader(request)
     report = queries.report_for(request.user, pk)
     if report is None:
@@ -183,7 +188,7 @@ def _report(request: HttpRequest, pk: int):
 @login_required
 def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     report = _report(request, pk)
-    user = request.user
+    user = request_user(request)
     figures = [(label, report.figures.get(key)) for key, label in REPORT_FIGURES]
     context = {
         "report": report,
@@ -212,14 +217,14 @@ def report_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.save_report(report, **form.service_arguments(), by=request.user)
+                services.save_report(report, **form.service_arguments(), by=request_user(request))
                 if "submit" in request.POST:
                     target = (
                         ReportState.RESUBMITTED
                         if report.state == ReportState.RETURNED
                         else ReportState.SUBMITTED
                     )
-                    services.set_report_state(report, target, by=request.user)
+                    services.set_report_state(report, target, by=request_user(request))
             except ValidationError as exc:
                 for message in exc.messages:
                     form.add_error(None, message)
@@ -235,7 +240,7 @@ def report_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def _transition(request: HttpRequest, pk: int, state: str, reason: str = "") -> HttpResponse:
     report = _report(request, pk)
     try:
-        services.set_report_state(report, state, by=request.user, reason=reason)
+        services.set_report_state(report, state, by=request_user(request), reason=reason)
     except ValidationError as exc:
         _errors(request, exc)
     else:

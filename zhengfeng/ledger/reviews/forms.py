@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.db.models import QuerySet
 
 from zhengfeng.ledger.ledgers.forms import DateInput
 from zhengfeng.ledger.models import ReviewKind, Severity
@@ -22,9 +23,9 @@ class FindingForm(forms.Form):
     severity = forms.ChoiceField(label="严重程度", choices=Severity.choices)
     text = forms.CharField(label="问题描述", widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, units: QuerySet[Unit], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = units
+        cast(forms.ModelChoiceField, self.fields["unit"]).queryset = units
 
 
 class DemandForm(forms.Form):

@@ -7,8 +7,6 @@ which it has a finding, and its own findings and demands. Scoping goes through
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Prefetch, QuerySet
 
 from zhengfeng.ledger.ledgers.queries import can_read_ledgers
@@ -18,10 +16,10 @@ from zhengfeng.ledger.models import (
     RectificationReport,
     ReviewRound,
 )
-from zhengfeng.org.queries import scope_filter, scope_of
+from zhengfeng.org.queries import Viewer, scope_filter, scope_of
 
 
-def rounds_for(user: Any) -> QuerySet[ReviewRound]:
+def rounds_for(user: Viewer) -> QuerySet[ReviewRound]:
     """Rounds that concern the user's scope: organised in it, or with findings in it."""
     if not can_read_ledgers(user):
         return ReviewRound.objects.none()
@@ -39,13 +37,13 @@ def rounds_for(user: Any) -> QuerySet[ReviewRound]:
     return rounds.distinct().order_by("-year", "kind", "id")
 
 
-def findings_for(user: Any) -> QuerySet[Finding]:
+def findings_for(user: Viewer) -> QuerySet[Finding]:
     if not can_read_ledgers(user):
         return Finding.objects.none()
     return scope_filter(Finding.objects.all(), user, unit_field="unit", division_field="division_code")
 
 
-def demands_for(user: Any) -> QuerySet[RectificationDemand]:
+def demands_for(user: Viewer) -> QuerySet[RectificationDemand]:
     if not can_read_ledgers(user):
         return RectificationDemand.objects.none()
     return scope_filter(
@@ -53,7 +51,7 @@ def demands_for(user: Any) -> QuerySet[RectificationDemand]:
     )
 
 
-def round_findings(user: Any, review: ReviewRound) -> QuerySet[Finding]:
+def round_findings(user: Viewer, review: ReviewRound) -> QuerySet[Finding]:
     """The round's findings the user may read, with unit and demand (one query)."""
     return (
         findings_for(user)
@@ -63,7 +61,7 @@ def round_findings(user: Any, review: ReviewRound) -> QuerySet[Finding]:
     )
 
 
-def demand_for(user: Any, pk: int) -> RectificationDemand | None:
+def demand_for(user: Viewer, pk: int) -> RectificationDemand | None:
     return (
         demands_for(user)
         .select_related("finding__round__division", "unit", "clock", "created_by")

@@ -33,7 +33,8 @@ from zhengfeng.ledger.models import (
     ReviewRound,
     Severity,
 )
-from zhengfeng.org.models import Division, Role, Unit
+from zhengfeng.org.models import Division, Role, Unit, User
+from zhengfeng.org.queries import Viewer
 
 CLOCK_KIND = "rectification"
 CLOCK_SOURCE = "ledger.rectificationdemand"
@@ -57,23 +58,25 @@ def _text(value: Any, label: str, max_length: int | None = None) -> str:
     return text
 
 
-def can_run_reviews(user: Any, division: Division) -> bool:
+def can_run_reviews(user: Viewer, division: Division) -> bool:
     """The office (正风办) of the division, or of a division above it, runs its review rounds."""
     return bool(
-        getattr(user, "is_authenticated", False)
+        isinstance(user, User)
         and user.is_active
         and user.role == Role.OFFICE
-        and user.unit_id is not None
+        and user.unit is not None
         and division.code.startswith(user.unit.division.prefix)
     )
 
 
-def _require_office(user: Any, division: Division) -> None:
+def _require_office(user: Viewer, division: Division) -> None:
     if not can_run_reviews(user, division):
         raise ValidationError(f"只有{division.name}“正风”办可以组织督查检查、登记问题和下达整改通知")
 
 
-def create_review_round(*, division: Division, year: int, kind: str, title: str = "", by: Any) -> ReviewRound:
+def create_review_round(
+    *, division: Division, year: int, kind: str, title: str = "", by: User
+) -> ReviewRound:
     """Open a mid-year review (年中督查) or an annual check (年度考核检查) for `year`.
 
     Side effects: the round; audit row `review.round_created`.
@@ -101,7 +104,7 @@ def create_review_round(*, division: Division, year: int, kind: str, title: str 
 
 
 def add_finding(
-    review: ReviewRound, *, unit: Unit, text: str, severity: str = Severity.MINOR, by: Any
+    review: ReviewRound, *, unit: Unit, text: str, severity: str = Severity.MINOR, by: User
 ) -> Finding:
     """Record a problem found at `unit` (which must lie in the round's division).
 
@@ -133,7 +136,7 @@ def add_finding(
 
 
 def issue_demand(
-    finding: Finding, *, requirements: str, due_on: dt.date, by: Any, now: dt.datetime | None = None
+    finding: Finding, *, requirements: str, due_on: dt.date, by: User, now: dt.datetime | None = None
 ) -> RectificationDemand:
     """下达整改通知 for a finding (one per finding), due at close of business of `due_on`.
 
@@ -189,7 +192,7 @@ def set_demand_state(
     demand: RectificationDemand,
     state: str,
     *,
-    by: Any,
+    by: User | None,
     text: str = "",
     reason: str = "",
     now: dt.datetime | None = None,
@@ -240,14 +243,16 @@ def set_demand_state(
                 .values_list("pk", flat=True)
                 .first()
             )
-            RectificationReport.objects.filter(pk=latest).update(
-                state=RectificationReportState.ACCEPTED
-                if state == DemandState.ACCEPTED
-                else RectificationReportState.RETURNED,
-                review_reason=reason,
-                reviewed_at=now,
-                reviewed_by=by,
-            )
+            # A submitted demand has its report; None would match no row anyway.
+            if latest is not None:
+                RectificationReport.objects.filter(pk=latest).update(
+                    state=RectificationReportState.ACCEPTED
+                    if state == DemandState.ACCEPTED
+                    else RectificationReportState.RETURNED,
+                    review_reason=reason,
+                    reviewed_at=now,
+                    reviewed_by=by,
+                )
         audit.record(
             f"review.demand_{state}",
             by=by,

@@ -12,19 +12,21 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from zhengfeng.ledger.ledgers.queries import can_keep_unit, can_read_ledgers, is_unit_user
-from zhengfeng.ledger.models import DemandState
+from zhengfeng.ledger.models import DemandState, RectificationDemand, ReviewRound
 from zhengfeng.ledger.reports.forms import ReasonForm
 from zhengfeng.ledger.reviews import queries
 from zhengfeng.ledger.reviews import services as reviews_services
 from zhengfeng.ledger.reviews.forms import DemandForm, FindingForm, RectificationForm, ReviewRoundForm
-from zhengfeng.org.models import Division, Role
-from zhengfeng.org.queries import units_for
+from zhengfeng.org.auth import request_user
+from zhengfeng.org.models import Division, Role, Unit, User
+from zhengfeng.org.queries import Viewer, units_for
 
 
 def _require_reader(request: HttpRequest) -> None:
@@ -36,8 +38,8 @@ def _errors(request: HttpRequest, exc: ValidationError) -> None:
     messages.error(request, "；".join(exc.messages))
 
 
-def _office_division(user: Any) -> Division | None:
-    if user.role == Role.OFFICE and user.unit_id:
+def _office_division(user: User) -> Division | None:
+    if user.role == Role.OFFICE and user.unit is not None:
         return user.unit.division
     return None
 
@@ -46,11 +48,16 @@ def _office_division(user: Any) -> Division | None:
 def review_home(request: HttpRequest) -> HttpResponse:
     """Office: the rounds and a form to open one. Units: their rectification demands."""
     _require_reader(request)
-    user = request.user
+    user = request_user(request)
     division = _office_division(user)
     context: dict[str, Any] = {
         "rounds": list(queries.rounds_for(user)),
-        "demands": list(queries.unit_demands(user.unit_id)) if is_unit_user(user) else [],
+        # A unit user has a unit; the second test tells the type checker so.
+        "demands": (
+            list(queries.unit_demands(user.unit_id))
+            if is_unit_user(user) and user.unit_id is not None
+            else []
+        ),
         "can_create": division is not None,
         "form": ReviewRoundForm(initial={"year": timezone.localtime().year}),
     }
@@ -61,17 +68,22 @@ def review_home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def review_create(request: HttpRequest) -> HttpResponse:
     _require_reader(request)
-    division = _office_division(request.user)
+    division = _office_division(request_user(request))
     if division is None:
         raise PermissionDenied("只有“正风”办可以组织督查检查")
     form = ReviewRoundForm(request.POST)
     if not form.is_valid():
         messages.error(
-            request, "；".join(f"{form.fields[k].label}：{' '.join(v)}" for k, v in form.errors.items())
+            request,
+            "；".join(
+                f"{form.fields[k].label}：{' '.join(str(e) for e in v)}" for k, v in form.errors.items()
+            ),
         )
         return redirect("ledger:review_home")
     try:
-        review = reviews_services.create_review_round(division=division, **form.cleaned_data, by=request.user)
+        review = reviews_services.create_review_round(
+            division=division, **form.cleaned_data, by=request_user(request)
+        )
     except ValidationError as exc:
         _errors(request, exc)
         return redirect("ledger:review_home")
@@ -79,7 +91,7 @@ def review_create(request: HttpRequest) -> HttpResponse:
     return redirect("ledger:review_detail", pk=review.pk)
 
 
-def _round(request: HttpRequest, pk: int):
+def _round(request: HttpRequest, pk: int) -> ReviewRound:
     _require_reader(request)
     review = queries.rounds_for(request.user).filter(pk=pk).first()
     if review is None:
@@ -87,7 +99,7 @@ def _round(request: HttpRequest, pk: int):
     return review
 
 
-def _units_of(user: Any, division: Division):
+def _units_of(user: Viewer, division: Division) -> QuerySet[Unit]:
     return (
         units_for(user)
         .filter(division__code__startswith=division.prefix, is_active=True)
@@ -98,7 +110,7 @@ def _units_of(user: Any, division: Division):
 @login_required
 def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     review = _round(request, pk)
-    user = request.user
+    user = request_user(request)
     office = reviews_services.can_run_reviews(user, review.division)
     context = {
         "review": review,
@@ -117,14 +129,17 @@ def finding_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = FindingForm(request.POST, units=_units_of(request.user, review.division))
     if form.is_valid():
         try:
-            reviews_services.add_finding(review, **form.cleaned_data, by=request.user)
+            reviews_services.add_finding(review, **form.cleaned_data, by=request_user(request))
         except ValidationError as exc:
             _errors(request, exc)
         else:
             messages.success(request, "已登记问题")
     else:
         messages.error(
-            request, "；".join(f"{form.fields[k].label}：{' '.join(v)}" for k, v in form.errors.items())
+            request,
+            "；".join(
+                f"{form.fields[k].label}：{' '.join(str(e) for e in v)}" for k, v in form.errors.items()
+            ),
         )
     return redirect("ledger:review_detail", pk=review.pk)
 
@@ -139,19 +154,22 @@ def demand_issue(request: HttpRequest, pk: int) -> HttpResponse:
     form = DemandForm(request.POST)
     if form.is_valid():
         try:
-            reviews_services.issue_demand(finding, **form.cleaned_data, by=request.user)
+            reviews_services.issue_demand(finding, **form.cleaned_data, by=request_user(request))
         except ValidationError as exc:
             _errors(request, exc)
         else:
             messages.success(request, f"已向{finding.unit.name}下达整改通知")
     else:
         messages.error(
-            request, "；".join(f"{form.fields[k].label}：{' '.join(v)}" for k, v in form.errors.items())
+            request,
+            "；".join(
+                f"{form.fields[k].label}：{' '.join(str(e) for e in v)}" for k, v in form.errors.items()
+            ),
         )
     return redirect("ledger:review_detail", pk=finding.round_id)
 
 
-def _demand(request: HttpRequest, pk: int):
+def _demand(request: HttpRequest, pk: int) -> RectificationDemand:
     _require_reader(request)
     demand = queries.demand_for(request.user, pk)
     if demand is None:
@@ -162,7 +180,7 @@ def _demand(request: HttpRequest, pk: int):
 @login_required
 def demand_detail(request: HttpRequest, pk: int) -> HttpResponse:
     demand = _demand(request, pk)
-    user = request.user
+    user = request_user(request)
     context = {
         "demand": demand,
         "can_submit": can_keep_unit(user, demand.unit_id) and demand.state in DemandState.EDITABLE,
@@ -181,7 +199,7 @@ def demand_submit(request: HttpRequest, pk: int) -> HttpResponse:
     form = RectificationForm(request.POST)
     text = form.cleaned_data["text"] if form.is_valid() else ""
     try:
-        reviews_services.set_demand_state(demand, DemandState.SUBMITTED, text=text, by=request.user)
+        reviews_services.set_demand_state(demand, DemandState.SUBMITTED, text=text, by=request_user(request))
     except ValidationError as exc:
         _errors(request, exc)
     else:
@@ -197,7 +215,7 @@ def demand_review(request: HttpRequest, pk: int) -> HttpResponse:
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     state = DemandState.ACCEPTED if request.POST.get("action") == "accept" else DemandState.RETURNED
     try:
-        reviews_services.set_demand_state(demand, state, reason=reason, by=request.user)
+        reviews_services.set_demand_state(demand, state, reason=reason, by=request_user(request))
     except ValidationError as exc:
         _errors(request, exc)
     else:

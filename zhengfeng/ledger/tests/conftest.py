@@ -139,8 +139,8 @@ def task_two(ledger_plan):
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
-def local(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=SHANGHAI)
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
 @pytest.fixture

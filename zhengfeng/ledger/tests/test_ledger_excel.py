@@ -58,13 +58,13 @@ def exported(ledgers, unit, plan) -> bytes:
 
 
 def sheet_rows(content: bytes) -> list[list]:
-    sheet = load_workbook(io.BytesIO(content)).active
+    sheet = load_workbook(io.BytesIO(content)).worksheets[0]
     return [list(row) for row in sheet.iter_rows(values_only=True)]
 
 
 def write_sheet(rows: list[list], headers: list[str] = HEADERS) -> bytes:
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]
     sheet.append(["台帐"])
     sheet.append(headers)
     for row in rows:
@@ -91,7 +91,7 @@ def state() -> tuple:
 def test_export_layout(kept, unit_a, ledger_plan):
     content = exported(kept, unit_a, ledger_plan)
     workbook = load_workbook(io.BytesIO(content))
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]
     assert sheet["A1"].value == "市甲局2026年“正风”行动工作台帐"
     assert sheet["A1"].font.b is True
     assert "A1:K1" in {str(merged) for merged in sheet.merged_cells.ranges}
@@ -228,6 +228,7 @@ def test_reimport_after_edits_updates_in_place(kept, unit_a, ledger_plan):
     }
     step = LedgerStep.objects.get(pk=survey_id)
     assert (step.text, step.due_on) == ("开展全面自查", dt.date(2026, 7, 15))
+    assert step.clock is not None
     assert step.clock.due_at == dt.datetime(2026, 7, 15, 17, 30, tzinfo=LEDGER_NOW.tzinfo)
     assert Ledger.objects.get(task__number=1).goals == "作风根本好转"
 

@@ -30,8 +30,8 @@ PDF = b"%PDF-1.4 test document"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 20
 
 
-def local(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=TZ)
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=TZ)
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_create_ledger_needs_a_responsibility_and_is_once_per_task(
 
 
 def test_responsible_person_must_work_in_the_unit(ledger, unit_a, unit_b):
-    outsider = PositionFactory(unit=unit_b).person
+    outsider = PositionFactory.create(unit=unit_b).person
     with pytest.raises(ValidationError) as exc:
         services.update_ledger(
             ledger,
@@ -73,7 +73,7 @@ def test_responsible_person_must_work_in_the_unit(ledger, unit_a, unit_b):
             responsible_person=outsider,
         )
     assert exc.value.messages == [f"{outsider.name} 不在 市甲局 任职，不能作为责任人"]
-    insider = PositionFactory(unit=unit_a, person=PersonFactory(name="王五")).person
+    insider = PositionFactory.create(unit=unit_a, person=PersonFactory(name="王五")).person
     changed = services.update_ledger(
         ledger,
         goals="目标",
@@ -88,6 +88,7 @@ def test_responsible_person_must_work_in_the_unit(ledger, unit_a, unit_b):
 
 def test_a_dated_step_gets_a_clock_due_at_close_of_business(ledger, liaison_a):
     step = services.add_step(ledger, text="召开动员会", due_on=dt.date(2026, 3, 10), by=liaison_a)
+    assert step.clock_id is not None
     clock = Clock.objects.get(pk=step.clock_id)
     assert (clock.kind, clock.source_type, clock.source_id) == (
         "ledger_step",
@@ -105,11 +106,13 @@ def test_a_dated_step_gets_a_clock_due_at_close_of_business(ledger, liaison_a):
 
 def test_a_due_date_on_a_day_off_moves_to_the_next_working_day(ledger):
     step = services.add_step(ledger, text="自查自纠", due_on=dt.date(2026, 3, 7))  # a Saturday
+    assert step.clock is not None
     assert step.clock.due_at == local(2026, 3, 9, 17, 30)
 
 
 def test_a_step_recorded_after_its_due_date_is_overdue_at_once(ledger):
     step = services.add_step(ledger, text="上报方案", due_on=dt.date(2026, 2, 27))
+    assert step.clock is not None
     assert step.clock.due_at == local(2026, 2, 27, 17, 30)
     assert Clock.objects.overdue(at=LEDGER_NOW).get() == step.clock
 
@@ -136,6 +139,7 @@ def test_completing_a_step_stops_its_clock_and_starts_the_ledger(ledger, liaison
     step.refresh_from_db()
     ledger.refresh_from_db()
     assert (step.status, step.completed_at) == (StepStatus.DONE, local(2026, 3, 5, 10, 0))
+    assert step.clock is not None
     assert (step.clock.state, step.clock.stopped_at, step.clock.is_late) == (
         "stopped",
         local(2026, 3, 5, 10),
@@ -152,6 +156,7 @@ def test_a_late_step_stays_late_and_cannot_be_reopened(ledger, frozen):
     step = services.add_step(ledger, text="召开动员会", due_on=dt.date(2026, 3, 3))
     frozen.move_to(local(2026, 3, 4, 9, 0))
     services.set_step_status(step, StepStatus.DONE)
+    assert step.clock is not None
     assert step.clock.is_late is True
     with pytest.raises(ValidationError, match="已完成，不能重新打开"):
         services.set_step_status(step, StepStatus.OPEN)
@@ -167,6 +172,7 @@ def test_moving_a_due_date_restarts_the_clock(ledger, frozen):
         "due_on",
     ]
     step.refresh_from_db()
+    assert step.clock is not None
     assert step.clock.due_at == local(2026, 3, 20, 17, 30)
     assert list(
         ClockEvent.objects.filter(clock=step.clock).values_list("kind", flat=True).order_by("id")
@@ -186,6 +192,7 @@ def test_removing_a_step_stops_its_clock(ledger):
     clock_id = step.clock_id
     services.remove_step(step)
     assert LedgerStep.objects.count() == 0
+    assert clock_id is not None
     assert Clock.objects.get(pk=clock_id).state == "stopped"
     kept = services.add_step(ledger, text="另一步")
     services.add_progress(ledger, text="已开展", step=kept)
@@ -232,6 +239,7 @@ def test_progress_with_attachments_is_stored_under_media(ledger, liaison_a, medi
     names = [(a.name, a.size) for a in entry.attachments.order_by("id")]
     assert names == [("会议纪要.pdf", len(PDF)), ("现场.PNG", len(PNG))]
     stored = entry.attachments.order_by("id").first()
+    assert stored is not None
     assert stored.file.name.startswith(f"ledger/441800/{ledger.pk}/")
     assert (media / stored.file.name).read_bytes() == PDF
     ledger.refresh_from_db()

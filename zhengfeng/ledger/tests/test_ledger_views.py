@@ -85,6 +85,8 @@ def test_handler_reads_and_head_keeps(client, unit_a, ledger_a):
     )
     assert response.url == reverse("ledger:ledger_detail", args=[ledger_a.pk])
     step = LedgerStep.objects.get()
+    assert step.clock is not None
+    assert step.clock.due_at is not None
     assert (step.text, step.due_on, step.clock.due_at.date()) == (
         "一步",
         dt.date(2026, 3, 20),
@@ -134,6 +136,8 @@ def test_office_list_filters_and_htmx_partial(client, city_office, ledgers, unit
     assert body.startswith('\n<div id="ledger-table">') or body.lstrip().startswith('<div id="ledger-table">')
     assert "<h1>" not in body
     assert "逾期 1" in body
+    assert step.clock is not None
+    assert step.clock.due_at is not None
     assert step.clock.due_at.date() == dt.date(2026, 2, 27)
 
 
@@ -233,6 +237,7 @@ def test_step_done_and_ledger_status_through_the_pages(client, liaison_a, ledger
     login(client, liaison_a)
     client.post(reverse("ledger:step_done", args=[step.pk]))
     step.refresh_from_db()
+    assert step.clock is not None
     assert (step.status, step.clock.state) == ("done", "stopped")
     client.post(reverse("ledger:ledger_status", args=[ledger_a.pk]), {"status": "done"})
     ledger_a.refresh_from_db()
@@ -242,14 +247,14 @@ def test_step_done_and_ledger_status_through_the_pages(client, liaison_a, ledger
 def test_unit_export_is_an_xlsx_of_the_units_ledgers(client, liaison_a, ledgers, ledger_plan):
     response = login(client, liaison_a).get(reverse("ledger:ledger_export"))
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
     assert sheet["A1"].value == "市甲局2026年“正风”行动工作台帐"
     assert [row[1] for row in sheet.iter_rows(min_row=3, values_only=True)] == ["市甲局"]
 
 
 def test_county_office_export_holds_its_county_only(client, county_office, ledgers):
     response = login(client, county_office).get(reverse("ledger:ledger_export"))
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
     assert sheet["A1"].value == "清城区2026年“正风”行动工作台帐"
     assert [row[1] for row in sheet.iter_rows(min_row=3, values_only=True)] == ["清城区甲局"]
 
@@ -268,7 +273,10 @@ def test_import_page_shows_row_errors_and_writes_nothing(client, liaison_a, ledg
     good = write_sheet([[None, None, "1", "目标", None, "步骤", None, "2026-03-20", None, None, None]])
     response = client.post(reverse("ledger:ledger_import"), {"file": SimpleUploadedFile("台帐.xlsx", good)})
     assert response.status_code == 302
-    assert LedgerStep.objects.get().clock.due_at.date() == dt.date(2026, 3, 20)
+    clock = LedgerStep.objects.get().clock
+    assert clock is not None
+    assert clock.due_at is not None
+    assert clock.due_at.date() == dt.date(2026, 3, 20)
 
 
 def test_only_keepers_import(client, unit_a, city_office, ledger_plan):

@@ -25,6 +25,7 @@ def run_alerts(moment):
 
 def levels(unit, period="2015Q1"):
     report = QuarterlyReport.objects.get(unit=unit, period=period)
+    assert report.clock_id is not None
     return sorted(Alert.objects.filter(clock_id=report.clock_id).values_list("level", flat=True))
 
 

@@ -181,7 +181,7 @@ def test_a_unit_cannot_submit_for_another_unit(scheduled, report_org, liaison_a,
 
 
 def test_a_handler_cannot_submit(scheduled, report_org, travel):
-    handler = UserFactory(role=Role.HANDLER, unit=report_org["a"])
+    handler = UserFactory.create(role=Role.HANDLER, unit=report_org["a"])
     report = report_of(report_org["a"])
     travel(local(2015, 4, 7, 10, 0))
 

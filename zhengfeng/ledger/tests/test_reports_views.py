@@ -125,7 +125,7 @@ def test_excel_export(client, mixed, city_office):
 
     response = client.get(reverse("ledger:report_export"), {"year": 2015})
 
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
     rows = [list(row) for row in sheet.iter_rows(values_only=True)]
     assert rows[0][0] == "清远市2015年“正风”行动季度报送情况"
     assert rows[1] == [

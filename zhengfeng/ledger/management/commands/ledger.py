@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from zhengfeng.ledger.ledgers.excel import LedgerImportError, export_title, export_workbook, import_ledgers
 from zhengfeng.ledger.ledgers.queries import export_ledgers, plans_for_unit
@@ -40,7 +41,7 @@ def _plan_for_unit(unit: Unit, year: int | None) -> Plan:
 class Command(BaseCommand):
     help = "工作台帐：import 从 Excel 导入（先检查全部行），export 导出为 Excel"
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         importer = sub.add_parser("import", help="导入一个单位的台帐 Excel")
         importer.add_argument("file", help="台帐 Excel 文件（.xlsx）")
@@ -54,13 +55,13 @@ class Command(BaseCommand):
         exporter.add_argument("--year", type=int, help="方案年度，默认为最新的方案")
         exporter.add_argument("-o", "--output", required=True, help="输出文件（.xlsx）")
 
-    def handle(self, *args, action: str, **options) -> None:
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "import":
             self._import(**options)
         else:
             self._export(**options)
 
-    def _import(self, *, file: str, unit: str, year: int | None, dry_run: bool, **_) -> None:
+    def _import(self, *, file: str, unit: str, year: int | None, dry_run: bool, **_: Any) -> None:
         path = Path(file)
         try:
             content = path.read_bytes()
@@ -77,7 +78,9 @@ class Command(BaseCommand):
             sys.exit(1)
         self.stdout.write(result.line())
 
-    def _export(self, *, unit: str | None, division: str | None, year: int | None, output: str, **_) -> None:
+    def _export(
+        self, *, unit: str | None, division: str | None, year: int | None, output: str, **_: Any
+    ) -> None:
         if unit:
             target = _unit(unit)
             plan = _plan_for_unit(target, year)
@@ -91,11 +94,11 @@ class Command(BaseCommand):
             plans = Plan.objects.filter(pk__in=ledgers.values("task__plan_id")).order_by("-year")
             if year is not None:
                 plans = plans.filter(year=year)
-            plan = plans.first()
-            if plan is None:
+            latest = plans.first()
+            if latest is None:
                 raise CommandError(f"{area.name}没有{f' {year} 年度的' if year else ''}工作台帐")
-            ledgers = ledgers.filter(task__plan=plan)
-            title = export_title(unit=None, plan=plan, scope_label=area.name)
+            ledgers = ledgers.filter(task__plan=latest)
+            title = export_title(unit=None, plan=latest, scope_label=area.name)
         rows = export_ledgers(ledgers)
         Path(output).write_bytes(export_workbook(rows, title=title))
         steps = sum(max(len(ledger.steps.all()), 1) for ledger in rows)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from zhengfeng.ledger.models import ResponsibilityRole
 from zhengfeng.ledger.plans.importing import prepare_import
@@ -45,7 +46,7 @@ def _year(value: str) -> int:
 class Command(BaseCommand):
     help = "实施方案：import 导入方案文本，show 显示方案（文本或 JSON）"
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         importer = sub.add_parser("import", help="导入方案文本（按年度更新，不重复）")
         importer.add_argument("file", help="方案文本文件（UTF-8）")
@@ -60,14 +61,14 @@ class Command(BaseCommand):
         show.add_argument("--division", help="发文区划代码，默认为唯一的市级区划")
         show.add_argument("--format", choices=("text", "json"), default="text")
 
-    def handle(self, *args, action: str, **options) -> None:
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "import":
             self._import(**options)
         else:
             self._show(**options)
 
     def _import(
-        self, *, file: str, year: str, division: str | None, title: str, allow_unmatched: bool, **_
+        self, *, file: str, year: str, division: str | None, title: str, allow_unmatched: bool, **_: Any
     ) -> None:
         path = Path(file)
         try:
@@ -97,7 +98,7 @@ class Command(BaseCommand):
         for line in summary.lines():
             self.stdout.write(line)
 
-    def _show(self, *, year: str, division: str | None, format: str, **_) -> None:
+    def _show(self, *, year: str, division: str | None, format: str, **_: Any) -> None:
         issuing = _division(division)
         plan = find_plan(year=_year(year), division_code=issuing.code)
         if plan is None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from zhengfeng.ledger.management.commands.plan import _division, _year
 from zhengfeng.ledger.models import ReportingRule
@@ -23,7 +24,7 @@ from zhengfeng.ledger.reports.services import ensure_reporting_rule, schedule_re
 class Command(BaseCommand):
     help = "季度报送：due 显示各季度报送截止日期，schedule 生成某年度的报送任务和时限"
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         due = sub.add_parser("due", help="显示某年度各季度的报送截止日期")
         due.add_argument("year")
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         schedule.add_argument("year")
         schedule.add_argument("--division", help="受理区划代码，默认为唯一的市级区划")
 
-    def handle(self, *args, action: str, **options) -> None:
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
         year = _year(options["year"])
         if action == "due":
             self.due(year, options["division"], options["format"])
