@@ -31,30 +31,8 @@ from zhengfeng.org.auth import request_user
 class EvaluationYearForm(forms.ModelForm):
     class Meta:
         model = EvaluationYear
-        fields = (
-            "division",
-            "year",
-            "title",
-            "key_units",
-            "sms_template",
-            "reask_template",
-            "points_satisfied",
-            "points_basic",
-            "points_unsatisfied",
-            "reply_window_days",
-            "vote_opens_at",
-            "vote_closes_at",
-            "vote_weight",
-            "assessment_points",
-            "rule_repeat_count",
-            "rule_repeat_days",
-            "rule_burst_count",
-            "rule_burst_minutes",
-            "rule_fast_seconds",
-            "rule_vote_count",
-            "rule_vote_minutes",
-            "rule_name_phones",
-        )
+        # The settings the services take (services.YEAR_FIELDS), after what fixes the year.
+        fields = ("division", "year", "key_units", *services.YEAR_FIELDS)
 
     def clean(self) -> dict[str, Any]:
         super().clean()
