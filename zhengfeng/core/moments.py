@@ -75,4 +75,3 @@ def plausible_day(value: dt.date, *, field: str, now: dt.datetime | None = None)
             },
         )
     return value
-
