@@ -73,3 +73,20 @@ def test_import_refuses_an_implausible_received_at(tmp_path, qingcheng, key):
     assert "第 2 行：受理时间 9999-12-31 23:59:59 不在合理范围内（2000-01-01 至 2026-11-17 10:00）" in message
     assert "第 3 行：受理时间 0001-01-01 00:00:00 不在合理范围内（2000-01-01 至 2026-11-17 10:00）" in message
     assert WorkOrder.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("params", "detail"),
+    [
+        ({"received_to": "9999-12-31"}, "received_to 9999-12-31 不在合理范围内（2000-01-01 至 2026-11-17）"),
+        (
+            {"received_from": "0001-01-01"},
+            "received_from 0001-01-01 不在合理范围内（2000-01-01 至 2026-11-17）",
+        ),
+    ],
+)
+@time_machine.travel(NOW, tick=False)
+def test_order_list_refuses_implausible_dates(client, key, params, detail):
+    response = client.get("/api/v1/hotline/orders", params, HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    assert (response.status_code, response.json()) == (400, {"detail": detail})
