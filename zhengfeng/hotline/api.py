@@ -26,6 +26,7 @@ from ninja import Status as Answer
 from ninja.errors import HttpError
 from pydantic_core import ErrorDetails
 
+from zhengfeng.core.moments import plausible_day
 from zhengfeng.hotline import queries, services
 from zhengfeng.hotline.models import Channel, Status, WorkOrder, WorkOrderQuerySet
 from zhengfeng.org.models import ApiKey, User
@@ -359,9 +360,14 @@ def _detail(request: HttpRequest, order: WorkOrder) -> dict[str, Any]:
 
 def _date(value: str, name: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError as exc:
         raise HttpError(400, f"{name} 应为日期（YYYY-MM-DD），而不是 {value!r}") from exc
+    try:
+        # The one window of past facts (core.moments); 9999-12-31 + 1 day would overflow below.
+        return plausible_day(day, field=name)
+    except ValidationError as exc:
+        raise HttpError(400, "；".join(exc.messages)) from exc
 
 
 # ------------------------------------------------------------------------------------ reads

@@ -28,6 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from zhengfeng.core.crypto import blind_index, mask_id_number, mask_phone
 from zhengfeng.core.memo import TimedMemo
+from zhengfeng.core.moments import plausible_day, plausible_moment
 from zhengfeng.hotline import services
 from zhengfeng.hotline.models import (
     CONTENT_MAX_LENGTH,
@@ -229,7 +230,8 @@ def parse_datetime(value: str, *, name: str, end: bool = False) -> dt.datetime:
     text = value.strip()
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            day = dt.date.fromisoformat(text)
+            # Checked before the day is added: 9999-12-31 + 1 day overflows.
+            day = plausible_day(dt.date.fromisoformat(text), field=name)
             if end:
                 day += dt.timedelta(days=1)
             return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
@@ -237,13 +239,15 @@ def parse_datetime(value: str, *, name: str, end: bool = False) -> dt.datetime:
             # An unencoded "+08:00" in a query string arrives as " 08:00".
             text = text.replace(" ", "+")
         parsed = dt.datetime.fromisoformat(text)
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+        return plausible_moment(parsed, field=name)
+    except ValidationError as exc:
+        raise Open311Error(400, "；".join(exc.messages)) from exc
     except ValueError as exc:
         raise Open311Error(
             400, f"{name} 不是有效的 W3C 日期时间（如 2026-11-01T08:00:00+08:00）：{value}"
         ) from exc
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
-    return parsed
 
 
 def _w3c(value: dt.datetime | None) -> str | None:

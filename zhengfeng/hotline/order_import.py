@@ -26,6 +26,7 @@ from django.db.models import Choices
 from django.utils import timezone
 
 from zhengfeng.core import audit
+from zhengfeng.core.moments import plausible_moment
 from zhengfeng.hotline import services
 from zhengfeng.hotline.models import (
     ADDRESS_MAX_LENGTH,
@@ -299,7 +300,10 @@ def _check_line(where: str, values: dict[str, Any], lookups: _Lookups, actor: Us
         problems.append(f"外部编号过长（最多 64 个字符）：{external_id[:70]}")
     checked["external_id"] = external_id
     if values.get("received_at"):
-        check("received_at", lambda: _datetime(values["received_at"], "受理时间"))
+        check(
+            "received_at",
+            lambda: plausible_moment(_datetime(values["received_at"], "受理时间"), field="受理时间"),
+        )
     check("channel", lambda: _choice(values.get("channel", ""), Channel, "来源渠道", default=Channel.IMPORT))
     if values.get("request_type"):
         check("request_type", lambda: _choice(values["request_type"], RequestType, "诉求类型"))
@@ -335,7 +339,10 @@ def _check_line(where: str, values: dict[str, Any], lookups: _Lookups, actor: Us
         if not checked.get("reply"):
             problems.append("状态为已办结的工单须填写答复内容")
         if values.get("replied_at"):
-            check("replied_at", lambda: _datetime(values["replied_at"], "答复时间"))
+            check(
+                "replied_at",
+                lambda: plausible_moment(_datetime(values["replied_at"], "答复时间"), field="答复时间"),
+            )
         received, replied = checked.get("received_at"), checked.get("replied_at")
         if received and replied and replied < received:
             problems.append("答复时间早于受理时间")

@@ -6,10 +6,15 @@ service. Searching by a full phone number goes through the blind index.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Model, QuerySet
+from django.db.models import CharField, Model, QuerySet
+from django.db.models.functions import Cast
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from zhengfeng.core.crypto import blind_index, mask_phone
 from zhengfeng.messaging import services
@@ -80,12 +85,40 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
 
 @admin.register(InboundSms)
 class InboundSmsAdmin(ReadOnlyAdmin):
-    list_display = ["id", "sender", "text", "received_at", "matched", "handled_at"]
-    list_filter = [("handled_at", admin.EmptyFieldListFilter)]
+    """`received_at` is read as text, never as a datetime: a row stored before the webhook refused
+    implausible times (year 1) cannot be read back on PostgreSQL and would make the list a 500. For
+    the same reason there is no date hierarchy (it reads the column's minimum); a date filter instead."""
+
+    list_display = ["id", "sender", "text", "received", "matched", "handled_at", "parked_reason"]
+    list_filter = [
+        ("handled_at", admin.EmptyFieldListFilter),
+        ("parked_reason", admin.EmptyFieldListFilter),
+        ("received_at", admin.DateFieldListFilter),
+    ]
     search_fields = ["provider_id", "text", "matched_type", "matched_id"]
-    exclude = ["phone"]
-    readonly_fields = ["sender"]
-    date_hierarchy = "received_at"
+    exclude = ["phone", "received_at"]
+    readonly_fields = ["sender", "received"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InboundSms]:
+        return (
+            super()
+            .get_queryset(request)
+            .defer("received_at")
+            .annotate(received_text=Cast("received_at", output_field=CharField()))
+        )
+
+    @admin.display(description="接收时间", ordering="received_at")
+    def received(self, obj: InboundSms) -> str:
+        text = str(getattr(obj, "received_text", "") or "")
+        try:
+            moment = parse_datetime(text)
+        except ValueError:
+            moment = None
+        if moment is None:
+            return f"无法读取：{text}"
+        if timezone.is_naive(moment):  # SQLite keeps UTC without an offset
+            moment = moment.replace(tzinfo=dt.UTC)
+        return f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S}"
 
     @admin.display(description="发送号码")
     def sender(self, obj: InboundSms) -> str:

@@ -170,6 +170,9 @@ class InboundSms(models.Model):
     matched_id = models.CharField("匹配对象编号", max_length=64, blank=True)
     handled_at = models.DateTimeField("处理时间", null=True, blank=True)
     division_code = models.CharField("行政区划", max_length=12, blank=True, db_index=True)
+    # Set when a job could not read or use the row (a time outside the plausible window stored before
+    # the webhook refused them): the row is left out of every matching job from then on, and kept.
+    parked_reason = models.CharField("无法处理原因", max_length=500, blank=True)
 
     class Meta:
         verbose_name = "上行短信"
@@ -184,6 +187,9 @@ class InboundSms(models.Model):
         ]
 
     def __str__(self) -> str:
+        if "received_at" in self.get_deferred_fields():
+            # The admin defers the time (a bad stored one cannot be read back): never load it here.
+            return f"{mask_phone(self.phone)} {self.provider_id}"
         return f"{mask_phone(self.phone)} {self.received_at:%Y-%m-%d %H:%M}"
 
 

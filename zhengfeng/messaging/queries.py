@@ -38,9 +38,10 @@ def unmatched_inbound(after: dt.datetime | None = None) -> QuerySet[InboundSms]:
     """Inbound SMS no module has handled yet, oldest first (optionally only those received after `after`).
 
     System-wide on purpose: the matching jobs run without a user; they call
-    `services.mark_inbound_handled()` for each reply they take.
+    `services.mark_inbound_handled()` for each reply they take. A parked row
+    (`services.park_inbound`) is never offered again.
     """
-    rows = InboundSms.objects.filter(handled_at__isnull=True)
+    rows = InboundSms.objects.filter(handled_at__isnull=True, parked_reason="")
     if after is not None:
         rows = rows.filter(received_at__gt=after)
     return rows.order_by("received_at", "id")

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from zhengfeng.core import audit
 from zhengfeng.core.crypto import blind_index, mask_phone
+from zhengfeng.core.moments import plausible_moment
 from zhengfeng.messaging.models import (
     Channel,
     DeliveryStatus,
@@ -392,7 +393,8 @@ def receive_inbound_sms(
     """Store one inbound SMS once per gateway id; a TD/退订 reply opts the number out.
 
     Returns (row, created); a repeated `provider_id` returns the stored row and changes nothing.
-    Raises ValidationError for a bad phone or a naive time.
+    Raises ValidationError for a bad phone, or a naive or implausible time (`core.moments`: stored,
+    year 1 breaks every later read of the table on PostgreSQL).
 
     Side effects (first time only): one InboundSms; audit row `messaging.inbound_received`; for an
     opt-out reply, `opt_out()` and the reply marked handled (matched to the OptOut).
@@ -401,6 +403,7 @@ def receive_inbound_sms(
     number = normalise_mobile(phone)
     if timezone.is_naive(received_at):
         raise ValidationError(f"接收时间必须带时区：{received_at.isoformat()}")
+    plausible_moment(received_at, field="接收时间 received_at")
     existing = InboundSms.objects.filter(provider_id=provider_id).first()
     if existing is not None:
         return existing, False
@@ -427,6 +430,28 @@ def receive_inbound_sms(
         # The gateway retried while the first delivery was still being stored: the unique id wins.
         return InboundSms.objects.get(provider_id=provider_id), False
     return inbound, True
+
+
+def park_inbound(*, inbound_id: int, reason: str) -> bool:
+    """Set an inbound SMS aside with the reason a job could not process it, so the job goes on.
+
+    By id, with one UPDATE that reads no column: the row may be one whose stored time cannot be read
+    back (year 1 on PostgreSQL). Returns False when the row is already handled or parked.
+    Side effects: `parked_reason`; audit row `messaging.inbound_parked` with the reason.
+    """
+    reason = (reason or "无法处理").strip()[:500]
+    with transaction.atomic():
+        changed = InboundSms.objects.filter(pk=inbound_id, handled_at__isnull=True, parked_reason="").update(
+            parked_reason=reason
+        )
+        if changed:
+            audit.record(
+                "messaging.inbound_parked",
+                by=None,
+                target=("messaging.inboundsms", str(inbound_id)),
+                data={"reason": reason},
+            )
+    return bool(changed)
 
 
 def mark_inbound_handled(

@@ -62,7 +62,10 @@ def _parse(request: HttpRequest, fields: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _parse_time(value: Any, field: str) -> dt.datetime:
-    parsed = parse_datetime(str(value).strip()) if value else None
+    try:
+        parsed = parse_datetime(str(value).strip()) if value else None
+    except ValueError:  # well-formed but not a date, e.g. 2026-13-45T10:00:00
+        parsed = None
     if parsed is None:
         raise BadPayloadError(f"{field} 不是有效的时间（ISO 8601，如 2025-03-01T09:30:00+08:00）：{value}")
     # Gateways in China commonly send local time without an offset: read it in TIME_ZONE.

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from zhengfeng.core import audit
 from zhengfeng.core.crypto import blind_index, mask_phone
+from zhengfeng.core.moments import plausible_moment
 from zhengfeng.evaluation.models import (
     ActionSource,
     ActionStaff,
@@ -72,6 +73,15 @@ class ActionInput:
     external_id: str = ""
 
 
+def _implausible(acted_at: dt.datetime, now: dt.datetime) -> str:
+    # The one window of past facts (core.moments): year 1 or 9999 from the API or an import.
+    try:
+        plausible_moment(acted_at, field="执法时间", now=now)
+    except ValidationError as exc:
+        return "；".join(exc.messages)
+    return ""
+
+
 def check_action(
     *,
     unit: Unit,
@@ -102,6 +112,8 @@ def check_action(
     evaluation_year = None
     if not isinstance(acted_at, dt.datetime) or timezone.is_naive(acted_at):
         errors.append(f"执法时间必须是带时区的日期时间：{acted_at}")
+    elif implausible := _implausible(acted_at, now):
+        errors.append(implausible)
     elif acted_at > now + CLOCK_TOLERANCE:
         errors.append(f"执法时间 {timezone.localtime(acted_at):%Y-%m-%d %H:%M} 晚于当前时间")
     else:

@@ -6,10 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from zhengfeng.core import audit
+from zhengfeng.core.moments import plausible_moment
 from zhengfeng.evaluation.models import EnforcementAction, Evaluation, Reply, ReplyOutcome
 from zhengfeng.evaluation.parsing import parse_reply
 from zhengfeng.evaluation.services.common import render_sms
@@ -29,6 +31,7 @@ class ReplyStats:
     expired: int = 0
     no_invitation: int = 0
     skipped: int = 0  # taken by another module or worker meanwhile
+    parked: int = 0  # unreadable or implausible rows set aside (messaging.park_inbound)
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -192,6 +195,42 @@ def _process_batch(batch: list[InboundSms], now: dt.datetime, stats: ReplyStats)
             stats.reasked += 1
 
 
+def _load(ids: list[int]) -> list[InboundSms]:
+    # In a savepoint: on PostgreSQL a failed read (DataError) would otherwise spoil the batch's transaction.
+    with transaction.atomic():
+        rows = {row.pk: row for row in InboundSms.objects.filter(pk__in=ids)}
+    return [rows[pk] for pk in ids if pk in rows]
+
+
+def _usable(ids: list[int], now: dt.datetime, stats: ReplyStats) -> list[InboundSms]:
+    """The rows of `ids` this job can match, in order; the others are parked with their reason.
+
+    A row whose time cannot be read (PostgreSQL: year 1 shifted to UTC is BC; SQLite: year 0) or lies
+    outside the plausible window was stored before the webhook refused such times; it would fail the
+    job on every run and hold every later reply, so it is set aside for the office instead.
+    """
+    try:
+        rows = _load(ids)
+    except (DatabaseError, ValueError, OverflowError):
+        rows = []
+        for pk in ids:
+            try:
+                rows += _load([pk])
+            except (DatabaseError, ValueError, OverflowError) as exc:
+                if messaging.park_inbound(inbound_id=pk, reason=f"接收时间无法读取：{exc}"):
+                    stats.parked += 1
+    usable = []
+    for row in rows:
+        try:
+            plausible_moment(row.received_at, field="接收时间", now=now)
+        except ValidationError as exc:
+            if messaging.park_inbound(inbound_id=row.pk, reason="；".join(exc.messages)):
+                stats.parked += 1
+            continue
+        usable.append(row)
+    return usable
+
+
 def process_replies(
     now: dt.datetime | None = None, *, batch_size: int = 500, limit: int | None = None
 ) -> ReplyStats:
@@ -204,8 +243,11 @@ def process_replies(
        answer counts, later ones are kept only, an unrecognised one gets one SMS asking again.
     4. A reply from a number with no invitation, or only expired ones, is logged as a Reply and left
        unhandled for other modules (a hotline callback may be waiting for that number).
+    5. A row that cannot be read or whose time is implausible is parked (`messaging.park_inbound`)
+       with its reason and never offered again; the rest go on.
 
-    Side effects: Reply rows, evaluation answers, re-ask SMS; messaging's audit row per batch
+    Side effects: Reply rows, evaluation answers, re-ask SMS, parked inbound rows (audit row
+    `messaging.inbound_parked` each); messaging's audit row per batch
     (`messaging.inbound_handled_bulk`) and one `evaluation.replies_processed` audit row per run that
     did something.
     """
@@ -215,15 +257,20 @@ def process_replies(
     while limit is None or done < limit:
         size = batch_size if limit is None else min(batch_size, limit - done)
         with transaction.atomic():
-            batch = list(
+            # Ids first: reading the ids never touches a bad stored time, so one bad row cannot
+            # fail the query that would also bring every good row behind it.
+            ids = list(
                 messaging_queries.unmatched_inbound()
                 .filter(received_at__lte=now)
-                .exclude(pk__in=Reply.objects.values("inbound_id"))[:size]
+                .exclude(pk__in=Reply.objects.values("inbound_id"))
+                .values_list("pk", flat=True)[:size]
             )
-            if not batch:
+            if not ids:
                 break
-            done += len(batch)
-            _process_batch(batch, now, stats)
+            done += len(ids)
+            batch = _usable(ids, now, stats)
+            if batch:
+                _process_batch(batch, now, stats)
     if done:
         with transaction.atomic():
             audit.record("evaluation.replies_processed", by=None, data=stats.as_dict())

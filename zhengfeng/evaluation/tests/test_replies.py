@@ -48,6 +48,7 @@ def test_a_valid_reply_counts_with_its_delay(year, unit_a, zhang):
         "expired": 0,
         "no_invitation": 0,
         "skipped": 0,
+        "parked": 0,
     }
     inbound.refresh_from_db()
     assert (inbound.matched_type, inbound.matched_id) == ("evaluation.evaluation", str(evaluation.pk))

@@ -180,6 +180,14 @@ def test_post_action_creates_it_and_the_invitation(client, year, zhang, key):
         ({"subject_phone": "1381234"}, "执法对象的手机号码应为 11 位，当前为 7 位：1381234"),
         ({"acted_at": "20 Nov"}, "acted_at 不是有效的日期时间：20 Nov"),
         (
+            {"acted_at": "0001-01-01T00:00:00+00:00"},
+            "执法时间 0001-01-01 00:00:00 不在合理范围内（2000-01-01 至 2015-11-21 10:00）",
+        ),
+        (
+            {"acted_at": "9999-12-31T23:59:59+00:00"},
+            "执法时间 9999-12-31 23:59:59 不在合理范围内（2000-01-01 至 2015-11-21 10:00）",
+        ),
+        (
             {"action_type": "抽查"},
             "未知的执法类型“抽查”；可用：执法检查（inspection）、监督检查（supervision）、"
             "行政处罚（penalty）、行政强制（coercion）、许可核查（licensing）、其他执法监督（other）",

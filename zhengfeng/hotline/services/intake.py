@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from zhengfeng.core.crypto import blind_index, keyed_mac
+from zhengfeng.core.moments import plausible_moment
 from zhengfeng.hotline.models import (
     Category,
     Channel,
@@ -115,7 +116,8 @@ def receive_work_order(
     A request numbered and answered earlier (an Open311 submission) brings its `code` and
     `query_password_hash`; then no password is returned (the requester already has it).
     """
-    at = _when(at)
+    # The one window of past facts (core.moments): year 1 or 9999 would be numbered and stored.
+    at = plausible_moment(_when(at), field="受理时间")
     channel = _choice(channel, Channel, label="来源渠道")
     request_type = _choice(request_type, RequestType, label="诉求类型")
     urgency = _choice(urgency, Urgency, label="紧急程度")
