@@ -99,8 +99,8 @@ def test_check_fails_on_a_missing_file(tmp_path):
     assert not (tmp_path / "api.md").exists()
 
 
-def test_the_served_document_is_the_committed_one(client, db):
-    served = client.get("/api/v1/openapi.json").json()
+def test_the_served_document_is_the_committed_one(api_client, db):
+    served = api_client.get("/api/v1/openapi.json").json()
 
     assert served == json.loads((DOCS / "openapi.json").read_text(encoding="utf-8"))
 
@@ -160,10 +160,10 @@ def _url(path: str) -> str:
     return "/api/v1" + path.replace("{code}", "QY20260101-000001")
 
 
-def _call(client, method: str, path: str, **headers):
+def _call(api_client, method: str, path: str, **headers):
     if method == "GET":
-        return client.get(_url(path), headers=headers)
-    return client.post(_url(path), "{}", content_type="application/json", headers=headers)
+        return api_client.get(_url(path), headers=headers)
+    return api_client.post(_url(path), "{}", content_type="application/json", headers=headers)
 
 
 SCOPED = sorted(key for key, access in ACCESS.items() if access.key_scope not in (None, ANY_KEY))
@@ -171,19 +171,19 @@ NOT_PUBLIC = sorted(key for key, access in ACCESS.items() if not access.public)
 
 
 @pytest.mark.parametrize(("method", "path"), SCOPED)
-def test_a_key_without_the_required_scope_is_refused(client, db, method, path):
+def test_a_key_without_the_required_scope_is_refused(api_client, db, method, path):
     scope = ACCESS[(method, path)].key_scope
     other = "sms"
     token = create_api_key(name="短信平台", scopes=[other])[1]
 
-    response = _call(client, method, path, Authorization=f"Bearer {token}")
+    response = _call(api_client, method, path, Authorization=f"Bearer {token}")
 
     assert (response.status_code, response.json()) == (403, {"detail": f"接口密钥没有 {scope} 权限"})
 
 
 @pytest.mark.parametrize(("method", "path"), NOT_PUBLIC)
-def test_no_credentials_is_401(client, db, method, path):
-    response = _call(client, method, path)
+def test_no_credentials_is_401(api_client, db, method, path):
+    response = _call(api_client, method, path)
 
     assert (response.status_code, response.json()) == (401, {"detail": "Unauthorized"})
 
