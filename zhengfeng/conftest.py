@@ -29,19 +29,20 @@ class ApiClient(Client):
     hid the key-only POSTs refused by issue #10). A session's unsafe request must send the token the
     way a browser does: `headers=api_client.csrf_headers()`."""
 
-    def __init__(self, **defaults):
-        super().__init__(enforce_csrf_checks=True, **defaults)
+    def __init__(self) -> None:
+        super().__init__(enforce_csrf_checks=True)
 
     def csrf_headers(self) -> dict[str, str]:
         """Load a staff page (its template sets the `csrftoken` cookie, as for htmx) and return the
         header carrying the cookie's value. Call it after `force_login`: a login rotates the token."""
         response = self.get("/workbench/")
-        assert response.status_code == 200, response.status_code
+        if response.status_code != 200:
+            pytest.fail(f"/workbench/ answered {response.status_code}: sign in before asking for the token")
         return {"X-CSRFToken": self.cookies["csrftoken"].value}
 
 
 @pytest.fixture
-def api_client(db):
+def api_client(db: None) -> ApiClient:
     """The client for every JSON API test: CSRF enforced."""
     return ApiClient()
 

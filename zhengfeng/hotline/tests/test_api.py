@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from zhengfeng.core.models import AuditLog
 from zhengfeng.hotline import services
 from zhengfeng.hotline.models import Category, Channel, Status, WorkOrder
+from zhengfeng.org.auth import CSRF_FAILED
 from zhengfeng.org.models import Role, UnitKind
 from zhengfeng.org.services import create_api_key
 from zhengfeng.testing.factories import UnitFactory, UserFactory
@@ -143,7 +144,9 @@ def test_list_bad_filters_are_400(api_client, operator, params, message):
 
 
 @time_machine.travel(NOW, tick=False)
-def test_list_query_count_does_not_grow(api_client, category, qingcheng, operator, django_assert_max_num_queries):
+def test_list_query_count_does_not_grow(
+    api_client, category, qingcheng, operator, django_assert_max_num_queries
+):
     for n in range(3):
         services.receive_work_order(
             by=None,
@@ -178,7 +181,9 @@ def test_detail_masks_the_requester_for_the_hotline(api_client, order, operator)
 
 
 @time_machine.travel(NOW, tick=False)
-def test_detail_hides_the_requester_from_a_unit_without_consent(api_client, order, operator, unit_a, liaison_a):
+def test_detail_hides_the_requester_from_a_unit_without_consent(
+    api_client, order, operator, unit_a, liaison_a
+):
     services.transition(order, "dispatch", by=operator, main_unit=unit_a)
 
     detail = call(api_client, "get", f"/orders/{order.code}", user=liaison_a).json()
@@ -297,6 +302,96 @@ def test_platform_anonymous_request_keeps_no_name_or_phone(api_client, category,
     assert response.json()["order"]["code"] == order.code
 
 
+# ------------------------------------------------------------- CSRF and keys (issue #10 §1)
+
+ORDERS = "/api/v1/hotline/orders"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_platform_key_only_post_with_csrf_enforced_registers_once(
+    api_client, category, qingcheng, hotline_key
+):
+    # What the 12345 platform sends: no cookie, no CSRF token, only its key. 403 before issue #10.
+    body = json.dumps({**INTAKE, "external_id": "12345-2026-0009"})
+    bearer = {"Authorization": f"Bearer {hotline_key}"}
+
+    first = api_client.post(ORDERS, body, content_type="application/json", headers=bearer)
+    again = api_client.post(ORDERS, body, content_type="application/json", headers=bearer)
+
+    assert api_client.handler.enforce_csrf_checks is True
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert (first.json()["created"], again.json()["created"]) == (True, False)
+    order = WorkOrder.objects.get()
+    assert (order.code, order.external_id, order.channel) == (
+        first.json()["order"]["code"],
+        "12345-2026-0009",
+        "import",
+    )
+
+
+@time_machine.travel(NOW, tick=False)
+def test_session_post_without_the_csrf_token_is_403_and_saves_nothing(
+    api_client, category, qingcheng, operator
+):
+    response = call(api_client, "post", "/orders", user=operator, body=INTAKE, csrf=False)
+
+    assert (response.status_code, response.json()) == (403, {"detail": CSRF_FAILED})
+    assert WorkOrder.objects.count() == 0
+
+
+@time_machine.travel(NOW, tick=False)
+def test_session_post_with_the_csrf_token_is_accepted(api_client, category, qingcheng, operator):
+    api_client.force_login(operator)
+    token = api_client.csrf_headers()
+
+    response = api_client.post(ORDERS, json.dumps(INTAKE), content_type="application/json", headers=token)
+
+    assert (response.status_code, response.json()["created"]) == (201, True)
+    assert WorkOrder.objects.get().created_by == operator
+
+
+@time_machine.travel(NOW, tick=False)
+def test_key_without_the_hotline_scope_cannot_post(api_client, category, qingcheng):
+    token = create_api_key(name="短信平台", scopes=["sms"])[1]
+
+    response = api_client.post(
+        ORDERS,
+        json.dumps(INTAKE),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+    assert (response.status_code, response.json()) == (403, {"detail": "接口密钥没有 hotline 权限"})
+    assert WorkOrder.objects.count() == 0
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_bearer_header_beside_a_session_is_judged_by_the_key(
+    api_client, category, qingcheng, operator, hotline_key
+):
+    # Decided for issue #10: a Bearer header means "judge me by this key". The session beside it is
+    # ignored, so a bad key is 401 even for a signed-in operator (never a silent fall-back to the
+    # session, which would then skip CSRF), a key without the scope is 403, and a good key writes
+    # as the key (no CSRF token needed, no created_by).
+    api_client.force_login(operator)
+    other = create_api_key(name="短信平台", scopes=["sms"])[1]
+
+    def post(token, external_id):
+        body = json.dumps({**INTAKE, "external_id": external_id})
+        headers = {"Authorization": f"Bearer {token}"}
+        return api_client.post(ORDERS, body, content_type="application/json", headers=headers)
+
+    bad = post("zf_nope_nope", "12345-2026-0010")
+    unscoped = post(other, "12345-2026-0011")
+    good = post(hotline_key, "12345-2026-0012")
+
+    assert (bad.status_code, bad.json()) == (401, {"detail": "Unauthorized"})
+    assert (unscoped.status_code, unscoped.json()) == (403, {"detail": "接口密钥没有 hotline 权限"})
+    assert good.status_code == 201
+    order = WorkOrder.objects.get()
+    assert (order.external_id, order.created_by, order.channel) == ("12345-2026-0012", None, "import")
+
+
 def test_unit_staff_cannot_register(api_client, category, qingcheng, liaison_a):
     response = call(api_client, "post", "/orders", user=liaison_a, body=INTAKE)
 
@@ -370,7 +465,9 @@ def test_wrong_role_or_state_is_403_or_400(api_client, order, operator, unit_a, 
 
 @time_machine.travel(NOW, tick=False)
 def test_bad_action_body_is_400(api_client, order, operator):
-    response = call(api_client, "post", f"/orders/{order.code}/dispatch", user=operator, body={"main_unit": 5})
+    response = call(
+        api_client, "post", f"/orders/{order.code}/dispatch", user=operator, body={"main_unit": 5}
+    )
 
     assert response.status_code == 400
     assert response.json()["detail"] == "字段 main_unit 的值 5 无效，应为字符串"
