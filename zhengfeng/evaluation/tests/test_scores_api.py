@@ -147,7 +147,9 @@ def bearer(key):
 def post(api_client, body, key, **kwargs):
     data = body if isinstance(body, str | bytes) else json.dumps(body, ensure_ascii=False)
     with time_machine.travel(NOW, tick=False):
-        return api_client.post(ACTIONS, data=data, content_type="application/json", headers=bearer(key), **kwargs)
+        return api_client.post(
+            ACTIONS, data=data, content_type="application/json", headers=bearer(key), **kwargs
+        )
 
 
 BODY = {
@@ -225,7 +227,9 @@ def test_post_action_needs_a_key_with_the_scope(api_client, year, zhang, city_of
 
 
 def test_get_scores_with_a_key_and_by_unit(api_client, fixture, key):
-    response = api_client.get("/api/v1/evaluation/scores", {"year": "2015", "by": "unit"}, headers=bearer(key))
+    response = api_client.get(
+        "/api/v1/evaluation/scores", {"year": "2015", "by": "unit"}, headers=bearer(key)
+    )
 
     assert response.status_code == 200
     assert [(row["unit_code"], row["staff_name"], row["score"]) for row in response.json()] == [
