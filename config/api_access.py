@@ -42,8 +42,8 @@ class Access:
         return self.key_scope is None and not self.session
 
     def auth(self) -> list[Callable[..., Any]]:
-        # Session first, as before this table existed. Known bug, issue #10: SessionAuth checks CSRF
-        # before it looks for a session, so where CSRF is enforced a key-only POST gets 403.
+        # Session first: SessionAuth steps aside without a session or with a Bearer header, so a key
+        # is judged by its scope only, and CSRF is checked only for a signed-in session.
         callbacks: list[Callable[..., Any]] = []
         if self.session:
             callbacks.append(SessionAuth(roles=self.roles))

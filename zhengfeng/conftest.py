@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from zhengfeng.core import memo
 from zhengfeng.org.models import DivisionLevel, Role
@@ -21,6 +22,29 @@ def _fresh_memos():
     memo.clear_all()
     yield
     memo.clear_all()
+
+
+class ApiClient(Client):
+    """A test client that enforces CSRF as the server does (Django's default client skips it, which
+    hid the key-only POSTs refused by issue #10). A session's unsafe request must send the token the
+    way a browser does: `headers=api_client.csrf_headers()`."""
+
+    def __init__(self) -> None:
+        super().__init__(enforce_csrf_checks=True)
+
+    def csrf_headers(self) -> dict[str, str]:
+        """Load a staff page (its template sets the `csrftoken` cookie, as for htmx) and return the
+        header carrying the cookie's value. Call it after `force_login`: a login rotates the token."""
+        response = self.get("/workbench/")
+        if response.status_code != 200:
+            pytest.fail(f"/workbench/ answered {response.status_code}: sign in before asking for the token")
+        return {"X-CSRFToken": self.cookies["csrftoken"].value}
+
+
+@pytest.fixture
+def api_client(db: None) -> ApiClient:
+    """The client for every JSON API test: CSRF enforced."""
+    return ApiClient()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
+from ninja.utils import check_csrf
 
 from zhengfeng.core.memo import TimedMemo
 from zhengfeng.org.models import ApiKey, User
@@ -72,14 +73,42 @@ class ApiKeyAuth(HttpBearer):
         return key
 
 
+CSRF_FAILED = "CSRF 校验失败：请刷新页面后重试（会话调用的写操作须带 X-CSRFToken 请求头）"
+
+
+def has_bearer(request: HttpRequest) -> bool:
+    """Whether the request names an API key (`Authorization: Bearer …`), valid or not."""
+    scheme, _, _ = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer"
+
+
 class SessionAuth(APIKeyCookie):
-    """Django's session login; unsafe methods also need the CSRF token, as in the UI."""
+    """Django's session login; unsafe methods also need the CSRF token, as in the UI.
+
+    It steps aside (returns None, so Ninja tries the next auth, ApiKeyAuth) when no one is signed in,
+    and when the request carries a Bearer header: such a request is judged by its key alone, even
+    with a session cookie beside it (a bad key is then a 401, not a fall-back to the session). CSRF
+    protects cookies a browser attaches by itself; a browser never adds an Authorization header to
+    a cross-site request by itself, so a Bearer request cannot be a forged one. Ninja's own cookie
+    check ran CSRF before looking for a session, which refused every key-only write (issue #10).
+    """
 
     param_name = "sessionid"
 
     def __init__(self, roles: frozenset[str] | None = None) -> None:
         self.roles = roles
         super().__init__(csrf=True)
+
+    def __call__(self, request: HttpRequest) -> User | None:
+        if has_bearer(request) or not isinstance(getattr(request, "user", None), User):
+            return None
+        return self.authenticate(request, self._get_key(request))
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # Ninja's check, with the message in Chinese; safe methods always pass it.
+        if self.csrf and not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request):
+            raise HttpError(403, CSRF_FAILED)
+        return request.COOKIES.get(self.param_name)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = getattr(request, "user", None)

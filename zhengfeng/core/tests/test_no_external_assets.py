@@ -19,8 +19,8 @@ def test_pages_reference_only_local_assets(client, admin_user, url_name):
     assert EXTERNAL.findall(body) == []
 
 
-def test_openapi_document_is_served(client):
-    response = client.get("/api/v1/openapi.json")
+def test_openapi_document_is_served(api_client):
+    response = api_client.get("/api/v1/openapi.json")
 
     assert response.status_code == 200
     assert response.json()["info"]["title"] == "正风 API"

@@ -144,10 +144,12 @@ def bearer(key):
     return {"Authorization": f"Bearer {key}"}
 
 
-def post(client, body, key, **kwargs):
+def post(api_client, body, key, **kwargs):
     data = body if isinstance(body, str | bytes) else json.dumps(body, ensure_ascii=False)
     with time_machine.travel(NOW, tick=False):
-        return client.post(ACTIONS, data=data, content_type="application/json", headers=bearer(key), **kwargs)
+        return api_client.post(
+            ACTIONS, data=data, content_type="application/json", headers=bearer(key), **kwargs
+        )
 
 
 BODY = {
@@ -160,8 +162,8 @@ BODY = {
 }
 
 
-def test_post_action_creates_it_and_the_invitation(client, year, zhang, key):
-    response = post(client, BODY, key)
+def test_post_action_creates_it_and_the_invitation(api_client, year, zhang, key):
+    response = post(api_client, BODY, key)
 
     assert response.status_code == 201
     action = EnforcementAction.objects.get()
@@ -197,43 +199,45 @@ def test_post_action_creates_it_and_the_invitation(client, year, zhang, key):
         ({"extra": "x"}, "未知字段：extra"),
     ],
 )
-def test_post_action_errors_are_400_and_save_nothing(client, year, zhang, key, changes, detail):
-    response = post(client, {**BODY, **changes}, key)
+def test_post_action_errors_are_400_and_save_nothing(api_client, year, zhang, key, changes, detail):
+    response = post(api_client, {**BODY, **changes}, key)
 
     assert (response.status_code, response.json()) == (400, {"detail": detail})
     assert EnforcementAction.objects.count() == 0
     assert OutboxMessage.objects.count() == 0
 
 
-def test_post_action_ambiguous_staff(client, year, unit_a, zhang, key):
+def test_post_action_ambiguous_staff(api_client, year, unit_a, zhang, key):
     services.create_staff(unit=unit_a, name="张三", title="科员")
 
-    response = post(client, BODY, key)
+    response = post(api_client, BODY, key)
 
     assert response.status_code == 400
     assert response.json()["detail"].startswith("市甲局有 2 名名为“张三”的在岗执法监督人员")
 
 
 @pytest.mark.parametrize("body", ["{not json", "[1, 2]", b"\xff\xfe"])
-def test_post_action_malformed_json(client, year, zhang, key, body):
-    response = post(client, body, key)
+def test_post_action_malformed_json(api_client, year, zhang, key, body):
+    response = post(api_client, body, key)
 
     assert response.status_code == 400
     assert response.json()["detail"].startswith(("请求体不是有效的 JSON", "请求体应为 JSON 对象"))
 
 
-def test_post_action_needs_a_key_with_the_scope(client, year, zhang, city_office):
+def test_post_action_needs_a_key_with_the_scope(api_client, year, zhang, city_office):
     other = org_services.create_api_key(name="热线", scopes=["hotline"])[1]
 
-    assert post(client, BODY, "zf_nope_nope").status_code == 401
-    assert post(client, BODY, other).json() == {"detail": "接口密钥没有 evaluation 权限"}
-    assert post(client, BODY, other).status_code == 403
-    client.force_login(city_office)
-    assert client.post(ACTIONS, data=BODY, content_type="application/json").status_code == 401
+    assert post(api_client, BODY, "zf_nope_nope").status_code == 401
+    assert post(api_client, BODY, other).json() == {"detail": "接口密钥没有 evaluation 权限"}
+    assert post(api_client, BODY, other).status_code == 403
+    api_client.force_login(city_office)
+    assert api_client.post(ACTIONS, data=BODY, content_type="application/json").status_code == 401
 
 
-def test_get_scores_with_a_key_and_by_unit(client, fixture, key):
-    response = client.get("/api/v1/evaluation/scores", {"year": "2015", "by": "unit"}, headers=bearer(key))
+def test_get_scores_with_a_key_and_by_unit(api_client, fixture, key):
+    response = api_client.get(
+        "/api/v1/evaluation/scores", {"year": "2015", "by": "unit"}, headers=bearer(key)
+    )
 
     assert response.status_code == 200
     assert [(row["unit_code"], row["staff_name"], row["score"]) for row in response.json()] == [
@@ -242,15 +246,15 @@ def test_get_scores_with_a_key_and_by_unit(client, fixture, key):
     ]
 
 
-def test_get_scores_is_scoped_for_sessions(client, fixture, county_office, city_office, liaison_a):
-    client.force_login(county_office)
-    assert client.get("/api/v1/evaluation/scores", {"year": "2015"}).json() == []
-    client.force_login(city_office)
-    assert len(client.get("/api/v1/evaluation/scores", {"year": "2015"}).json()) == 3
-    client.force_login(liaison_a)
-    assert client.get("/api/v1/evaluation/scores", {"year": "2015"}).status_code == 403
-    client.logout()
-    assert client.get("/api/v1/evaluation/scores", {"year": "2015"}).status_code == 401
+def test_get_scores_is_scoped_for_sessions(api_client, fixture, county_office, city_office, liaison_a):
+    api_client.force_login(county_office)
+    assert api_client.get("/api/v1/evaluation/scores", {"year": "2015"}).json() == []
+    api_client.force_login(city_office)
+    assert len(api_client.get("/api/v1/evaluation/scores", {"year": "2015"}).json()) == 3
+    api_client.force_login(liaison_a)
+    assert api_client.get("/api/v1/evaluation/scores", {"year": "2015"}).status_code == 403
+    api_client.logout()
+    assert api_client.get("/api/v1/evaluation/scores", {"year": "2015"}).status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -262,21 +266,21 @@ def test_get_scores_is_scoped_for_sessions(client, fixture, county_office, city_
         ({"year": "2015", "by": "person"}, "参数 by 只能是 staff 或 unit，而不是 'person'"),
     ],
 )
-def test_get_scores_bad_parameters(client, year, key, params, detail):
-    response = client.get("/api/v1/evaluation/scores", params, headers=bearer(key))
+def test_get_scores_bad_parameters(api_client, year, key, params, detail):
+    response = api_client.get("/api/v1/evaluation/scores", params, headers=bearer(key))
 
     assert (response.status_code, response.json()) == (400, {"detail": detail})
 
 
-def test_public_staff_list_shows_only_disclosed_staff(client, year, unit_a, zhang, li):
-    response = client.get("/api/v1/evaluation/staff", {"unit_code": "441800-A"})
+def test_public_staff_list_shows_only_disclosed_staff(api_client, year, unit_a, zhang, li):
+    response = api_client.get("/api/v1/evaluation/staff", {"unit_code": "441800-A"})
 
     assert response.status_code == 200
     assert response.json() == [{"name": "张三", "position": "执法大队队长", "unit_code": "441800-A"}]
-    assert client.get("/api/v1/evaluation/staff", {"unit_code": "nope"}).json() == {
+    assert api_client.get("/api/v1/evaluation/staff", {"unit_code": "nope"}).json() == {
         "detail": "未知的单位编码：nope"
     }
-    assert client.get("/api/v1/evaluation/staff").status_code == 400
+    assert api_client.get("/api/v1/evaluation/staff").status_code == 400
 
 
 def test_answer_choice_values_are_stable():

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from zhengfeng.core.models import AuditLog
 from zhengfeng.hotline import services
 from zhengfeng.hotline.models import Category, Channel, Status, WorkOrder
+from zhengfeng.org.auth import CSRF_FAILED
 from zhengfeng.org.models import Role, UnitKind
 from zhengfeng.org.services import create_api_key
 from zhengfeng.testing.factories import UnitFactory, UserFactory
@@ -64,27 +65,30 @@ def order(category, qingcheng):
     ).order
 
 
-def call(client, method, path, user=None, key=None, body=None, **extra):
+def call(api_client, method, path, user=None, key=None, body=None, csrf=True, **extra):
+    """`user`: signed in first, and a POST sends the CSRF token as a browser does (unless `csrf=False`)."""
     if user is not None:
-        client.force_login(user)
+        api_client.force_login(user)
     headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"} if key else {}
+    if user is not None and method == "post" and csrf:
+        headers["HTTP_X_CSRFTOKEN"] = api_client.csrf_headers()["X-CSRFToken"]
     url = f"/api/v1/hotline{path}"
     if method == "get":
-        return client.get(url, extra, **headers)
+        return api_client.get(url, extra, **headers)
     payload = body if isinstance(body, str) else json.dumps(body or {})
-    return client.post(url, payload, content_type="application/json", **headers)
+    return api_client.post(url, payload, content_type="application/json", **headers)
 
 
 # ----------------------------------------------------------------------------------- reads
 
 
 @time_machine.travel(NOW, tick=False)
-def test_list_is_scoped_to_the_user(client, order, operator, unit_a, liaison_a, liaison_b):
+def test_list_is_scoped_to_the_user(api_client, order, operator, unit_a, liaison_a, liaison_b):
     services.transition(order, "dispatch", by=operator, main_unit=unit_a)
 
-    as_operator = call(client, "get", "/orders", user=operator).json()
-    as_unit_a = call(client, "get", "/orders", user=liaison_a).json()
-    as_unit_b = call(client, "get", "/orders", user=liaison_b).json()
+    as_operator = call(api_client, "get", "/orders", user=operator).json()
+    as_unit_a = call(api_client, "get", "/orders", user=liaison_a).json()
+    as_unit_b = call(api_client, "get", "/orders", user=liaison_b).json()
 
     assert [item["code"] for item in as_operator["items"]] == [order.code]
     assert [item["code"] for item in as_unit_a["items"]] == [order.code]
@@ -92,7 +96,7 @@ def test_list_is_scoped_to_the_user(client, order, operator, unit_a, liaison_a, 
 
 
 @time_machine.travel(NOW, tick=False)
-def test_list_filters_and_pagination(client, order, operator, unit_a, category):
+def test_list_filters_and_pagination(api_client, order, operator, unit_a, category):
     services.transition(order, "dispatch", by=operator, main_unit=unit_a)
     other = services.receive_work_order(
         by=None,
@@ -105,7 +109,7 @@ def test_list_filters_and_pagination(client, order, operator, unit_a, category):
     ).order
 
     def codes(**params):
-        response = call(client, "get", "/orders", user=operator, **params)
+        response = call(api_client, "get", "/orders", user=operator, **params)
         assert response.status_code == 200, response.content
         return [item["code"] for item in response.json()["items"]]
 
@@ -132,15 +136,17 @@ def test_list_filters_and_pagination(client, order, operator, unit_a, category):
         ({"page_size": "500"}, "page 应为正整数，page_size 应在 1–100 之间"),
     ],
 )
-def test_list_bad_filters_are_400(client, operator, params, message):
-    response = call(client, "get", "/orders", user=operator, **params)
+def test_list_bad_filters_are_400(api_client, operator, params, message):
+    response = call(api_client, "get", "/orders", user=operator, **params)
 
     assert response.status_code == 400
     assert response.json()["detail"].startswith(message)
 
 
 @time_machine.travel(NOW, tick=False)
-def test_list_query_count_does_not_grow(client, category, qingcheng, operator, django_assert_max_num_queries):
+def test_list_query_count_does_not_grow(
+    api_client, category, qingcheng, operator, django_assert_max_num_queries
+):
     for n in range(3):
         services.receive_work_order(
             by=None,
@@ -151,16 +157,16 @@ def test_list_query_count_does_not_grow(client, category, qingcheng, operator, d
             division="441802",
             category="01",
         )
-    client.force_login(operator)
+    api_client.force_login(operator)
     with django_assert_max_num_queries(6):
-        response = client.get("/api/v1/hotline/orders")
+        response = api_client.get("/api/v1/hotline/orders")
 
     assert response.json()["count"] == 3
 
 
 @time_machine.travel(NOW, tick=False)
-def test_detail_masks_the_requester_for_the_hotline(client, order, operator):
-    detail = call(client, "get", f"/orders/{order.code}", user=operator).json()
+def test_detail_masks_the_requester_for_the_hotline(api_client, order, operator):
+    detail = call(api_client, "get", f"/orders/{order.code}", user=operator).json()
 
     assert detail["requester"] == {
         "name": "李*",
@@ -175,10 +181,12 @@ def test_detail_masks_the_requester_for_the_hotline(client, order, operator):
 
 
 @time_machine.travel(NOW, tick=False)
-def test_detail_hides_the_requester_from_a_unit_without_consent(client, order, operator, unit_a, liaison_a):
+def test_detail_hides_the_requester_from_a_unit_without_consent(
+    api_client, order, operator, unit_a, liaison_a
+):
     services.transition(order, "dispatch", by=operator, main_unit=unit_a)
 
-    detail = call(client, "get", f"/orders/{order.code}", user=liaison_a).json()
+    detail = call(api_client, "get", f"/orders/{order.code}", user=liaison_a).json()
 
     assert detail["requester"]["hidden_reason"] == "未同意向承办单位公开"
     assert (detail["requester"]["name"], detail["requester"]["phone"]) == ("未公开", "")
@@ -186,18 +194,18 @@ def test_detail_hides_the_requester_from_a_unit_without_consent(client, order, o
 
 
 @time_machine.travel(NOW, tick=False)
-def test_other_units_get_404(client, order, operator, unit_a, liaison_b):
+def test_other_units_get_404(api_client, order, operator, unit_a, liaison_b):
     services.transition(order, "dispatch", by=operator, main_unit=unit_a)
 
-    response = call(client, "get", f"/orders/{order.code}", user=liaison_b)
+    response = call(api_client, "get", f"/orders/{order.code}", user=liaison_b)
 
     assert response.status_code == 404
     assert response.json() == {"detail": f"工单 {order.code} 不存在或不在您的权限范围内"}
 
 
 @time_machine.travel(NOW, tick=False)
-def test_inspector_reveals_the_requester_with_an_audit_row(client, order, inspector, liaison_a):
-    response = call(client, "get", f"/orders/{order.code}/requester", user=inspector, purpose="核查线索")
+def test_inspector_reveals_the_requester_with_an_audit_row(api_client, order, inspector, liaison_a):
+    response = call(api_client, "get", f"/orders/{order.code}/requester", user=inspector, purpose="核查线索")
 
     assert response.status_code == 200
     assert response.json() == {
@@ -206,27 +214,27 @@ def test_inspector_reveals_the_requester_with_an_audit_row(client, order, inspec
         "requester_id_number": "",
     }
     assert AuditLog.objects.filter(action="personal_data.viewed").count() == 1
-    assert call(client, "get", f"/orders/{order.code}/requester", user=inspector).status_code == 403
+    assert call(api_client, "get", f"/orders/{order.code}/requester", user=inspector).status_code == 403
 
 
 @time_machine.travel(NOW, tick=False)
-def test_key_reads_status_without_the_requester(client, order, hotline_key):
-    detail = call(client, "get", f"/orders/{order.code}", key=hotline_key).json()
+def test_key_reads_status_without_the_requester(api_client, order, hotline_key):
+    detail = call(api_client, "get", f"/orders/{order.code}", key=hotline_key).json()
 
     assert (detail["status"], detail["requester"], detail["allowed_actions"]) == ("received", None, [])
 
 
-def test_key_without_the_hotline_scope_is_403(client, order):
+def test_key_without_the_hotline_scope_is_403(api_client, order):
     key = create_api_key(name="短信", scopes=["sms"])[1]
 
-    response = call(client, "get", "/orders", key=key)
+    response = call(api_client, "get", "/orders", key=key)
 
     assert response.status_code == 403
     assert response.json() == {"detail": "接口密钥没有 hotline 权限"}
 
 
-def test_anonymous_caller_is_401(client, db):
-    assert client.get("/api/v1/hotline/orders").status_code == 401
+def test_anonymous_caller_is_401(api_client, db):
+    assert api_client.get("/api/v1/hotline/orders").status_code == 401
 
 
 # ----------------------------------------------------------------------------------- intake
@@ -243,8 +251,8 @@ INTAKE = {
 
 
 @time_machine.travel(NOW, tick=False)
-def test_operator_registers_an_order(client, category, qingcheng, operator):
-    response = call(client, "post", "/orders", user=operator, body=INTAKE)
+def test_operator_registers_an_order(api_client, category, qingcheng, operator):
+    response = call(api_client, "post", "/orders", user=operator, body=INTAKE)
 
     assert response.status_code == 201
     body = response.json()
@@ -255,11 +263,11 @@ def test_operator_registers_an_order(client, category, qingcheng, operator):
 
 
 @time_machine.travel(NOW, tick=False)
-def test_platform_registers_once_per_external_id(client, category, qingcheng, hotline_key):
+def test_platform_registers_once_per_external_id(api_client, category, qingcheng, hotline_key):
     body = {**INTAKE, "external_id": "12345-2026-0001", "received_at": "2026-11-16T09:30:00+08:00"}
 
-    first = call(client, "post", "/orders", key=hotline_key, body=body)
-    again = call(client, "post", "/orders", key=hotline_key, body=body)
+    first = call(api_client, "post", "/orders", key=hotline_key, body=body)
+    again = call(api_client, "post", "/orders", key=hotline_key, body=body)
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["created"] is False
@@ -271,7 +279,7 @@ def test_platform_registers_once_per_external_id(client, category, qingcheng, ho
 
 
 @time_machine.travel(NOW, tick=False)
-def test_platform_anonymous_request_keeps_no_name_or_phone(client, category, qingcheng, hotline_key):
+def test_platform_anonymous_request_keeps_no_name_or_phone(api_client, category, qingcheng, hotline_key):
     body = {
         **INTAKE,
         "external_id": "12345-2026-0002",
@@ -280,7 +288,7 @@ def test_platform_anonymous_request_keeps_no_name_or_phone(client, category, qin
         "allow_unit_contact": True,
     }
 
-    response = call(client, "post", "/orders", key=hotline_key, body=body)
+    response = call(api_client, "post", "/orders", key=hotline_key, body=body)
 
     assert response.status_code == 201
     order = WorkOrder.objects.get()
@@ -294,8 +302,98 @@ def test_platform_anonymous_request_keeps_no_name_or_phone(client, category, qin
     assert response.json()["order"]["code"] == order.code
 
 
-def test_unit_staff_cannot_register(client, category, qingcheng, liaison_a):
-    response = call(client, "post", "/orders", user=liaison_a, body=INTAKE)
+# ------------------------------------------------------------- CSRF and keys (issue #10 §1)
+
+ORDERS = "/api/v1/hotline/orders"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_platform_key_only_post_with_csrf_enforced_registers_once(
+    api_client, category, qingcheng, hotline_key
+):
+    # What the 12345 platform sends: no cookie, no CSRF token, only its key. 403 before issue #10.
+    body = json.dumps({**INTAKE, "external_id": "12345-2026-0009"})
+    bearer = {"Authorization": f"Bearer {hotline_key}"}
+
+    first = api_client.post(ORDERS, body, content_type="application/json", headers=bearer)
+    again = api_client.post(ORDERS, body, content_type="application/json", headers=bearer)
+
+    assert api_client.handler.enforce_csrf_checks is True
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert (first.json()["created"], again.json()["created"]) == (True, False)
+    order = WorkOrder.objects.get()
+    assert (order.code, order.external_id, order.channel) == (
+        first.json()["order"]["code"],
+        "12345-2026-0009",
+        "import",
+    )
+
+
+@time_machine.travel(NOW, tick=False)
+def test_session_post_without_the_csrf_token_is_403_and_saves_nothing(
+    api_client, category, qingcheng, operator
+):
+    response = call(api_client, "post", "/orders", user=operator, body=INTAKE, csrf=False)
+
+    assert (response.status_code, response.json()) == (403, {"detail": CSRF_FAILED})
+    assert WorkOrder.objects.count() == 0
+
+
+@time_machine.travel(NOW, tick=False)
+def test_session_post_with_the_csrf_token_is_accepted(api_client, category, qingcheng, operator):
+    api_client.force_login(operator)
+    token = api_client.csrf_headers()
+
+    response = api_client.post(ORDERS, json.dumps(INTAKE), content_type="application/json", headers=token)
+
+    assert (response.status_code, response.json()["created"]) == (201, True)
+    assert WorkOrder.objects.get().created_by == operator
+
+
+@time_machine.travel(NOW, tick=False)
+def test_key_without_the_hotline_scope_cannot_post(api_client, category, qingcheng):
+    token = create_api_key(name="短信平台", scopes=["sms"])[1]
+
+    response = api_client.post(
+        ORDERS,
+        json.dumps(INTAKE),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+    assert (response.status_code, response.json()) == (403, {"detail": "接口密钥没有 hotline 权限"})
+    assert WorkOrder.objects.count() == 0
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_bearer_header_beside_a_session_is_judged_by_the_key(
+    api_client, category, qingcheng, operator, hotline_key
+):
+    # Decided for issue #10: a Bearer header means "judge me by this key". The session beside it is
+    # ignored, so a bad key is 401 even for a signed-in operator (never a silent fall-back to the
+    # session, which would then skip CSRF), a key without the scope is 403, and a good key writes
+    # as the key (no CSRF token needed, no created_by).
+    api_client.force_login(operator)
+    other = create_api_key(name="短信平台", scopes=["sms"])[1]
+
+    def post(token, external_id):
+        body = json.dumps({**INTAKE, "external_id": external_id})
+        headers = {"Authorization": f"Bearer {token}"}
+        return api_client.post(ORDERS, body, content_type="application/json", headers=headers)
+
+    bad = post("zf_nope_nope", "12345-2026-0010")
+    unscoped = post(other, "12345-2026-0011")
+    good = post(hotline_key, "12345-2026-0012")
+
+    assert (bad.status_code, bad.json()) == (401, {"detail": "Unauthorized"})
+    assert (unscoped.status_code, unscoped.json()) == (403, {"detail": "接口密钥没有 hotline 权限"})
+    assert good.status_code == 201
+    order = WorkOrder.objects.get()
+    assert (order.external_id, order.created_by, order.channel) == ("12345-2026-0012", None, "import")
+
+
+def test_unit_staff_cannot_register(api_client, category, qingcheng, liaison_a):
+    response = call(api_client, "post", "/orders", user=liaison_a, body=INTAKE)
 
     assert response.status_code == 403
     assert WorkOrder.objects.count() == 0
@@ -318,8 +416,8 @@ def test_unit_staff_cannot_register(client, category, qingcheng, liaison_a):
         ({k: v for k, v in INTAKE.items() if k != "title"}, "缺少字段 title"),
     ],
 )
-def test_bad_intake_is_400_and_saves_nothing(client, category, qingcheng, operator, body, message):
-    response = call(client, "post", "/orders", user=operator, body=body)
+def test_bad_intake_is_400_and_saves_nothing(api_client, category, qingcheng, operator, body, message):
+    response = call(api_client, "post", "/orders", user=operator, body=body)
 
     assert response.status_code == 400
     assert response.json()["detail"].startswith(message)
@@ -330,9 +428,9 @@ def test_bad_intake_is_400_and_saves_nothing(client, category, qingcheng, operat
 
 
 @time_machine.travel(NOW, tick=False)
-def test_full_lifecycle_through_the_api(client, order, operator, unit_a, liaison_a, handler_a, head_a):
+def test_full_lifecycle_through_the_api(api_client, order, operator, unit_a, liaison_a, handler_a, head_a):
     def act(user, path, body=None):
-        response = call(client, "post", f"/orders/{order.code}/{path}", user=user, body=body)
+        response = call(api_client, "post", f"/orders/{order.code}/{path}", user=user, body=body)
         assert response.status_code == 200, response.content
         return response.json()["status"]
 
@@ -351,12 +449,12 @@ def test_full_lifecycle_through_the_api(client, order, operator, unit_a, liaison
 
 
 @time_machine.travel(NOW, tick=False)
-def test_wrong_role_or_state_is_403_or_400(client, order, operator, unit_a, liaison_a, hotline_key):
-    signed_too_early = call(client, "post", f"/orders/{order.code}/sign", user=liaison_a)
+def test_wrong_role_or_state_is_403_or_400(api_client, order, operator, unit_a, liaison_a, hotline_key):
+    signed_too_early = call(api_client, "post", f"/orders/{order.code}/sign", user=liaison_a)
     services.transition(order, "dispatch", by=operator, main_unit=unit_a)
-    dispatched_twice = call(client, "post", f"/orders/{order.code}/dispatch", user=operator, body={})
-    client.logout()
-    by_key = call(client, "post", f"/orders/{order.code}/sign", key=hotline_key)
+    dispatched_twice = call(api_client, "post", f"/orders/{order.code}/dispatch", user=operator, body={})
+    api_client.logout()
+    by_key = call(api_client, "post", f"/orders/{order.code}/sign", key=hotline_key)
 
     assert signed_too_early.status_code == 404  # not yet in unit A's scope
     assert dispatched_twice.status_code == 400
@@ -366,8 +464,10 @@ def test_wrong_role_or_state_is_403_or_400(client, order, operator, unit_a, liai
 
 
 @time_machine.travel(NOW, tick=False)
-def test_bad_action_body_is_400(client, order, operator):
-    response = call(client, "post", f"/orders/{order.code}/dispatch", user=operator, body={"main_unit": 5})
+def test_bad_action_body_is_400(api_client, order, operator):
+    response = call(
+        api_client, "post", f"/orders/{order.code}/dispatch", user=operator, body={"main_unit": 5}
+    )
 
     assert response.status_code == 400
     assert response.json()["detail"] == "字段 main_unit 的值 5 无效，应为字符串"
@@ -375,18 +475,19 @@ def test_bad_action_body_is_400(client, order, operator):
 
 @time_machine.travel(NOW, tick=False)
 def test_return_with_evidence_then_reassign(
-    client, order, operator, unit_a, unit_b, liaison_a, settings, tmp_path
+    api_client, order, operator, unit_a, unit_b, liaison_a, settings, tmp_path
 ):
     settings.MEDIA_ROOT = tmp_path
     services.transition(order, "dispatch", by=operator, main_unit=unit_a)
-    client.force_login(liaison_a)
+    api_client.force_login(liaison_a)
 
-    returned = client.post(
+    returned = api_client.post(
         f"/api/v1/hotline/orders/{order.code}/return",
         {"reason": "不属本单位职责", "evidence": SimpleUploadedFile("三定.pdf", b"%PDF-1.4")},
+        headers=api_client.csrf_headers(),
     )
     reviewed = call(
-        client,
+        api_client,
         "post",
         f"/orders/{order.code}/review-return",
         user=operator,
@@ -400,7 +501,7 @@ def test_return_with_evidence_then_reassign(
 
 
 @time_machine.travel(NOW, tick=False)
-def test_merge_through_the_api(client, order, operator, category, qingcheng):
+def test_merge_through_the_api(api_client, order, operator, category, qingcheng):
     duplicate = services.receive_work_order(
         by=None,
         channel="phone",
@@ -412,17 +513,17 @@ def test_merge_through_the_api(client, order, operator, category, qingcheng):
     ).order
 
     response = call(
-        client, "post", f"/orders/{duplicate.code}/merge", user=operator, body={"into": order.code}
+        api_client, "post", f"/orders/{duplicate.code}/merge", user=operator, body={"into": order.code}
     )
-    missing = call(client, "post", f"/orders/{duplicate.code}/merge", user=operator, body={"into": "QY0"})
+    missing = call(api_client, "post", f"/orders/{duplicate.code}/merge", user=operator, body={"into": "QY0"})
 
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["merged_into"]) == (Status.MERGED, order.code)
     assert missing.status_code == 404
 
 
-def test_openapi_lists_the_hotline_operations(client, db):
-    schema = client.get("/api/v1/openapi.json").json()
+def test_openapi_lists_the_hotline_operations(api_client, db):
+    schema = api_client.get("/api/v1/openapi.json").json()
 
     paths = {path for path in schema["paths"] if path.startswith("/api/v1/hotline/")}
     assert "/api/v1/hotline/orders/{code}/callback" in paths

@@ -175,7 +175,7 @@ def test_late_signature_takes_its_points_from_the_sign_for_rule(
     assert list(ScoreEvent.objects.values_list("points", flat=True)) == deducted
 
 
-def test_timeline_shows_the_yellow_card_to_staff_only(client, operator, liaison_a):
+def test_timeline_shows_the_yellow_card_to_staff_only(client, api_client, operator, liaison_a):
     order = services.receive_work_order(
         by=operator,
         at=WED,
@@ -215,7 +215,8 @@ def test_timeline_shows_the_yellow_card_to_staff_only(client, operator, liaison_
     client.force_login(operator)
     page = client.get(reverse("hotline:timeline", args=[order.pk])).content.decode()
     assert "<td>黄牌（催办）</td><td>市甲局</td>" in page
-    api = client.get(f"/api/v1/hotline/orders/{order.code}").json()
+    api_client.force_login(operator)
+    api = api_client.get(f"/api/v1/hotline/orders/{order.code}").json()
     assert api["timeline"][2] == {
         "at": "2026-03-13T01:00:00Z",
         "kind": "alert_yellow",

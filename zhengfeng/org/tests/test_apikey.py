@@ -44,22 +44,22 @@ def test_the_key_is_stored_only_as_a_hash():
     assert secret not in str(list(AuditLog.objects.values_list("data", flat=True)))
 
 
-def test_the_key_works_as_bearer_until_revoked(client, unit_a):
+def test_the_key_works_as_bearer_until_revoked(api_client, unit_a):
     token = apikey("create", "12345 平台", "--scopes", "hotline")[-1]
 
-    response = client.get("/api/v1/org/units", headers={"Authorization": f"Bearer {token}"})
+    response = api_client.get("/api/v1/org/units", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     assert [unit["code"] for unit in response.json()] == ["441800-A"]
     assert ApiKey.objects.get().last_used_at is not None
 
     assert apikey("revoke", "12345 平台") == ["接口密钥 12345 平台 已吊销。"]
-    response = client.get("/api/v1/org/units", headers={"Authorization": f"Bearer {token}"})
+    response = api_client.get("/api/v1/org/units", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
 
 
-def test_a_wrong_secret_is_refused(client, unit_a):
+def test_a_wrong_secret_is_refused(api_client, unit_a):
     token = apikey("create", "12345 平台", "--scopes", "hotline")[-1]
-    response = client.get("/api/v1/org/units", headers={"Authorization": f"Bearer {token[:-2]}xx"})
+    response = api_client.get("/api/v1/org/units", headers={"Authorization": f"Bearer {token[:-2]}xx"})
     assert response.status_code == 401
 
 

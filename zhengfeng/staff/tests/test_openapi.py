@@ -13,12 +13,13 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
+from django.test import Client
 from ninja import Router
 
 from config import api_access
 from config.api import ROUTERS
 from config.api_access import ACCESS, ANY_KEY, Access
-from zhengfeng.org.auth import ApiKeyAuth, SessionAuth
+from zhengfeng.org.auth import CSRF_FAILED, ApiKeyAuth, SessionAuth
 from zhengfeng.org.services import create_api_key
 
 DOCS = Path(settings.BASE_DIR) / "docs"
@@ -99,8 +100,8 @@ def test_check_fails_on_a_missing_file(tmp_path):
     assert not (tmp_path / "api.md").exists()
 
 
-def test_the_served_document_is_the_committed_one(client, db):
-    served = client.get("/api/v1/openapi.json").json()
+def test_the_served_document_is_the_committed_one(api_client, db):
+    served = api_client.get("/api/v1/openapi.json").json()
 
     assert served == json.loads((DOCS / "openapi.json").read_text(encoding="utf-8"))
 
@@ -160,10 +161,10 @@ def _url(path: str) -> str:
     return "/api/v1" + path.replace("{code}", "QY20260101-000001")
 
 
-def _call(client, method: str, path: str, **headers):
+def _call(api_client, method: str, path: str, **headers):
     if method == "GET":
-        return client.get(_url(path), headers=headers)
-    return client.post(_url(path), "{}", content_type="application/json", headers=headers)
+        return api_client.get(_url(path), headers=headers)
+    return api_client.post(_url(path), "{}", content_type="application/json", headers=headers)
 
 
 SCOPED = sorted(key for key, access in ACCESS.items() if access.key_scope not in (None, ANY_KEY))
@@ -171,21 +172,72 @@ NOT_PUBLIC = sorted(key for key, access in ACCESS.items() if not access.public)
 
 
 @pytest.mark.parametrize(("method", "path"), SCOPED)
-def test_a_key_without_the_required_scope_is_refused(client, db, method, path):
+def test_a_key_without_the_required_scope_is_refused(api_client, db, method, path):
     scope = ACCESS[(method, path)].key_scope
     other = "sms"
     token = create_api_key(name="短信平台", scopes=[other])[1]
 
-    response = _call(client, method, path, Authorization=f"Bearer {token}")
+    response = _call(api_client, method, path, Authorization=f"Bearer {token}")
 
     assert (response.status_code, response.json()) == (403, {"detail": f"接口密钥没有 {scope} 权限"})
 
 
 @pytest.mark.parametrize(("method", "path"), NOT_PUBLIC)
-def test_no_credentials_is_401(client, db, method, path):
-    response = _call(client, method, path)
+def test_no_credentials_is_401(api_client, db, method, path):
+    response = _call(api_client, method, path)
 
     assert (response.status_code, response.json()) == (401, {"detail": "Unauthorized"})
+
+
+KEY_WRITES = sorted(key for key, access in ACCESS.items() if key[0] != "GET" and access.key_scope is not None)
+SESSION_WRITES = sorted(key for key, access in ACCESS.items() if key[0] != "GET" and access.session)
+
+
+def _lax_client() -> Client:
+    """Django's default test client, which skips CSRF: the answer a request gets past the CSRF check."""
+    return Client()
+
+
+def test_the_api_client_enforces_csrf(api_client):
+    assert api_client.handler.enforce_csrf_checks is True
+
+
+@pytest.mark.parametrize(("method", "path"), KEY_WRITES)
+def test_a_key_write_is_judged_by_the_key_not_by_csrf(api_client, db, method, path):
+    # Issue #10: with CSRF enforced, every key-only write was 403 "CSRF check Failed". With the key's
+    # scope it now gets exactly what a client that skips CSRF gets (the endpoint's own answer to `{}`).
+    scope = ACCESS[(method, path)].key_scope
+    token = create_api_key(name="对接系统", scopes=[scope or "hotline"])[1]
+
+    strict = _call(api_client, method, path, Authorization=f"Bearer {token}")
+    lax = _call(_lax_client(), method, path, Authorization=f"Bearer {token}")
+
+    assert (strict.status_code, strict.json()) == (lax.status_code, lax.json())
+    assert strict.status_code in (400, 403)
+    assert strict.json() != {"detail": CSRF_FAILED}
+
+
+@pytest.mark.parametrize(("method", "path"), SESSION_WRITES)
+def test_a_session_write_needs_the_csrf_token(api_client, admin_user, method, path):
+    api_client.force_login(admin_user)
+    without = _call(api_client, method, path)
+    with_token = _call(api_client, method, path, **api_client.csrf_headers())
+    lax = _lax_client()
+    lax.force_login(admin_user)
+    past_the_check = _call(lax, method, path)
+
+    assert (without.status_code, without.json()) == (403, {"detail": CSRF_FAILED})
+    assert (with_token.status_code, with_token.json()) == (past_the_check.status_code, past_the_check.json())
+
+
+@pytest.mark.parametrize(("method", "path"), SESSION_WRITES)
+def test_a_session_with_a_wrong_csrf_token_is_403(api_client, admin_user, method, path):
+    api_client.force_login(admin_user)
+    api_client.csrf_headers()  # the cookie is set; the header below does not match it
+
+    response = _call(api_client, method, path, **{"X-CSRFToken": "x" * 32})
+
+    assert (response.status_code, response.json()) == (403, {"detail": CSRF_FAILED})
 
 
 def test_apply_gives_each_operation_the_callbacks_of_its_row():
