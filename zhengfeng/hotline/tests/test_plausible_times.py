@@ -38,10 +38,10 @@ def key(db):
     ],
 )
 @time_machine.travel(NOW, tick=False)
-def test_api_refuses_an_implausible_received_at(client, qingcheng, key, received_at, shown):
+def test_api_refuses_an_implausible_received_at(api_client, qingcheng, key, received_at, shown):
     body = {**INTAKE, "external_id": "12345-2026-0009", "received_at": received_at}
 
-    response = client.post(
+    response = api_client.post(
         "/api/v1/hotline/orders",
         json.dumps(body),
         content_type="application/json",
@@ -86,7 +86,7 @@ def test_import_refuses_an_implausible_received_at(tmp_path, qingcheng, key):
     ],
 )
 @time_machine.travel(NOW, tick=False)
-def test_order_list_refuses_implausible_dates(client, key, params, detail):
-    response = client.get("/api/v1/hotline/orders", params, HTTP_AUTHORIZATION=f"Bearer {key}")
+def test_order_list_refuses_implausible_dates(api_client, key, params, detail):
+    response = api_client.get("/api/v1/hotline/orders", params, HTTP_AUTHORIZATION=f"Bearer {key}")
 
     assert (response.status_code, response.json()) == (400, {"detail": detail})
