@@ -9,6 +9,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from zhengfeng.core.periods import Period
+from zhengfeng.core.spreadsheet import safe_row
 from zhengfeng.evaluation import queries
 from zhengfeng.org.queries import Viewer
 
@@ -53,45 +54,49 @@ def scores_workbook(year: int, *, user: Viewer, period: Period | None = None) ->
     book = Workbook()
     units = book.worksheets[0]  # the sheet a new workbook starts with (`book.active`)
     units.title = "按单位"
-    units.append(UNIT_HEADER)
+    units.append(safe_row(UNIT_HEADER))
     for row in queries.unit_results(year, user=user, period=period):
         sms = row.sms
         units.append(
-            [
-                row.unit_code,
-                row.unit_name,
-                sms.invited,
-                sms.answered,
-                sms.satisfied,
-                sms.basic,
-                sms.unsatisfied,
-                sms.flagged,
-                _number(sms.score),
-                row.votes,
-                row.vote_satisfied,
-                row.vote_basic,
-                row.vote_unsatisfied,
-                row.vote_flagged,
-                _number(row.vote_score),
-                _number(row.total),
-            ]
+            safe_row(
+                [
+                    row.unit_code,
+                    row.unit_name,
+                    sms.invited,
+                    sms.answered,
+                    sms.satisfied,
+                    sms.basic,
+                    sms.unsatisfied,
+                    sms.flagged,
+                    _number(sms.score),
+                    row.votes,
+                    row.vote_satisfied,
+                    row.vote_basic,
+                    row.vote_unsatisfied,
+                    row.vote_flagged,
+                    _number(row.vote_score),
+                    _number(row.total),
+                ]
+            )
         )
     staff = book.create_sheet("按执法人员")
-    staff.append(STAFF_HEADER)
+    staff.append(safe_row(STAFF_HEADER))
     for score_row in queries.scores(year, user=user, by="staff", period=period):
         staff.append(
-            [
-                score_row.unit_code,
-                score_row.unit_name,
-                score_row.staff_name,
-                score_row.invited,
-                score_row.answered,
-                score_row.satisfied,
-                score_row.basic,
-                score_row.unsatisfied,
-                score_row.flagged,
-                _number(score_row.score),
-            ]
+            safe_row(
+                [
+                    score_row.unit_code,
+                    score_row.unit_name,
+                    score_row.staff_name,
+                    score_row.invited,
+                    score_row.answered,
+                    score_row.satisfied,
+                    score_row.basic,
+                    score_row.unsatisfied,
+                    score_row.flagged,
+                    _number(score_row.score),
+                ]
+            )
         )
     for sheet in (units, staff):
         for cell in sheet[1]:

@@ -16,6 +16,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from zhengfeng.core.spreadsheet import safe_cell, safe_row
 from zhengfeng.hotline.metrics import COLUMNS, DEFINITIONS, Column, ReportPeriod, Row, totals
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -46,11 +47,11 @@ def metrics_workbook(
     headers = [first_header, *(c.label for c in columns)]
     if with_scores:
         headers += ["考核计分合计", "其中热线办理"]
-    sheet.append([f"{scope_label}12345热线办理情况统计表（{period.label}）"])
+    sheet.append([safe_cell(f"{scope_label}12345热线办理情况统计表（{period.label}）")])
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
     sheet.cell(row=1, column=1).font = _TITLE_FONT
     sheet.cell(row=1, column=1).alignment = _CENTER
-    sheet.append(headers)
+    sheet.append(safe_row(headers))
     for index in range(1, len(headers) + 1):
         cell = sheet.cell(row=2, column=index)
         cell.font, cell.fill, cell.border, cell.alignment = _HEADER_FONT, _HEADER_FILL, _BORDER, _CENTER
@@ -58,7 +59,7 @@ def metrics_workbook(
     sheet.row_dimensions[2].height = 32
 
     def write(label: str, values: list[int | Decimal | None], scores: tuple[float | None, ...] = ()) -> None:
-        sheet.append([label, *values, *scores])
+        sheet.append(safe_row([label, *values, *scores]))
         row_no = sheet.max_row
         for index, (column, value) in enumerate(zip(columns, values, strict=True), start=2):
             if column.is_rate and value is not None:
@@ -86,12 +87,12 @@ def metrics_workbook(
     sheet.freeze_panes = "B3"
 
     notes = workbook.create_sheet("指标说明")
-    notes.append(["指标", "口径"])
+    notes.append(safe_row(["指标", "口径"]))
     for index in (1, 2):
         cell = notes.cell(row=1, column=index)
         cell.font, cell.fill, cell.border = _HEADER_FONT, _HEADER_FILL, _BORDER
     for name, text in DEFINITIONS:
-        notes.append([name, text])
+        notes.append(safe_row([name, text]))
     notes.column_dimensions["A"].width = 22
     notes.column_dimensions["B"].width = 90
 

@@ -160,6 +160,26 @@ def test_excel_export_has_units_and_staff(answered, city_office, client):
     assert staff[1] == ("441800-A", "市甲局", "张三", 2, 2, 1, 0, 1, 0, 50.0)
 
 
+def test_excel_export_neutralises_formula_text(answered, city_office, unit_a, zhang, client):
+    evil = '=HYPERLINK("http://evil.example/","市甲局")'
+    type(unit_a).objects.filter(pk=unit_a.pk).update(name=evil)
+    type(zhang).objects.filter(pk=zhang.pk).update(name="@张三")
+    client.force_login(city_office)
+
+    response = client.get(reverse("evaluation:score_export"), {"year": 2015})
+
+    book = load_workbook(io.BytesIO(response.content))
+    unit_row = next(row for row in book["按单位"].iter_rows(min_row=2) if row[0].value == "441800-A")
+    staff_row = next(row for row in book["按执法人员"].iter_rows(min_row=2) if row[0].value == "441800-A")
+    assert [(cell.data_type, cell.value) for cell in unit_row[1:3]] == [("s", "'" + evil), ("n", 2)]
+    assert (unit_row[8].data_type, unit_row[8].value) == ("n", 50.0)
+    assert [(cell.data_type, cell.value) for cell in staff_row[1:4]] == [
+        ("s", "'" + evil),
+        ("s", "'@张三"),
+        ("n", 2),
+    ]
+
+
 def test_excel_export_is_for_score_roles(answered, liaison_a, client):
     client.force_login(liaison_a)
 

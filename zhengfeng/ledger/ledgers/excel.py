@@ -26,6 +26,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from zhengfeng.core import audit
+from zhengfeng.core.spreadsheet import restore_cell, safe_cell
 from zhengfeng.ledger.ledgers import services
 from zhengfeng.ledger.models import (
     Ledger,
@@ -124,7 +125,7 @@ def export_workbook(ledgers: list[Ledger], *, title: str) -> bytes:
     sheet.title = "工作台帐"
     last = get_column_letter(len(COLUMNS))
     sheet.merge_cells(f"A1:{last}1")
-    sheet["A1"] = title
+    sheet["A1"] = safe_cell(title)
     sheet["A1"].font = Font(bold=True, size=14)
     sheet["A1"].alignment = Alignment(horizontal="center", vertical="center")
     sheet.row_dimensions[1].height = 28
@@ -172,7 +173,7 @@ def export_workbook(ledgers: list[Ledger], *, title: str) -> bytes:
             lines.append(values)
         for values in lines:
             for column, (header, _width) in enumerate(COLUMNS, start=1):
-                cell = sheet.cell(row=row, column=column, value=values.get(header) or None)
+                cell = sheet.cell(row=row, column=column, value=safe_cell(values.get(header) or None))
                 cell.alignment = wrap
                 cell.border = border
                 if header == "完成时限":
@@ -253,7 +254,8 @@ def read_sheet(content: bytes) -> tuple[list[SheetRow], list[str]]:
     for row_number, cells in enumerate(
         sheet.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1
     ):
-        values = {name: cells[index] for index, name in columns.items() if index < len(cells)}
+        # Our own export quoted formula-like text (zhengfeng.core.spreadsheet); drop exactly that quote.
+        values = {name: restore_cell(cells[index]) for index, name in columns.items() if index < len(cells)}
         if all(_cell_text(value) == "" for value in values.values()):
             continue
         rows.append(SheetRow(row_number, values))

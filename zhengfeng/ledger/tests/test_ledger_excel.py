@@ -332,3 +332,73 @@ def test_command_import_errors_exit_1(ledger_plan, unit_a, tmp_path, capsys):
     assert exc.value.code == 1
     assert capsys.readouterr().err == "bad.xlsx 有 1 处错误，未导入任何内容：\n  第 3 行：方案中没有任务 9\n"
     assert Ledger.objects.count() == 0
+
+
+EVIL_STEP = '=HYPERLINK("http://evil.example/","点击查看")'
+
+
+@pytest.fixture
+def dangerous(task_one, unit_a, liaison_a):
+    """Unit A's ledger for task 1 whose texts look like formulas (one with a quote the user typed)."""
+    ledger = services.create_ledger(
+        task=task_one,
+        unit=unit_a,
+        goals="+86 热线接通率",
+        measures="@各科室 自查",
+        time_requirements="-全年",
+        responsible_persons="'=张三",
+        by=liaison_a,
+    )
+    services.add_step(ledger, text=EVIL_STEP, due_on=dt.date(2026, 6, 30), by=liaison_a)
+    return Ledger.objects.filter(unit=unit_a)
+
+
+def test_export_neutralises_formula_text(dangerous, unit_a, ledger_plan):
+    sheet = load_workbook(io.BytesIO(exported(dangerous, unit_a, ledger_plan))).worksheets[0]
+    step = LedgerStep.objects.get()
+
+    texts = {column: sheet[f"{column}3"] for column in "DEFGI"}
+    assert {column: (cell.data_type, cell.value) for column, cell in texts.items()} == {
+        "D": ("s", "'+86 热线接通率"),
+        "E": ("s", "'@各科室 自查"),
+        "F": ("s", "'" + EVIL_STEP),
+        "G": ("s", "'-全年"),
+        "I": ("s", "''=张三"),
+    }
+    assert (sheet["A3"].data_type, sheet["A3"].value) == ("n", step.pk)
+    assert (sheet["H3"].data_type, sheet["H3"].value) == ("d", cell_date(2026, 6, 30))
+    assert (sheet["B3"].data_type, sheet["B3"].value) == ("s", "市甲局")
+
+
+def test_round_trip_of_formula_text_changes_nothing(dangerous, unit_a, ledger_plan):
+    content = exported(dangerous, unit_a, ledger_plan)
+    before = state()
+
+    result = import_ledgers(content, unit=unit_a, plan=ledger_plan)
+
+    assert result.changed is False
+    assert state() == before
+
+
+def test_import_of_an_export_stores_the_original_formula_text(dangerous, unit_a, ledger_plan, liaison_a):
+    content = exported(dangerous, unit_a, ledger_plan)
+    ledger = dangerous.get()
+    step = LedgerStep.objects.get()
+    services.update_step(step, text="临时步骤", due_on=step.due_on, by=liaison_a)
+    services.update_ledger(
+        ledger,
+        goals="临时目标",
+        measures="临时措施",
+        time_requirements="临时",
+        responsible_persons="临时",
+        responsible_person=None,
+        by=liaison_a,
+    )
+
+    result = import_ledgers(content, unit=unit_a, plan=ledger_plan)
+
+    assert (result.ledgers_updated, result.steps_updated) == (1, 1)
+    assert list(
+        Ledger.objects.values_list("goals", "measures", "time_requirements", "responsible_persons")
+    ) == [("+86 热线接通率", "@各科室 自查", "-全年", "'=张三")]
+    assert list(LedgerStep.objects.values_list("text", flat=True)) == [EVIL_STEP]
