@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,8 @@ from zhengfeng.evaluation.services.common import render_sms
 from zhengfeng.messaging import queries as messaging_queries
 from zhengfeng.messaging import services as messaging
 from zhengfeng.messaging.models import InboundSms, OutboxStatus
+
+logger = logging.getLogger(__name__)
 
 # --- Replies -------------------------------------------------------------------------------------
 
@@ -202,6 +205,9 @@ def _load(ids: list[int]) -> list[InboundSms]:
     return [rows[pk] for pk in ids if pk in rows]
 
 
+UNREADABLE_TIME_REASON = "接收时间无法读取（超出可表示的日期范围），请核对短信网关送来的时间"
+
+
 def _usable(ids: list[int], now: dt.datetime, stats: ReplyStats) -> list[InboundSms]:
     """The rows of `ids` this job can match, in order; the others are parked with their reason.
 
@@ -217,7 +223,10 @@ def _usable(ids: list[int], now: dt.datetime, stats: ReplyStats) -> list[Inbound
             try:
                 rows += _load([pk])
             except (DatabaseError, ValueError, OverflowError) as exc:
-                if messaging.park_inbound(inbound_id=pk, reason=f"接收时间无法读取：{exc}"):
+                # The driver's own words differ between SQLite and PostgreSQL: the office reads one
+                # reason, the log keeps the technical one.
+                logger.warning("inbound SMS %s parked: unreadable received_at (%s)", pk, exc)
+                if messaging.park_inbound(inbound_id=pk, reason=UNREADABLE_TIME_REASON):
                     stats.parked += 1
     usable = []
     for row in rows:

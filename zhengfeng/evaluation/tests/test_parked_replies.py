@@ -37,7 +37,7 @@ def test_a_bad_row_is_parked_with_its_reason_and_the_good_replies_go_on(year, un
     )
     parked = dict(InboundSms.objects.exclude(parked_reason="").values_list("pk", "parked_reason"))
     assert parked == {
-        unreadable: "接收时间无法读取：year 0 is out of range",
+        unreadable: "接收时间无法读取（超出可表示的日期范围），请核对短信网关送来的时间",
         implausible.pk: "接收时间 1999-12-31 00:00:00 不在合理范围内（2000-01-01 至 2015-11-21 10:40）",
     }
     assert InboundSms.objects.filter(pk__in=parked, handled_at__isnull=True).count() == 2
