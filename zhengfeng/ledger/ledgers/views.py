@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from zhengfeng.core.http import HtmxHttpRequest
+from zhengfeng.ledger.feedback import form_refused, refused
 from zhengfeng.ledger.ledgers import services
 from zhengfeng.ledger.ledgers.excel import LedgerImportError, export_title, export_workbook, import_ledgers
 from zhengfeng.ledger.ledgers.forms import ImportForm, LedgerForm, LedgerStatusForm, ProgressForm, StepForm
@@ -78,10 +79,6 @@ def _step(request: HttpRequest, pk: int) -> LedgerStep:
     step = get_object_or_404(LedgerStep.objects.select_related("clock"), pk=pk)
     step.ledger = _kept(request, step.ledger_id)
     return step
-
-
-def _errors(request: HttpRequest, exc: ValidationError) -> None:
-    messages.error(request, "；".join(exc.messages))
 
 
 def _pick_plan(plans: list[Plan], value: Any) -> Plan | None:
@@ -178,7 +175,7 @@ def ledger_create(request: HttpRequest, task_pk: int) -> HttpResponse:
     try:
         ledger = services.create_ledger(task=task, unit=user.unit, by=user)
     except ValidationError as exc:
-        _errors(request, exc)
+        refused(request, exc)
         return redirect("ledger:my_ledgers")
     messages.success(request, f"已建立任务 {task.number} 的工作台帐，请填写工作目标和措施")
     return redirect("ledger:ledger_edit", pk=ledger.pk)
@@ -240,7 +237,7 @@ def ledger_status(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
-            _errors(request, exc)
+            refused(request, exc)
         else:
             messages.success(request, f"台帐状态：{ledger.get_status_display()}")
     else:
@@ -260,16 +257,11 @@ def step_add(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.add_step(ledger, **form.cleaned_data, by=request_user(request))
         except ValidationError as exc:
-            _errors(request, exc)
+            refused(request, exc)
         else:
             messages.success(request, "已新增工作步骤")
     else:
-        messages.error(
-            request,
-            "；".join(
-                f"{form.fields[k].label}：{' '.join(str(e) for e in v)}" for k, v in form.errors.items()
-            ),
-        )
+        form_refused(request, form)
     return redirect("ledger:ledger_detail", pk=ledger.pk)
 
 
@@ -300,7 +292,7 @@ def step_done(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.set_step_status(step, StepStatus.DONE, by=request_user(request))
     except ValidationError as exc:
-        _errors(request, exc)
+        refused(request, exc)
     else:
         messages.success(request, f"工作步骤“{step.text}”已完成")
     return redirect("ledger:ledger_detail", pk=step.ledger_id)
@@ -313,7 +305,7 @@ def step_remove(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.remove_step(step, by=request_user(request))
     except ValidationError as exc:
-        _errors(request, exc)
+        refused(request, exc)
     else:
         messages.success(request, f"已删除工作步骤“{step.text}”")
     return redirect("ledger:ledger_detail", pk=step.ledger_id)

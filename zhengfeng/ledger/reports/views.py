@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from zhengfeng.core.periods import Period
+from zhengfeng.ledger.feedback import refused
 from zhengfeng.ledger.ledgers.queries import can_keep_unit, can_read_ledgers, is_unit_user
 from zhengfeng.ledger.models import (
     REPORT_FIGURES,
@@ -45,10 +46,6 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 def _require_reader(request: HttpRequest) -> None:
     if not can_read_ledgers(request.user):
         raise PermissionDenied("您的角色不能查看季度报送")
-
-
-def _errors(request: HttpRequest, exc: ValidationError) -> None:
-    messages.error(request, "；".join(exc.messages))
 
 
 def _year(request: HttpRequest, years: list[int]) -> int:
@@ -149,7 +146,7 @@ def report_notice(request: HttpRequest, rule_pk: int, period: str) -> HttpRespon
         try:
             services.issue_report_notice(rule, wanted, by=request_user(request))
         except ValidationError as exc:
-            _errors(request, exc)
+            refused(request, exc)
         else:
             messages.success(request, f"已印发{wanted.label}报送情况通报")
         return redirect(f"{reverse('ledger:report_dashboard')}?year={rule.year}")
@@ -242,7 +239,7 @@ def _transition(request: HttpRequest, pk: int, state: str, reason: str = "") -> 
     try:
         services.set_report_state(report, state, by=request_user(request), reason=reason)
     except ValidationError as exc:
-        _errors(request, exc)
+        refused(request, exc)
     else:
         messages.success(request, f"季度报送：{report.get_state_display()}")
     return redirect("ledger:report_detail", pk=pk)

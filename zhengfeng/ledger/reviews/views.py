@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from zhengfeng.ledger.feedback import form_refused, refused
 from zhengfeng.ledger.ledgers.queries import can_keep_unit, can_read_ledgers, is_unit_user
 from zhengfeng.ledger.models import DemandState, RectificationDemand, ReviewRound
 from zhengfeng.ledger.reports.forms import ReasonForm
@@ -32,10 +33,6 @@ from zhengfeng.org.queries import Viewer, units_for
 def _require_reader(request: HttpRequest) -> None:
     if not can_read_ledgers(request.user):
         raise PermissionDenied("您的角色不能查看季度报送")
-
-
-def _errors(request: HttpRequest, exc: ValidationError) -> None:
-    messages.error(request, "；".join(exc.messages))
 
 
 def _office_division(user: User) -> Division | None:
@@ -73,19 +70,14 @@ def review_create(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("只有“正风”办可以组织督查检查")
     form = ReviewRoundForm(request.POST)
     if not form.is_valid():
-        messages.error(
-            request,
-            "；".join(
-                f"{form.fields[k].label}：{' '.join(str(e) for e in v)}" for k, v in form.errors.items()
-            ),
-        )
+        form_refused(request, form)
         return redirect("ledger:review_home")
     try:
         review = reviews_services.create_review_round(
             division=division, **form.cleaned_data, by=request_user(request)
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        refused(request, exc)
         return redirect("ledger:review_home")
     messages.success(request, f"已建立：{review.title}")
     return redirect("ledger:review_detail", pk=review.pk)
@@ -131,16 +123,11 @@ def finding_add(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             reviews_services.add_finding(review, **form.cleaned_data, by=request_user(request))
         except ValidationError as exc:
-            _errors(request, exc)
+            refused(request, exc)
         else:
             messages.success(request, "已登记问题")
     else:
-        messages.error(
-            request,
-            "；".join(
-                f"{form.fields[k].label}：{' '.join(str(e) for e in v)}" for k, v in form.errors.items()
-            ),
-        )
+        form_refused(request, form)
     return redirect("ledger:review_detail", pk=review.pk)
 
 
@@ -156,16 +143,11 @@ def demand_issue(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             reviews_services.issue_demand(finding, **form.cleaned_data, by=request_user(request))
         except ValidationError as exc:
-            _errors(request, exc)
+            refused(request, exc)
         else:
             messages.success(request, f"已向{finding.unit.name}下达整改通知")
     else:
-        messages.error(
-            request,
-            "；".join(
-                f"{form.fields[k].label}：{' '.join(str(e) for e in v)}" for k, v in form.errors.items()
-            ),
-        )
+        form_refused(request, form)
     return redirect("ledger:review_detail", pk=finding.round_id)
 
 
@@ -201,7 +183,7 @@ def demand_submit(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         reviews_services.set_demand_state(demand, DemandState.SUBMITTED, text=text, by=request_user(request))
     except ValidationError as exc:
-        _errors(request, exc)
+        refused(request, exc)
     else:
         messages.success(request, "已报送整改情况")
     return redirect("ledger:demand_detail", pk=pk)
@@ -217,7 +199,7 @@ def demand_review(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         reviews_services.set_demand_state(demand, state, reason=reason, by=request_user(request))
     except ValidationError as exc:
-        _errors(request, exc)
+        refused(request, exc)
     else:
         messages.success(request, f"整改通知：{demand.get_state_display()}")
     return redirect("ledger:demand_detail", pk=pk)

@@ -310,3 +310,15 @@ def test_keeper_forms_render_and_save(client, liaison_a, ledger_a, ledger_plan):
     )
     assert response.status_code == 200
     assert "调整后的完成时限 2026-03-01 须晚于今天" in response.content.decode()
+
+
+def test_an_invalid_step_is_refused_with_each_field_named_and_nothing_saved(client, unit_a, ledger_a):
+    head = UserFactory(role=Role.HEAD, unit=unit_a)
+    response = login(client, head).post(
+        reverse("ledger:step_add", args=[ledger_a.pk]), {"text": "", "due_on": "2026-13-40"}, follow=True
+    )
+
+    assert [str(message) for message in response.context["messages"]] == [
+        "工作步骤：这个字段是必填项。；完成时限：输入一个有效的日期。"
+    ]
+    assert LedgerStep.objects.count() == 0
