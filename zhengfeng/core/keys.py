@@ -19,6 +19,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.apps import apps
@@ -41,6 +42,13 @@ class KeyOperationError(Exception):
 
 def _table_exists(alias: str = DEFAULT_DB_ALIAS) -> bool:
     connection = connections[alias]
+    name = str(connection.settings_dict["NAME"])
+    if (
+        connection.vendor == "sqlite"
+        and not name.startswith(("file:", ":memory:"))
+        and not Path(name).exists()
+    ):
+        return False  # connecting would create an empty file (`check --deploy` on a build machine)
     with connection.cursor() as cursor:
         return FieldKeyCheck._meta.db_table in connection.introspection.table_names(cursor)
 
