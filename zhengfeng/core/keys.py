@@ -268,14 +268,14 @@ class RotationError(KeyOperationError):
     """A row that cannot be re-encrypted: the batch rolled back, the progress before it is kept."""
 
 
-def _rotate_row(keyed: KeyedModel, obj: models.Model) -> None:
-    # Loading the instance decrypted every field under the current or the previous key; written back
-    # through the field, each value is encrypted under the current key.
-    values: dict[str, str] = {name: getattr(obj, name) for name in keyed.encrypted}
-    for index, path in keyed.indexes.items():
-        plaintext = _plaintext(obj, path)
-        values[index] = crypto.blind_index(plaintext) if plaintext else ""
-    keyed.model._base_manager.filter(pk=obj.pk).update(**values)
+def _rotate_batch(keyed: KeyedModel, rows: list[models.Model]) -> None:
+    # Loading the rows decrypted every field under the current or the previous key; written back
+    # through the field (one UPDATE for the batch), each value is encrypted under the current key.
+    for obj in rows:
+        for index, path in keyed.indexes.items():
+            plaintext = _plaintext(obj, path)
+            setattr(obj, index, crypto.blind_index(plaintext) if plaintext else "")
+    keyed.model._base_manager.bulk_update(rows, [*keyed.encrypted, *keyed.indexes], batch_size=50)
 
 
 def rotate(
@@ -320,8 +320,7 @@ def rotate(
         total = keyed.model._base_manager.count()
         for pks in _batches(keyed, after, batch_size):
             with transaction.atomic():
-                for obj in _load(keyed, pks):
-                    _rotate_row(keyed, obj)
+                _rotate_batch(keyed, _load(keyed, pks))
                 rotation.progress[keyed.label] = pks[-1]
                 rotation.rows += len(pks)
                 rotation.save(update_fields=["progress", "rows"])
