@@ -79,6 +79,8 @@ def keyed_models() -> list[KeyedModel]:
     """Every model with an EncryptedTextField or a BLIND_INDEXES declaration, in label order."""
     found = []
     for model in apps.get_models():
+        if model._meta.proxy or not model._meta.managed:
+            continue  # its rows are another model's, rotated there
         encrypted = tuple(
             field.name for field in model._meta.concrete_fields if isinstance(field, EncryptedTextField)
         )
