@@ -247,6 +247,11 @@ if not FIELD_ENCRYPTION_KEY:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY: 生产环境必须设置个人信息加密密钥")
 if len(FIELD_ENCRYPTION_KEY) < 16:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY: 密钥至少 16 个字符")
+# Set only while `zhengfeng keys rotate` runs (the old key): values still under it stay readable until
+# every row is re-encrypted; remove it once the rotation has finished (docs/security.md, "Field keys").
+FIELD_ENCRYPTION_KEY_PREVIOUS = env_str("FIELD_ENCRYPTION_KEY_PREVIOUS")
+if FIELD_ENCRYPTION_KEY_PREVIOUS and len(FIELD_ENCRYPTION_KEY_PREVIOUS) < 16:
+    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY_PREVIOUS: 密钥至少 16 个字符")
 
 # --- Cache ---------------------------------------------------------------------------------------
 # Rate limits (public filing, tracking, votes) must count across every server process and the worker,

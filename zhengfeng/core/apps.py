@@ -1,4 +1,8 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.core import checks
+from django.db.models.signals import post_migrate
 
 
 class CoreConfig(AppConfig):
@@ -13,3 +17,16 @@ class CoreConfig(AppConfig):
 
         autodiscover_modules("jobs")
         autodiscover_modules("publishing")
+
+        from zhengfeng.core.checks import check_field_key
+
+        checks.register(check_field_key)
+        post_migrate.connect(_record_key_check_value, sender=self)
+
+
+def _record_key_check_value(sender: AppConfig, using: str, **kwargs: Any) -> None:
+    """A database gets its key check value when first migrated (an old one: if its data is under the key)."""
+    from zhengfeng.core.keys import key_problem
+
+    if using == "default":
+        key_problem()

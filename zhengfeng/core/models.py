@@ -7,6 +7,8 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 
+from zhengfeng.core.fields import EncryptedTextField
+
 
 class AuditLog(models.Model):
     """One row per action a service performed, written in the service's transaction.
@@ -157,3 +159,65 @@ class Publication(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class FieldKeyCheck(models.Model):
+    """The single row holding the key check value of the database's FIELD_ENCRYPTION_KEY.
+
+    `check_value` is `crypto.key_check_value(key)`: a MAC of a fixed label under a key derived for that
+    purpose alone, so it tells a wrong key at start-up without revealing the key (zhengfeng.core.keys).
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    check_value = models.CharField("密钥校验值", max_length=64)
+    updated_at = models.DateTimeField("更新时间")
+
+    class Meta:
+        verbose_name = "加密密钥校验值"
+        verbose_name_plural = "加密密钥校验值"
+
+    def __str__(self) -> str:
+        return self.check_value[:12]
+
+
+class KeyRotation(models.Model):
+    """One run of `zhengfeng keys rotate` from one key to the next, resumable from `progress`.
+
+    `progress` maps a model label to the last primary key re-encrypted (rows are done in pk order, one
+    transaction per batch with its progress), or to "done".
+    """
+
+    from_check_value = models.CharField("原密钥校验值", max_length=64)
+    to_check_value = models.CharField("新密钥校验值", max_length=64)
+    started_at = models.DateTimeField("开始时间")
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    progress = models.JSONField("进度", default=dict, blank=True)
+    rows = models.BigIntegerField("已处理行数", default=0)
+
+    class Meta:
+        verbose_name = "密钥轮换"
+        verbose_name_plural = "密钥轮换"
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M} {'完成' if self.finished_at else '进行中'}"
+
+
+class RetainedPepper(models.Model):
+    """A pepper of a retired key for a keyed MAC over an input never stored (query passwords).
+
+    The pepper itself is encrypted under the current key (and re-encrypted by every rotation); the
+    fingerprint (SM3 of the pepper) only keeps a rotation from storing the same pepper twice.
+    """
+
+    purpose = models.CharField("用途", max_length=100)
+    fingerprint = models.CharField(max_length=64, unique=True)
+    pepper = EncryptedTextField("密钥材料")
+    created_at = models.DateTimeField("保存时间")
+
+    class Meta:
+        verbose_name = "保留的旧密钥材料"
+        verbose_name_plural = "保留的旧密钥材料"
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.fingerprint[:12]}"

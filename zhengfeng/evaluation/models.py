@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from enum import nonmember
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
@@ -210,6 +211,11 @@ class EnforcementAction(models.Model):
     subject_name_index = models.CharField(max_length=64, db_index=True, editable=False)
     subject_phone = EncryptedTextField("对象手机号码")
     subject_phone_index = models.CharField(max_length=64, db_index=True, editable=False)
+    # Blind index -> the plaintext it is computed from: `zhengfeng keys rotate` recomputes them.
+    BLIND_INDEXES: ClassVar[dict[str, str]] = {
+        "subject_name_index": "subject_name",
+        "subject_phone_index": "subject_phone",
+    }
     source = models.CharField("来源", max_length=10, choices=ActionSource.choices)
     # The importing system's own key: a re-import of the same line creates nothing.
     external_id = models.CharField("外部编号", max_length=64, blank=True)
@@ -303,7 +309,9 @@ class Evaluation(models.Model):
 
     action = models.OneToOneField(EnforcementAction, on_delete=models.PROTECT, related_name="evaluation")
     division_code = models.CharField("行政区划", max_length=12, db_index=True)
+    # A copy of the action's subject_phone_index (the number the survey went to).
     phone_index = models.CharField(max_length=64, db_index=True, editable=False)
+    BLIND_INDEXES: ClassVar[dict[str, str]] = {"phone_index": "action.subject_phone"}
     message = models.OneToOneField(
         "messaging.OutboxMessage", verbose_name="评议短信", on_delete=models.PROTECT, related_name="+"
     )
@@ -422,6 +430,7 @@ class VoteVerification(models.Model):
     token = models.CharField(max_length=43, unique=True, editable=False)
     phone = EncryptedTextField("手机号码")
     phone_index = models.CharField(max_length=64, db_index=True, editable=False)
+    BLIND_INDEXES: ClassVar[dict[str, str]] = {"phone_index": "phone"}
     code_hash = models.CharField(max_length=64, editable=False)
     message = models.OneToOneField(
         "messaging.OutboxMessage", verbose_name="验证码短信", on_delete=models.PROTECT, related_name="+"
@@ -483,6 +492,7 @@ class OnlineVote(FlagFields):
     comment = models.TextField("意见建议", blank=True)
     phone = EncryptedTextField("手机号码")
     phone_index = models.CharField(max_length=64, editable=False)
+    BLIND_INDEXES: ClassVar[dict[str, str]] = {"phone_index": "phone"}
     verification = models.OneToOneField(
         VoteVerification, verbose_name="验证记录", on_delete=models.PROTECT, related_name="vote"
     )

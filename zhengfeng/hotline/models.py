@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import nonmember
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -222,6 +223,11 @@ class WorkOrder(models.Model):
     phone_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     requester_id_number = EncryptedTextField("诉求人身份证号码", blank=True)
     id_number_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    # Blind index -> the plaintext it is computed from: `zhengfeng keys rotate` recomputes them.
+    BLIND_INDEXES: ClassVar[dict[str, str]] = {
+        "phone_index": "requester_phone",
+        "id_number_index": "requester_id_number",
+    }
     is_anonymous = models.BooleanField("匿名", default=False)
     is_confidential = models.BooleanField("要求保密", default=False)
     allow_unit_contact = models.BooleanField(

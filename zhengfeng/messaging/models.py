@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import nonmember
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -69,6 +70,8 @@ class OutboxMessage(models.Model):
     channel = models.CharField("渠道", max_length=10, choices=Channel.choices)
     phone = EncryptedTextField("手机号码", blank=True)
     phone_index = models.CharField(max_length=64, blank=True, editable=False)
+    # Blind index -> the plaintext it is computed from: `zhengfeng keys rotate` recomputes it.
+    BLIND_INDEXES: ClassVar[dict[str, str]] = {"phone_index": "phone"}
     email = models.EmailField("电子邮箱", blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -162,6 +165,7 @@ class InboundSms(models.Model):
     provider_id = models.CharField("网关消息编号", max_length=100, unique=True)
     phone = EncryptedTextField("发送号码")
     phone_index = models.CharField(max_length=64, db_index=True, editable=False)
+    BLIND_INDEXES: ClassVar[dict[str, str]] = {"phone_index": "phone"}
     to_number = models.CharField("接收号码", max_length=30, blank=True)
     text = models.TextField("内容", blank=True)
     received_at = models.DateTimeField("接收时间")
@@ -198,6 +202,7 @@ class OptOut(models.Model):
 
     phone = EncryptedTextField("手机号码")
     phone_index = models.CharField(max_length=64, unique=True, editable=False)
+    BLIND_INDEXES: ClassVar[dict[str, str]] = {"phone_index": "phone"}
     inbound = models.ForeignKey(
         InboundSms, verbose_name="退订短信", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

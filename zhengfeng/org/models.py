@@ -123,6 +123,8 @@ class Person(models.Model):
     phone_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     id_number = EncryptedTextField("身份证号码", blank=True)
     id_number_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    # Blind index -> the plaintext it is computed from: `zhengfeng keys rotate` recomputes them.
+    BLIND_INDEXES: ClassVar[dict[str, str]] = {"phone_index": "phone", "id_number_index": "id_number"}
     # Stable external key for imports (e.g. the HR system's staff number).
     external_id = models.CharField("人员编号", max_length=40, null=True, blank=True, unique=True)
 

@@ -25,6 +25,7 @@ from zhengfeng.alerts.models import AlertLevel, AlertRule
 from zhengfeng.assessment.models import Dimension
 from zhengfeng.assessment.services import record_score_event
 from zhengfeng.core import audit
+from zhengfeng.core.crypto import retained_mac_purpose
 from zhengfeng.deadlines.models import Clock
 from zhengfeng.hotline.models import Category, DispatchRule, WorkOrder, WorkOrderAssignment, WorkOrderEvent
 from zhengfeng.messaging.services import queue_sms
@@ -58,7 +59,8 @@ SCORE_REASONS = {
 
 # Query passwords: keyed HMAC-SM3 with a per-order salt (docs/security.md, "query passwords").
 QUERY_HASH_PREFIX = "hmac-sm3$v1$"
-QUERY_HASH_PURPOSE = b"hotline-query-password-hmac-sm3"
+# Registered: the password is never stored, so a key rotation keeps this purpose's old pepper.
+QUERY_HASH_PURPOSE = retained_mac_purpose(b"hotline-query-password-hmac-sm3")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from zhengfeng.core.crypto import blind_index, keyed_mac
+from zhengfeng.core.keys import keyed_mac_candidates
 from zhengfeng.core.moments import plausible_moment
 from zhengfeng.hotline.models import (
     Category,
@@ -76,7 +77,9 @@ def check_query_password(order: WorkOrder, password: str) -> bool:
     if not stored.startswith(QUERY_HASH_PREFIX):
         return False
     salt = stored[len(QUERY_HASH_PREFIX) :].split("$", 1)[0]
-    return hmac.compare_digest(stored, hash_query_password(password, salt=salt))
+    # Under the current key, or a retired one's pepper for a password set before a key rotation.
+    macs = keyed_mac_candidates(QUERY_HASH_PURPOSE, f"{salt}\x1f{password}".encode())
+    return any(hmac.compare_digest(stored, f"{QUERY_HASH_PREFIX}{salt}${mac}") for mac in macs)
 
 
 def receive_work_order(

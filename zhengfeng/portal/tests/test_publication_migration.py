@@ -79,6 +79,9 @@ def test_old_publications_move_into_the_engine(city):
         )
     finally:
         migrate(AFTER)
+        # Back to every app's latest migration (core has some after AFTER's): the next test in this
+        # process must find the whole schema.
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
     rows = [
         (
