@@ -26,6 +26,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -144,6 +145,14 @@ class Heartbeat:
                     connection.close()
         finally:
             connection.close()
+
+
+def worker_status(now: dt.datetime) -> dict[str, Any]:
+    """The jobs' last runs and errors, and the live workers (the backlog panel)."""
+    return {
+        "jobs": list(PeriodicJob.objects.order_by("name")),
+        "live": list(live_workers(now).order_by("started_at", "id")),
+    }
 
 
 # ------------------------------------------------------------------------------------------- runs
