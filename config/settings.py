@@ -319,6 +319,11 @@ OPEN311_CONTACT = (
 
 # --- Worker -----------------------------------------------------------------------------------
 WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 5, minimum=1)
+# Each running worker renews its row (WorkerProcess.last_seen) from a thread this often; a worker not
+# seen for WORKER_LEASE_SECONDS is dead and its claims (job runs, outbox rows) are taken over. The
+# lease must span several beats, so a slow beat or two does not hand a live worker's job to another.
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 5, minimum=1)
+WORKER_LEASE_SECONDS = max(env_int("WORKER_LEASE_SECONDS", 20, minimum=2), 2 * WORKER_HEARTBEAT_SECONDS)
 
 LOGGING = {
     "version": 1,

@@ -62,6 +62,17 @@ def _target_parts(target: models.Model | tuple[str, str] | None) -> tuple[str, s
     return target._meta.label_lower, str(target.pk)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One row for `record_many`; the arguments of `record`."""
+
+    action: str
+    by: AbstractBaseUser | None = None
+    target: models.Model | tuple[str, str] | None = None
+    division_code: str = ""
+    data: dict[str, Any] | None = None
+
+
 def record(
     action: str,
     *,
@@ -77,45 +88,62 @@ def record(
     instance or a (type, id) pair. `data` must be JSON-serialisable; it is stored as normalised JSON
     so that the hash can be recomputed from the stored row.
     """
-    # Round-trip through JSON so the stored value hashes the same when read back.
-    normalised = json.loads(json.dumps(data or {}, ensure_ascii=False, default=str))
-    target_type, target_id = _target_parts(target)
-    actor_id = by.pk if by is not None else None
-    actor_label = ("系统" if by is None else (by.get_username() or str(by)))[:150]
-    # Microseconds survive both SQLite and PostgreSQL, so the hash input is stable.
-    created_at = timezone.now()
+    (row,) = record_many([Entry(action, by=by, target=target, division_code=division_code, data=data)])
+    return row
+
+
+def record_many(entries: list[Entry]) -> list[AuditLog]:
+    """Append several audit rows, in order, in the caller's transaction: one lock of the chain head,
+    one bulk insert, one head update (a batch of writes costs three statements, not three per row).
+    Each row is exactly what `record` would have written."""
+    if not entries:
+        return []
+    rows = []
     with transaction.atomic():
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(
             id=1, defaults={"last_seq": 0, "last_hash": GENESIS_HASH}
         )
-        seq = head.last_seq + 1
-        canonical = _canonical(
-            seq=seq,
-            created_at=created_at,
-            actor_id=actor_id,
-            actor_label=actor_label,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            division_code=division_code,
-            data=normalised,
-        )
-        entry_hash = _entry_hash(head.last_hash, canonical)
-        row = AuditLog.objects.create(
-            seq=seq,
-            created_at=created_at,
-            actor_id=actor_id,
-            actor_label=actor_label,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            division_code=division_code,
-            data=normalised,
-            prev_hash=head.last_hash,
-            entry_hash=entry_hash,
-        )
-        AuditChainHead.objects.filter(id=1).update(last_seq=seq, last_hash=entry_hash)
-    return row
+        seq, prev_hash = head.last_seq, head.last_hash
+        for entry in entries:
+            # Round-trip through JSON so the stored value hashes the same when read back.
+            normalised = json.loads(json.dumps(entry.data or {}, ensure_ascii=False, default=str))
+            target_type, target_id = _target_parts(entry.target)
+            actor_id = entry.by.pk if entry.by is not None else None
+            actor_label = ("系统" if entry.by is None else (entry.by.get_username() or str(entry.by)))[:150]
+            # Microseconds survive both SQLite and PostgreSQL, so the hash input is stable.
+            created_at = timezone.now()
+            seq += 1
+            canonical = _canonical(
+                seq=seq,
+                created_at=created_at,
+                actor_id=actor_id,
+                actor_label=actor_label,
+                action=entry.action,
+                target_type=target_type,
+                target_id=target_id,
+                division_code=entry.division_code,
+                data=normalised,
+            )
+            entry_hash = _entry_hash(prev_hash, canonical)
+            rows.append(
+                AuditLog(
+                    seq=seq,
+                    created_at=created_at,
+                    actor_id=actor_id,
+                    actor_label=actor_label,
+                    action=entry.action,
+                    target_type=target_type,
+                    target_id=target_id,
+                    division_code=entry.division_code,
+                    data=normalised,
+                    prev_hash=prev_hash,
+                    entry_hash=entry_hash,
+                )
+            )
+            prev_hash = entry_hash
+        AuditLog.objects.bulk_create(rows)
+        AuditChainHead.objects.filter(id=1).update(last_seq=seq, last_hash=prev_hash)
+    return rows
 
 
 @dataclass(frozen=True)

@@ -62,12 +62,36 @@ class AuditChainHead(models.Model):
         return f"#{self.last_seq} {self.last_hash[:12]}"
 
 
+class WorkerProcess(models.Model):
+    """One running `zhengfeng worker`, renewed by its heartbeat thread (zhengfeng.core.worker.Heartbeat).
+
+    Claims made by a worker name it (`PeriodicJob.locked_by`, `OutboxMessage.claimed_by`); they stay
+    its own while `last_seen` is recent and are taken over once it is older than WORKER_LEASE_SECONDS.
+    """
+
+    id = models.CharField(max_length=32, primary_key=True)
+    host = models.CharField("主机", max_length=255)
+    pid = models.PositiveIntegerField("进程号")
+    started_at = models.DateTimeField("启动时间")
+    last_seen = models.DateTimeField("最近心跳", db_index=True)
+
+    class Meta:
+        verbose_name = "后台任务进程"
+        verbose_name_plural = "后台任务进程"
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.pid}"
+
+
 class PeriodicJob(models.Model):
     """When each registered worker job is next due; claimed with a conditional update."""
 
     name = models.CharField(max_length=100, primary_key=True)
     next_run_at = models.DateTimeField()
     locked_until = models.DateTimeField(null=True, blank=True)
+    # The WorkerProcess running it; "" for a run without a heartbeat (`worker --once`), which holds
+    # the job until `locked_until` only.
+    locked_by = models.CharField(max_length=32, blank=True)
     last_started_at = models.DateTimeField(null=True, blank=True)
     last_finished_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
 
 from zhengfeng.alerts.models import Alert, AlertLevel
@@ -23,7 +24,9 @@ from zhengfeng.hotline.models import (
     AssignmentStatus,
     ExtensionRequest,
     ExtensionStatus,
+    Open311Submission,
     Status,
+    SubmissionState,
     WorkOrder,
     WorkOrderAssignment,
     WorkOrderEvent,
@@ -366,3 +369,22 @@ def track(code: str, password: str) -> WorkOrder | None:
     if order is None or not check_query_password(order, password or ""):
         return None
     return order
+
+
+def open311_backlog(now: dt.datetime) -> dict[str, Any]:
+    """Accepted Open311 submissions not yet work orders (the backlog panel): waiting for the worker,
+    parked as 登记失败, and how long the oldest waiting one has waited (None when none waits)."""
+    counts = dict(
+        Open311Submission.objects.exclude(state=SubmissionState.REGISTERED)
+        .order_by()
+        .values_list("state")
+        .annotate(n=Count("id"))
+    )
+    oldest = Open311Submission.objects.filter(state=SubmissionState.PENDING).aggregate(
+        oldest=Min("received_at")
+    )["oldest"]
+    return {
+        "waiting": counts.get(SubmissionState.PENDING, 0),
+        "parked": counts.get(SubmissionState.FAILED, 0),
+        "oldest_wait": now - oldest if oldest is not None else None,
+    }

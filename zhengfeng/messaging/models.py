@@ -13,10 +13,12 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from zhengfeng.core.crypto import mask_phone
 from zhengfeng.core.fields import EncryptedTextField
+from zhengfeng.core.worker import abandoned_by_dead_worker
 
 
 class Channel(models.TextChoices):
@@ -49,9 +51,13 @@ class OutboxQuerySet(models.QuerySet["OutboxMessage"]):
     def due(self, *, at: dt.datetime) -> OutboxQuerySet:
         return self.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=at)
 
-    def stale(self, *, claimed_before: dt.datetime) -> OutboxQuerySet:
-        """Rows a worker claimed and never finished (it died, or the gateway hung past the lease)."""
-        return self.filter(status=OutboxStatus.SENDING, claimed_at__lt=claimed_before)
+    def stale(self, *, now: dt.datetime, claimed_before: dt.datetime) -> OutboxQuerySet:
+        """Rows claimed and never finished: by a worker that stopped beating (killed, host gone), or,
+        claimed without a heartbeat (`worker --once`), before `claimed_before`."""
+        return self.filter(status=OutboxStatus.SENDING).filter(
+            Q(claimed_by="", claimed_at__lt=claimed_before)
+            | abandoned_by_dead_worker(now, field="claimed_by")
+        )
 
     def inbox(self) -> OutboxQuerySet:
         return self.filter(channel=Channel.INAPP, status=OutboxStatus.SENT)
@@ -91,6 +97,8 @@ class OutboxMessage(models.Model):
     # Set when a worker claims the row; a row `sending` for longer than the lease is taken back.
     claimed_at = models.DateTimeField("领取时间", null=True, blank=True)
     claim_token = models.CharField(max_length=32, blank=True, editable=False)
+    # The claiming WorkerProcess (zhengfeng.core.worker.Heartbeat): its row is its lease. "" without one.
+    claimed_by = models.CharField(max_length=32, blank=True, editable=False)
     last_error = models.TextField("最近错误", blank=True)
     sent_at = models.DateTimeField("发送时间", null=True, blank=True)
     provider_message_id = models.CharField("网关消息编号", max_length=100, blank=True)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Min, QuerySet
 
-from zhengfeng.messaging.models import InboundSms, OutboxMessage
+from zhengfeng.messaging.models import InboundSms, OutboxMessage, OutboxStatus
 from zhengfeng.org.models import User
 from zhengfeng.org.queries import Viewer, scope_filter
 
@@ -45,3 +46,23 @@ def unmatched_inbound(after: dt.datetime | None = None) -> QuerySet[InboundSms]:
     if after is not None:
         rows = rows.filter(received_at__gt=after)
     return rows.order_by("received_at", "id")
+
+
+def outbox_backlog(now: dt.datetime) -> dict[str, Any]:
+    """What the worker still has to send (the backlog panel): rows waiting or being sent, failed rows,
+    and how long the oldest due row has been waiting (None when nothing is due)."""
+    counts = dict(
+        OutboxMessage.objects.filter(
+            status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.FAILED]
+        )
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
+    oldest = OutboxMessage.objects.due(at=now).aggregate(oldest=Min("next_attempt_at"))["oldest"]
+    return {
+        "pending": counts.get(OutboxStatus.PENDING, 0),
+        "sending": counts.get(OutboxStatus.SENDING, 0),
+        "failed": counts.get(OutboxStatus.FAILED, 0),
+        "oldest_wait": now - oldest if oldest is not None else None,
+    }

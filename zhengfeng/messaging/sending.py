@@ -1,6 +1,8 @@
 """The worker side of the outbox: claim due rows, send them, record each outcome exactly once.
 
-1. Take back rows a dead worker left `sending` longer than the lease (retry, or fail when out of tries).
+1. Take back rows a dead worker left `sending` (retry, or fail when out of tries): a row claimed by a
+   worker with a heartbeat is abandoned once that worker stopped beating (WORKER_LEASE_SECONDS), a
+   row claimed without one (`worker --once`) after LEASE.
 2. During quiet hours, move due SMS to the end of the window instead of sending them.
 3. Claim a small batch: `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, a conditional
    `UPDATE … WHERE status='pending'` per row elsewhere (SQLite). Claiming is committed before any
@@ -10,8 +12,8 @@
    taken over meanwhile.
 
 A worker that dies after the gateway accepted a message but before step 4 leaves a row that is sent
-again after the lease: the HTTP gateway gets the same `id` and must treat it as an idempotency key
-(docs/sms-gateway.md).
+again after the lease: the HTTP gateway gets the same `Idempotency-Key` (the row's id) and must not
+deliver it twice (docs/sms-gateway.md).
 """
 
 from __future__ import annotations
@@ -26,13 +28,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from zhengfeng.core import audit
+from zhengfeng.core.worker import current_worker_id
 from zhengfeng.messaging.models import Channel, OutboxMessage, OutboxStatus
 from zhengfeng.messaging.quiet_hours import first_allowed, quiet_window_end
 from zhengfeng.messaging.transports import TransportError, transport_for
 
 logger = logging.getLogger(__name__)
 
-# A claimed row not finished within this is presumed abandoned (worker killed, host rebooted).
+# A row claimed without a heartbeat and not finished within this is presumed abandoned.
 LEASE = dt.timedelta(minutes=10)
 # Claim this many rows at a time: small enough that a batch of slow gateway calls ends well inside
 # the lease, large enough to keep the claim queries few.
@@ -53,9 +56,13 @@ def _quiet_sms() -> Q:
 
 def release_abandoned(now: dt.datetime) -> int:
     """Put rows whose lease ran out back in the queue, or fail them when they have no tries left."""
-    stale = OutboxMessage.objects.stale(claimed_before=now - LEASE)
+    stale = OutboxMessage.objects.stale(now=now, claimed_before=now - LEASE)
     released = stale.filter(attempts__lt=settings.OUTBOX_MAX_ATTEMPTS).update(
-        status=OutboxStatus.PENDING, next_attempt_at=now, claim_token="", last_error=ABANDONED_ERROR
+        status=OutboxStatus.PENDING,
+        next_attempt_at=now,
+        claim_token="",
+        claimed_by="",
+        last_error=ABANDONED_ERROR,
     )
     for message in stale.filter(attempts__gte=settings.OUTBOX_MAX_ATTEMPTS):
         _finish(message, error=TransportError(ABANDONED_ERROR, permanent=True))
@@ -83,7 +90,13 @@ def claim_conditionally(ids: list[int], now: dt.datetime, token: str) -> list[in
     for message_id in ids:
         changed = OutboxMessage.objects.filter(
             id=message_id, status=OutboxStatus.PENDING, next_attempt_at__lte=now
-        ).update(status=OutboxStatus.SENDING, claimed_at=now, claim_token=token, attempts=F("attempts") + 1)
+        ).update(
+            status=OutboxStatus.SENDING,
+            claimed_at=now,
+            claim_token=token,
+            claimed_by=current_worker_id(),
+            attempts=F("attempts") + 1,
+        )
         if changed == 1:
             claimed.append(message_id)
     return claimed
@@ -98,7 +111,11 @@ def claim_due(now: dt.datetime, *, limit: int) -> list[OutboxMessage]:
             ids = list(due.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
             if ids:
                 OutboxMessage.objects.filter(id__in=ids).update(
-                    status=OutboxStatus.SENDING, claimed_at=now, claim_token=token, attempts=F("attempts") + 1
+                    status=OutboxStatus.SENDING,
+                    claimed_at=now,
+                    claim_token=token,
+                    claimed_by=current_worker_id(),
+                    attempts=F("attempts") + 1,
                 )
     else:
         ids = claim_conditionally(list(due.values_list("id", flat=True)[:limit]), now, token)

@@ -139,6 +139,9 @@ class HttpTransport:
                 "Content-Type": "application/json; charset=utf-8",
                 "X-Timestamp": timestamp,
                 "X-Signature": sign(body, settings.SMS_HTTP_SECRET),
+                # The row's id, the same on every try of this message (a resend after a worker died
+                # between the gateway's acceptance and our record): the gateway sends each key once.
+                "Idempotency-Key": str(message.pk),
             },
         )
         try:

@@ -17,6 +17,21 @@ def test_record_chains_rows_in_order(unit_a):
     assert audit.verify_chain() == (2, None)
 
 
+def test_record_many_appends_a_batch_to_the_chain_in_order(unit_a, django_assert_num_queries):
+    audit.record("unit.updated", target=unit_a, data={"name": "市甲局"})
+    entries = [audit.Entry("unit.updated", target=unit_a, data={"n": n}) for n in range(3)]
+
+    # The head's lock, the bulk insert and the head's update, however many rows (in a savepoint).
+    with django_assert_num_queries(5):
+        rows = audit.record_many(entries)
+
+    assert [(row.seq, row.data) for row in rows] == [(2, {"n": 0}), (3, {"n": 1}), (4, {"n": 2})]
+    assert [row.prev_hash for row in rows[1:]] == [row.entry_hash for row in rows[:-1]]
+    assert audit.verify_chain() == (4, None)
+    audit.record("unit.updated", target=unit_a, data={"name": "市甲局（新）"})
+    assert audit.verify_chain() == (5, None)
+
+
 def test_verify_detects_an_edited_row(unit_a):
     audit.record("a", target=unit_a, data={"x": 1})
     edited = audit.record("b", target=unit_a, data={"x": 2})

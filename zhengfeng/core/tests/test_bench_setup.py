@@ -17,6 +17,7 @@ POSTGRES_ONLY = [
     "bench_hotline_metrics",
     "bench_hotline_sweep",
     "bench_open311_post",
+    "bench_open311_register",
     "bench_report_dashboard",
 ]
 

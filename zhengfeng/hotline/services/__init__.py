@@ -45,12 +45,15 @@ from zhengfeng.hotline.services.common import (
 )
 from zhengfeng.hotline.services.external import record_external_update
 from zhengfeng.hotline.services.intake import (
+    NewOrder,
     check_query_password,
     code_prefix,
     hash_query_password,
     new_query_password,
     next_code,
+    prepare_work_order,
     receive_work_order,
+    receive_work_orders_bulk,
 )
 from zhengfeng.hotline.services.lifecycle import (
     ACTION_LABELS,
@@ -96,6 +99,7 @@ __all__ = [
     "CheckedIntake",
     "DispatchTarget",
     "Intake",
+    "NewOrder",
     "Permission",
     "allowed_actions",
     "can_act",
@@ -113,7 +117,9 @@ __all__ = [
     "new_query_password",
     "next_code",
     "perform",
+    "prepare_work_order",
     "receive_work_order",
+    "receive_work_orders_bulk",
     "record_external_update",
     "reply_days_for",
     "time_limit_for",

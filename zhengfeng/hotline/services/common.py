@@ -157,7 +157,14 @@ def _event(
 
 
 def _audit(action: str, order: WorkOrder, *, by: User | None, data: dict[str, Any]) -> None:
+    entry = _audit_entry(action, order, by=by, data=data)
     audit.record(
+        entry.action, by=entry.by, target=entry.target, division_code=entry.division_code, data=entry.data
+    )
+
+
+def _audit_entry(action: str, order: WorkOrder, *, by: User | None, data: dict[str, Any]) -> audit.Entry:
+    return audit.Entry(
         f"hotline.{action}",
         by=by,
         target=order,

@@ -2,9 +2,10 @@
 
 Accepting (`accept_open311_submission`, on the request path) numbers the request from the day's
 serial, stores it with its query-password hash and answers; registering
-(`register_open311_submissions`, the worker job `hotline.register_open311`) turns each pending
-submission into a work order through `services.receive_work_order`, with the same tracking code,
-in its own transaction. docs/hotline.md ("Open311 intake") has the reasoning and the figures.
+(`register_open311_submissions`, the worker job `hotline.register_open311`) turns pending
+submissions into work orders with the same tracking codes, a batch per transaction, through
+`services.prepare_work_order` and `services.receive_work_orders_bulk` (the rules of
+`receive_work_order`, written in bulk). docs/hotline.md ("Open311 intake") has the reasoning and the figures.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import psycopg
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Field
+from django.db.models import F, Field, OuterRef, Subquery
 from django.utils import timezone
 
 from zhengfeng.core import audit
@@ -31,6 +32,7 @@ from zhengfeng.hotline.models import (
     Channel,
     Open311Submission,
     SubmissionState,
+    WorkOrder,
     WorkOrderSerial,
 )
 from zhengfeng.org.models import ApiKey, Division, User
@@ -236,81 +238,134 @@ def _accept_statement(names: tuple[str, ...]) -> tuple[str, list[Field]]:
 
 
 def register_open311_submissions(*, limit: int = REGISTER_BATCH) -> dict[str, int]:
-    """Register pending submissions as work orders, oldest first, each in its own transaction.
+    """Register up to `limit` pending submissions as work orders, oldest first, in one transaction.
 
+    Each submission is checked by `services.prepare_work_order`; the good ones are saved together by
+    `services.receive_work_orders_bulk` (one insert for the orders, one for their events, one append
+    of their audit rows), so the worker keeps up with a sustained Open311 intake (docs/performance.md).
     A submission that cannot be registered is parked as 登记失败 with the reason (the office sees it
-    in the admin and can queue it again) and never blocks the ones behind it. The work order keeps
-    the submission's code, time and query-password hash; a category withdrawn since the POST leaves
-    the order unclassified (operators classify those anyway). Two workers never register the same
-    submission (row lock, SKIP LOCKED). Side effects per submission: the work order with its event
-    and audit row `hotline.received` (through `services.receive_work_order`) and the submission's
-    copy of the requester's name and phone cleared, or the failure and an audit row
-    `hotline.open311_failed`.
+    in the admin and can queue it again) and never blocks the ones beside it; should the bulk insert
+    itself fail (an order saved meanwhile by another path), the batch is registered one by one. The work
+    order keeps the submission's code, time and query-password hash; a category withdrawn since the
+    POST leaves the order unclassified (operators classify those anyway). Two workers never register
+    the same submission (row lock, SKIP LOCKED). Side effects per submission: the work order with its
+    event and audit row `hotline.received` and the submission's copy of the requester's name and phone
+    cleared, or the failure and an audit row `hotline.open311_failed`.
     """
     counts = {"registered": 0, "failed": 0}
-    pending = Open311Submission.objects.filter(state=SubmissionState.PENDING).order_by("id")
-    for pk in list(pending.values_list("id", flat=True)[:limit]):
-        with transaction.atomic():
-            submission = (
-                Open311Submission.objects.select_for_update(skip_locked=True)
-                .filter(pk=pk, state=SubmissionState.PENDING)
-                .first()
-            )
-            if submission is None:
-                continue  # another worker has it
+    with transaction.atomic():
+        batch = list(
+            Open311Submission.objects.select_for_update(skip_locked=True)
+            .filter(state=SubmissionState.PENDING)
+            .order_by("id")[:limit]
+        )
+        if not batch:
+            return counts
+        prepared: list[tuple[Open311Submission, services.NewOrder]] = []
+        lookups = _Lookups(batch)
+        for submission in batch:
             submission.attempts += 1
             try:
-                with transaction.atomic():
-                    intake = _register(submission)
+                prepared.append((submission, _prepare(submission, lookups)))
             except Exception as exc:  # whatever it is: park it for the office and keep going
-                logger.exception("Open311 submission %s could not be registered", submission.code)
-                _park(submission, exc)
-                counts["failed"] += 1
-                continue
-            submission.state = SubmissionState.REGISTERED
-            submission.order = intake.order
-            submission.registered_at = timezone.now()
-            submission.last_error = ""
-            # The work order holds the requester now; one encrypted copy is enough.
-            submission.requester_name = submission.requester_phone = ""
-            submission.save(
-                update_fields=[
-                    "state",
-                    "order",
-                    "registered_at",
-                    "attempts",
-                    "last_error",
-                    "requester_name",
-                    "requester_phone",
-                ]
-            )
-            counts["registered"] += 1
+                counts["failed"] += _fail(submission, exc)
+        try:
+            with transaction.atomic():
+                outcomes = services.receive_work_orders_bulk([new for _submission, new in prepared])
+        except Exception:
+            logger.exception("Open311 batch could not be registered at once; registering one by one")
+            for submission, _new in prepared:
+                try:
+                    with transaction.atomic():
+                        _register(submission)
+                except Exception as exc:
+                    counts["failed"] += _fail(submission, exc)
+                else:
+                    counts["registered"] += 1
+            return counts
+        registered = []
+        for (submission, _new), outcome in zip(prepared, outcomes, strict=True):
+            if isinstance(outcome, ValidationError):
+                counts["failed"] += _fail(submission, outcome)
+            else:
+                registered.append(submission.pk)
+        _mark_registered(registered)
+        counts["registered"] += len(registered)
     return counts
 
 
-def _register(submission: Open311Submission) -> services.Intake:
-    category = Category.objects.filter(code=submission.category_code, is_active=True).first()
-    division = Division.objects.filter(code=submission.division_code).first()
-    if division is None:
-        division = Division.objects.get(code=settings.OPEN311_DIVISION)
-    return services.receive_work_order(
-        by=None,
-        channel=OPEN311_CHANNEL,
-        request_type=submission.request_type,
-        title=submission.title,
-        content=submission.content,
-        division=division,
-        category=category,
-        address=submission.address,
-        latitude=submission.latitude,
-        longitude=submission.longitude,
-        requester_name=submission.requester_name,
-        requester_phone=submission.requester_phone,
-        external_id=submission.external_id,
-        at=submission.received_at,
-        code=submission.code,
-        query_password_hash=submission.query_password_hash,
+def _mark_registered(ids: list[int]) -> None:
+    """One UPDATE for the batch: each submission points at the order with its code."""
+    if not ids:
+        return
+    Open311Submission.objects.filter(pk__in=ids).update(
+        state=SubmissionState.REGISTERED,
+        order=Subquery(WorkOrder.objects.filter(code=OuterRef("code")).values("pk")[:1]),
+        registered_at=timezone.now(),
+        attempts=F("attempts") + 1,
+        last_error="",
+        # The work order holds the requester now; one encrypted copy is enough.
+        requester_name="",
+        requester_phone="",
     )
+
+
+class _Lookups:
+    """The batch's categories and divisions, read in two queries instead of two per submission."""
+
+    def __init__(self, batch: list[Open311Submission]) -> None:
+        self.categories = {
+            category.code: category
+            for category in Category.objects.filter(
+                code__in={submission.category_code for submission in batch}, is_active=True
+            )
+        }
+        codes = {submission.division_code for submission in batch} | {settings.OPEN311_DIVISION}
+        self.divisions = {division.code: division for division in Division.objects.filter(code__in=codes)}
+
+    def division(self, code: str) -> Division:
+        division = self.divisions.get(code) or self.divisions.get(settings.OPEN311_DIVISION)
+        if division is None:
+            raise Division.DoesNotExist(f"行政区划 {settings.OPEN311_DIVISION}（OPEN311_DIVISION）不存在")
+        return division
+
+
+def _prepare(submission: Open311Submission, lookups: _Lookups) -> services.NewOrder:
+    return services.prepare_work_order(**_order_arguments(submission, lookups))
+
+
+def _register(submission: Open311Submission) -> services.Intake:
+    """One submission on its own (the fallback when a batch's bulk insert fails)."""
+    intake = services.receive_work_order(**_order_arguments(submission, _Lookups([submission])))
+    _mark_registered([submission.pk])
+    return intake
+
+
+def _order_arguments(submission: Open311Submission, lookups: _Lookups) -> dict[str, Any]:
+    return {
+        "by": None,
+        "channel": OPEN311_CHANNEL,
+        "request_type": submission.request_type,
+        "title": submission.title,
+        "content": submission.content,
+        "division": lookups.division(submission.division_code),
+        "category": lookups.categories.get(submission.category_code),
+        "address": submission.address,
+        "latitude": submission.latitude,
+        "longitude": submission.longitude,
+        "requester_name": submission.requester_name,
+        "requester_phone": submission.requester_phone,
+        "external_id": submission.external_id,
+        "at": submission.received_at,
+        "code": submission.code,
+        "query_password_hash": submission.query_password_hash,
+    }
+
+
+def _fail(submission: Open311Submission, exc: Exception) -> int:
+    logger.warning("Open311 submission %s could not be registered: %s", submission.code, exc)
+    _park(submission, exc)
+    return 1
 
 
 def _park(submission: Open311Submission, exc: Exception) -> None:

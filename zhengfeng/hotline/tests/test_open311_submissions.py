@@ -14,6 +14,8 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from zhengfeng.core.models import AuditLog
 from zhengfeng.core.worker import run_due_jobs
@@ -234,3 +236,92 @@ def test_staff_without_the_change_permission_cannot_requeue(
     assert response.status_code in (200, 302)
     assert Open311Submission.objects.get().state == "failed"
     assert not AuditLog.objects.filter(action="hotline.open311_requeued").exists()
+
+
+# ------------------------------------------------------------------------------ batched registration
+
+
+def registration_queries(api_key: ApiKey, count: int, prefix: str) -> int:
+    for n in range(count):
+        accept(api_key, f"{prefix}第{n}处路灯不亮")
+    with CaptureQueriesContext(connection) as captured:
+        assert submissions.register_open311_submissions() == {"registered": count, "failed": 0}
+    return len(captured.captured_queries)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_batch_costs_the_same_statements_for_3_or_20_submissions(categories, qingcheng, api_key):
+    few = registration_queries(api_key, 3, "甲")
+    # 20: SQLite splits a bulk insert at 999 parameters, i.e. from about 24 work orders on.
+    many = registration_queries(api_key, 20, "乙")
+
+    assert few == many
+    assert WorkOrder.objects.count() == AuditLog.objects.filter(action="hotline.received").count() == 23
+    assert set(Open311Submission.objects.values_list("state", "attempts", "requester_phone")) == {
+        ("registered", 1, "")
+    }
+    # Each submission points at the order with its code, which keeps the requester.
+    pairs = Open311Submission.objects.values_list("code", "order__code")
+    assert [code for code, order_code in pairs if code != order_code] == []
+    assert set(WorkOrder.objects.values_list("requester_phone", flat=True)) == {"13902630001"}
+    assert audit_chain_ok()
+
+
+def audit_chain_ok() -> bool:
+    from zhengfeng.core.audit import verify_chain
+
+    return verify_chain()[1] is None
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_taken_external_id_parks_that_submission_and_the_batch_registers(categories, qingcheng, api_key):
+    first, second, third = (accept(api_key, text) for text in ("路灯不亮", "井盖缺失", "路面塌陷"))
+    # The second one's request reached the hotline by another path and was registered there.
+    taken = Open311Submission.objects.get(code=second.code).external_id
+    other = submissions.services.receive_work_order(
+        by=None,
+        channel="phone",
+        request_type="complaint",
+        title="井盖缺失",
+        content="井盖缺失，请处理",
+        division="441802",
+        external_id=taken,
+    )
+
+    assert submissions.register_open311_submissions() == {"registered": 2, "failed": 1}
+
+    parked = Open311Submission.objects.get(code=second.code)
+    assert (parked.state, parked.last_error) == (
+        "failed",
+        f"外部编号 {taken} 已登记为工单 {other.order.code}，不能重复登记",
+    )
+    assert sorted(WorkOrder.objects.values_list("code", flat=True)) == sorted(
+        [first.code, third.code, other.order.code]
+    )
+
+
+REJECT_TRIGGER = {
+    "sqlite": """CREATE TRIGGER reject_bad_title BEFORE INSERT ON hotline_workorder
+        WHEN NEW.title = '数据库拒收' BEGIN SELECT RAISE(ABORT, 'rejected by trigger'); END""",
+    "postgresql": """CREATE FUNCTION reject_bad_title() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.title = '数据库拒收' THEN RAISE EXCEPTION 'rejected by trigger'; END IF; RETURN NEW; END $$;
+        CREATE TRIGGER reject_bad_title BEFORE INSERT ON hotline_workorder
+        FOR EACH ROW EXECUTE FUNCTION reject_bad_title()""",
+}
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_row_the_database_refuses_falls_back_to_one_by_one_and_is_parked(categories, qingcheng, api_key):
+    # A database-side refusal no check foresaw (a trigger, a constraint added by hand): the bulk insert
+    # fails, the batch is registered one by one, and only the refused submission is parked.
+    with connection.cursor() as cursor:
+        cursor.execute(REJECT_TRIGGER[connection.vendor])
+    first, bad, third = (accept(api_key, text) for text in ("路灯不亮", "数据库拒收", "路面塌陷"))
+
+    assert submissions.register_open311_submissions() == {"registered": 2, "failed": 1}
+
+    assert sorted(WorkOrder.objects.values_list("code", flat=True)) == [first.code, third.code]
+    parked = Open311Submission.objects.get(code=bad.code)
+    assert parked.state == "failed"
+    assert "rejected by trigger" in parked.last_error
+    assert AuditLog.objects.filter(action="hotline.received").count() == 2

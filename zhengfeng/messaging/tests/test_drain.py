@@ -6,7 +6,7 @@ import pytest
 import time_machine
 
 from zhengfeng.core import worker
-from zhengfeng.core.models import AuditLog
+from zhengfeng.core.models import AuditLog, WorkerProcess
 from zhengfeng.messaging import services
 from zhengfeng.messaging.models import OutboxMessage, OutboxStatus
 from zhengfeng.messaging.quiet_hours import quiet_window_end
@@ -374,3 +374,41 @@ def test_a_daytime_window_that_does_not_wrap_midnight(settings):
     assert quiet_window_end(local(2025, 3, 3, 12)) == local(2025, 3, 3, 14, 30)
     assert quiet_window_end(local(2025, 3, 3, 14, 29)) == local(2025, 3, 3, 14, 30)
     assert quiet_window_end(local(2025, 3, 3, 14, 30)) is None
+
+
+def test_a_row_claimed_by_a_live_worker_stays_its_own_past_the_lease(fake_carrier, settings, monkeypatch):
+    settings.WORKER_LEASE_SECONDS = 20
+    message = queue()
+    monkeypatch.setattr(worker, "_current_worker", "w-live")
+    with time_machine.travel(TEN, tick=False):
+        claim_due(TEN, limit=10)
+    later = TEN + dt.timedelta(minutes=30)
+    WorkerProcess.objects.create(id="w-live", host="h1", pid=1, started_at=TEN, last_seen=later)
+    monkeypatch.setattr(worker, "_current_worker", "w-other")
+
+    assert drain(later) == 0
+
+    message.refresh_from_db()
+    assert (message.status, message.claimed_by, message.attempts) == (OutboxStatus.SENDING, "w-live", 1)
+
+
+def test_a_row_of_a_dead_worker_is_sent_again_after_the_worker_lease(fake_carrier, settings, monkeypatch):
+    settings.WORKER_LEASE_SECONDS = 20
+    message = queue()
+    monkeypatch.setattr(worker, "_current_worker", "w-dead")
+    with time_machine.travel(TEN, tick=False):
+        claim_due(TEN, limit=10)
+    WorkerProcess.objects.create(id="w-dead", host="h1", pid=1, started_at=TEN, last_seen=TEN)
+    monkeypatch.setattr(worker, "_current_worker", "w-other")
+
+    assert drain(TEN + dt.timedelta(seconds=20)) == 0
+    assert drain(TEN + dt.timedelta(seconds=21)) == 1
+
+    message.refresh_from_db()
+    assert (message.status, message.claimed_by, message.attempts, message.sent_at) == (
+        OutboxStatus.SENT,
+        "w-other",
+        2,
+        TEN + dt.timedelta(seconds=21),
+    )
+    assert [sent["id"] for sent in fake_carrier] == [message.pk]

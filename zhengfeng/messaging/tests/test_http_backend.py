@@ -12,10 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import time_machine
 
+from zhengfeng.core import worker
+from zhengfeng.core.models import WorkerProcess
 from zhengfeng.messaging import services
 from zhengfeng.messaging.models import OutboxStatus
-from zhengfeng.messaging.sending import drain_outbox
+from zhengfeng.messaging.sending import claim_due, drain_outbox
 from zhengfeng.messaging.tests.conftest import PHONE, local
+from zhengfeng.messaging.transports import HttpTransport
 
 pytestmark = pytest.mark.django_db
 
@@ -102,6 +105,7 @@ def test_accepted_message_is_signed_and_records_the_gateway_id(gateway):
         "timestamp": body["timestamp"],
     }
     assert request["headers"]["X-Timestamp"] == body["timestamp"]
+    assert request["headers"]["Idempotency-Key"] == str(message.pk)
     assert request["headers"]["Content-Type"] == "application/json; charset=utf-8"
     expected = hmac.new(SECRET.encode(), request["body"], hashlib.sha256).hexdigest()
     assert request["headers"]["X-Signature"] == expected
@@ -166,3 +170,24 @@ def test_connection_refused_is_temporary(settings):
 
     assert (message.status, message.next_attempt_at) == (OutboxStatus.PENDING, TEN + dt.timedelta(minutes=1))
     assert message.last_error.startswith("短信网关无法连接或超时: ")
+
+
+def test_a_resend_after_a_worker_died_carries_the_same_idempotency_key(gateway, settings, monkeypatch):
+    settings.WORKER_LEASE_SECONDS = 20
+    with time_machine.travel(TEN, tick=False):
+        message = services.queue_sms(to=PHONE, text="请评价")
+        # The gateway accepted the first try, but the worker died before recording it.
+        monkeypatch.setattr(worker, "_current_worker", "w-dead")
+        (claimed,) = claim_due(TEN, limit=10)
+        HttpTransport().send(claimed)
+    WorkerProcess.objects.create(id="w-dead", host="h1", pid=1, started_at=TEN, last_seen=TEN)
+    monkeypatch.setattr(worker, "_current_worker", "w-other")
+    later = TEN + dt.timedelta(seconds=30)
+    with time_machine.travel(later, tick=False):
+        assert drain_outbox(later) == 1
+
+    keys = [request["headers"]["Idempotency-Key"] for request in gateway.requests]
+    ids = [json.loads(request["body"])["id"] for request in gateway.requests]
+    assert keys == ids == [str(message.pk), str(message.pk)]
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (OutboxStatus.SENT, 2)

@@ -1,7 +1,9 @@
 """`zhengfeng worker [--once]`: drain the outbox and run the periodic jobs.
 
 Several workers may run at once: each job run and each outbox row is claimed with a conditional
-update, so nothing is done twice. SIGTERM/SIGINT finish the current pass and exit.
+update, so nothing is done twice. The loop runs under a heartbeat (zhengfeng.core.worker.Heartbeat):
+a worker killed mid-job has its claims taken over WORKER_LEASE_SECONDS after its last beat, while a
+live one keeps them however long a job takes. SIGTERM/SIGINT finish the current pass and exit.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
-from zhengfeng.core.worker import registered_jobs, run_due_jobs
+from zhengfeng.core.worker import Heartbeat, registered_jobs, run_due_jobs
 
 
 class Command(BaseCommand):
@@ -47,17 +49,19 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        self.stdout.write(f"后台任务进程已启动，共 {len(jobs)} 个任务。")
-        while not self.stopping:
-            # A long-running process must drop connections the database closed or that outlived CONN_MAX_AGE.
-            close_old_connections()
-            results = run_due_jobs()
-            self._report(results, quiet=True)
-            # Sleep in short steps so a stop signal is honoured promptly.
-            for _ in range(settings.WORKER_POLL_SECONDS * 10):
-                if self.stopping:
-                    break
-                time.sleep(0.1)
+        with Heartbeat() as heartbeat:
+            self.stdout.write(f"后台任务进程已启动（{heartbeat.id}），共 {len(jobs)} 个任务。")
+            while not self.stopping:
+                # A long-running process must drop connections the database closed or that outlived
+                # CONN_MAX_AGE.
+                close_old_connections()
+                results = run_due_jobs()
+                self._report(results, quiet=True)
+                # Sleep in short steps so a stop signal is honoured promptly.
+                for _ in range(settings.WORKER_POLL_SECONDS * 10):
+                    if self.stopping:
+                        break
+                    time.sleep(0.1)
 
     def _report(self, results: dict[str, str | None], *, quiet: bool = False) -> None:
         for name, error in results.items():
