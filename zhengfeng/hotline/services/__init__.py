@@ -15,8 +15,8 @@ Callers import from `zhengfeng.hotline.services`, which re-exports the public na
   `time_limit_for`, `reply_days_for`, `dispatch_target`.
 - `permissions`: `can_intake`, `can_operate`, `can_sign`, `can_handle`, `can_approve`, `can_refer`,
   and the one permission table `PERMISSIONS` (`Permission`) behind `can_act`.
-- `intake`: `code_prefix`, `next_code`, `new_query_password`, `hash_query_password`,
-  `check_query_password`, `receive_work_order`.
+- `intake`: `code_prefix`, `next_code`, `next_codes`, `new_query_password`, `hash_query_password`,
+  `check_query_password`, `receive_work_order`, `receive_work_orders` (an import's batch).
 - `rounds`: assignments of a handling round and their sign-for and reply clocks (package-internal).
 - `steps`: the input dataclass of each action (`DispatchInput`, `DecisionInput`, …); import them
   from `zhengfeng.hotline.services.steps`.
@@ -50,7 +50,9 @@ from zhengfeng.hotline.services.intake import (
     hash_query_password,
     new_query_password,
     next_code,
+    next_codes,
     receive_work_order,
+    receive_work_orders,
 )
 from zhengfeng.hotline.services.lifecycle import (
     ACTION_LABELS,
@@ -112,8 +114,10 @@ __all__ = [
     "hash_query_password",
     "new_query_password",
     "next_code",
+    "next_codes",
     "perform",
     "receive_work_order",
+    "receive_work_orders",
     "record_external_update",
     "reply_days_for",
     "time_limit_for",

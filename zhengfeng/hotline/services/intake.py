@@ -6,12 +6,14 @@ import datetime as dt
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from zhengfeng.core import audit
 from zhengfeng.core.crypto import blind_index, keyed_mac
 from zhengfeng.core.moments import plausible_moment
 from zhengfeng.hotline.models import (
@@ -21,6 +23,7 @@ from zhengfeng.hotline.models import (
     RequestType,
     Urgency,
     WorkOrder,
+    WorkOrderEvent,
     WorkOrderSerial,
 )
 from zhengfeng.hotline.services.common import (
@@ -49,11 +52,20 @@ def code_prefix(day: dt.date) -> str:
 def next_code(at: dt.datetime) -> str:
     """The next tracking code of `at`'s day; call inside the transaction that stores it (the day's
     serial row stays locked until commit, so codes have no gaps and no repeats)."""
+    return next_codes(at, 1)[0]
+
+
+def next_codes(at: dt.datetime, count: int) -> list[str]:
+    """The next `count` tracking codes of `at`'s day in one serial update (an import's batch); the
+    same rule as `next_code`: call it inside the transaction that stores them."""
+    if count < 1:
+        raise ValueError(f"受理编号数量必须是正整数，而不是 {count!r}")
     day = timezone.localtime(at).date()
     serial, _ = WorkOrderSerial.objects.select_for_update().get_or_create(day=day)
-    serial.last_number += 1
+    first = serial.last_number + 1
+    serial.last_number += count
     serial.save(update_fields=["last_number"])
-    return f"{code_prefix(day)}{serial.last_number:06d}"
+    return [f"{code_prefix(day)}{number:06d}" for number in range(first, first + count)]
 
 
 def new_query_password() -> str:
@@ -116,6 +128,160 @@ def receive_work_order(
     A request numbered and answered earlier (an Open311 submission) brings its `code` and
     `query_password_hash`; then no password is returned (the requester already has it).
     """
+    order, password = _checked_order(
+        by=by,
+        channel=channel,
+        request_type=request_type,
+        title=title,
+        content=content,
+        division=division,
+        at=at,
+        urgency=urgency,
+        is_complex=is_complex,
+        concerns_conduct=concerns_conduct,
+        category=category,
+        address=address,
+        latitude=latitude,
+        longitude=longitude,
+        requester_name=requester_name,
+        requester_phone=requester_phone,
+        requester_id_number=requester_id_number,
+        is_anonymous=is_anonymous,
+        is_confidential=is_confidential,
+        allow_unit_contact=allow_unit_contact,
+        external_id=external_id,
+        query_password=query_password,
+        code=code,
+        query_password_hash=query_password_hash,
+    )
+    with transaction.atomic():
+        if order.external_id is not None:
+            existing = (
+                WorkOrder.objects.filter(external_id=order.external_id).values_list("code", flat=True).first()
+            )
+            if existing:
+                raise ValidationError(f"外部编号 {order.external_id} 已登记为工单 {existing}，不能重复登记")
+        if code is not None and WorkOrder.objects.filter(code=code).exists():
+            raise ValidationError(f"受理编号 {code} 已被使用")
+        if code is None:
+            order.code = next_code(order.received_at)
+        order.save(force_insert=True)
+        _event(
+            order, EventKind.RECEIVED, at=order.received_at, by=by, text=_received_text(order), public=True
+        )
+        _audit(
+            "received",
+            order,
+            by=by,
+            data={
+                "channel": order.channel,
+                "type": order.request_type,
+                "urgency": order.urgency,
+                "category": order.category.code if order.category else None,
+                "anonymous": order.is_anonymous,
+                "confidential": order.is_confidential,
+                "external_id": order.external_id,
+            },
+        )
+    return Intake(order=order, password=password)
+
+
+def receive_work_orders(requests: Sequence[dict[str, Any]], *, source: str) -> list[WorkOrder]:
+    """Register many requests at once (a batch of an import), each checked as `receive_work_order` checks it.
+
+    `requests` holds `receive_work_order`'s keyword arguments, one dict per request, without `by`,
+    `code` or a password: the system registers them (by None) with a fresh query password each, which
+    nobody is shown, as a single import does. Everything is checked before anything is written; one
+    bad request raises ValidationError (naming its external id) and nothing of the batch is saved.
+    Side effects, in one transaction: the WorkOrders (codes numbered per day in one serial update
+    per day), their `received` events, and one audit row `hotline.received_batch` listing every code
+    and external id, written last so that the audit chain's head is locked only for the commit.
+    Returns the saved orders in the order given.
+    """
+    orders = []
+    for request in requests:
+        label = str(request.get("external_id") or "").strip()
+        try:
+            orders.append(_checked_order(by=None, **request)[0])
+        except ValidationError as exc:
+            raise ValidationError([f"外部编号 {label}：{message}" for message in exc.messages]) from exc
+    if not orders:
+        return []
+    externals = [order.external_id for order in orders if order.external_id is not None]
+    with transaction.atomic():
+        taken = list(
+            WorkOrder.objects.filter(external_id__in=externals).values_list("external_id", "code")[:20]
+        )
+        if taken:
+            raise ValidationError(
+                [f"外部编号 {external} 已登记为工单 {code}，不能重复登记" for external, code in taken]
+            )
+        by_day: dict[dt.date, list[WorkOrder]] = {}
+        for order in orders:
+            by_day.setdefault(timezone.localtime(order.received_at).date(), []).append(order)
+        for day_orders in by_day.values():
+            for order, code in zip(
+                day_orders, next_codes(day_orders[0].received_at, len(day_orders)), strict=True
+            ):
+                order.code = code
+        WorkOrder.objects.bulk_create(orders)
+        WorkOrderEvent.objects.bulk_create(
+            WorkOrderEvent(
+                order=order,
+                kind=EventKind.RECEIVED,
+                at=order.received_at,
+                text=_received_text(order),
+                data={},
+                is_public=True,
+            )
+            for order in orders
+        )
+        audit.record(
+            "hotline.received_batch",
+            by=None,
+            data={
+                "source": source,
+                "count": len(orders),
+                "orders": [[order.code, order.external_id] for order in orders],
+            },
+        )
+    return orders
+
+
+def _received_text(order: WorkOrder) -> str:
+    return f"{order.get_channel_display()}受理：{order.get_request_type_display()}"
+
+
+def _checked_order(
+    *,
+    by: User | None,
+    channel: str,
+    request_type: str,
+    title: str,
+    content: str,
+    division: Division | str,
+    at: dt.datetime | None = None,
+    urgency: str = Urgency.NORMAL,
+    is_complex: bool = False,
+    concerns_conduct: bool = False,
+    category: Category | str | None = None,
+    address: str = "",
+    latitude: Any = None,
+    longitude: Any = None,
+    requester_name: str = "",
+    requester_phone: str = "",
+    requester_id_number: str = "",
+    is_anonymous: bool = False,
+    is_confidential: bool = False,
+    allow_unit_contact: bool = False,
+    external_id: str | None = None,
+    query_password: str | None = None,
+    code: str | None = None,
+    query_password_hash: str | None = None,
+) -> tuple[WorkOrder, str]:
+    """Every check of an intake and the unsaved order (its code empty unless given), with the
+    plaintext query password ("" when the hash was given). The one rule of `receive_work_order` and
+    `receive_work_orders`; it reads (division, category by code) but writes nothing."""
     # The one window of past facts (core.moments): year 1 or 9999 would be numbered and stored.
     at = plausible_moment(_when(at), field="受理时间")
     channel = _choice(channel, Channel, label="来源渠道")
@@ -124,8 +290,6 @@ def receive_work_order(
     checked = check_intake(
         title=title, content=content, address=address, latitude=latitude, longitude=longitude
     )
-    title, content, address = checked.title, checked.content, checked.address
-    lat, lng = checked.latitude, checked.longitude
     division_obj = _division(division)
     category_obj = _category(category)
     if is_anonymous:
@@ -150,61 +314,32 @@ def receive_work_order(
         password_hash = hash_query_password(password)
     if by is not None and not can_intake(by):
         raise PermissionDenied("只有热线坐席可以登记工单")
-    with transaction.atomic():
-        if external is not None:
-            existing = WorkOrder.objects.filter(external_id=external).values_list("code", flat=True).first()
-            if existing:
-                raise ValidationError(f"外部编号 {external} 已登记为工单 {existing}，不能重复登记")
-        if code is not None and WorkOrder.objects.filter(code=code).exists():
-            raise ValidationError(f"受理编号 {code} 已被使用")
-        order = WorkOrder.objects.create(
-            code=code if code is not None else next_code(at),
-            query_password_hash=password_hash,
-            channel=channel,
-            request_type=request_type,
-            urgency=urgency,
-            is_complex=bool(is_complex),
-            concerns_conduct=bool(concerns_conduct),
-            category=category_obj,
-            title=title,
-            content=content,
-            division=division_obj,
-            division_code=division_obj.code,
-            address=address,
-            latitude=lat,
-            longitude=lng,
-            requester_name=name,
-            requester_phone=phone,
-            phone_index=blind_index(phone) if phone else "",
-            requester_id_number=id_number,
-            id_number_index=blind_index(id_number) if id_number else "",
-            is_anonymous=bool(is_anonymous),
-            is_confidential=bool(is_confidential),
-            allow_unit_contact=bool(allow_unit_contact) and not is_anonymous and not is_confidential,
-            external_id=external,
-            received_at=at,
-            created_by=by,
-        )
-        _event(
-            order,
-            EventKind.RECEIVED,
-            at=at,
-            by=by,
-            text=f"{order.get_channel_display()}受理：{order.get_request_type_display()}",
-            public=True,
-        )
-        _audit(
-            "received",
-            order,
-            by=by,
-            data={
-                "channel": channel,
-                "type": request_type,
-                "urgency": urgency,
-                "category": category_obj.code if category_obj else None,
-                "anonymous": order.is_anonymous,
-                "confidential": order.is_confidential,
-                "external_id": external,
-            },
-        )
-    return Intake(order=order, password=password)
+    order = WorkOrder(
+        code=code or "",
+        query_password_hash=password_hash,
+        channel=channel,
+        request_type=request_type,
+        urgency=urgency,
+        is_complex=bool(is_complex),
+        concerns_conduct=bool(concerns_conduct),
+        category=category_obj,
+        title=checked.title,
+        content=checked.content,
+        division=division_obj,
+        division_code=division_obj.code,
+        address=checked.address,
+        latitude=checked.latitude,
+        longitude=checked.longitude,
+        requester_name=name,
+        requester_phone=phone,
+        phone_index=blind_index(phone) if phone else "",
+        requester_id_number=id_number,
+        id_number_index=blind_index(id_number) if id_number else "",
+        is_anonymous=bool(is_anonymous),
+        is_confidential=bool(is_confidential),
+        allow_unit_contact=bool(allow_unit_contact) and not is_anonymous and not is_confidential,
+        external_id=external,
+        received_at=at,
+        created_by=by,
+    )
+    return order, password
