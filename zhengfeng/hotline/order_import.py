@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import logging
 import re
@@ -240,13 +241,21 @@ def _datetime(value: Any, label: str) -> dt.datetime:
     return parsed
 
 
+@functools.cache
+def _choice_keys(choices: type[Choices]) -> dict[str, str]:
+    """Each value and each label → the value (`Choices.choices` is rebuilt on every access)."""
+    keys = {str(name): str(key) for key, name in choices.choices}
+    keys.update({str(key): str(key) for key, _name in choices.choices})
+    return keys
+
+
 def _choice(value: str, choices: type[Choices], label: str, default: str | None = None) -> str:
     text = str(value).strip()
     if not text and default is not None:
         return default
-    for key, name in choices.choices:
-        if text in (key, name):
-            return key
+    key = _choice_keys(choices).get(text)
+    if key is not None:
+        return key
     allowed = "、".join(name for _key, name in choices.choices)
     raise ValidationError(f"未知的{label}“{text}”，应为：{allowed}")
 

@@ -87,7 +87,9 @@ def test_an_import_stopped_half_way_is_finished_by_importing_the_file_again(qing
     assert str(failed.value) == (
         "导入中断：已写入 2 条工单；排除问题后重新导入同一文件，已导入的工单按外部编号跳过"
     )
-    assert err.getvalue().endswith("第 4 行至第 5 行：数据库写入失败\n")
+    assert err.getvalue().endswith(
+        "第 4 行至第 5 行：工单 R-3 未能写入：受理编号 QY20261119-000001 或外部编号与已登记的工单冲突\n"
+    )
     assert list(
         WorkOrder.objects.exclude(external_id=None)
         .order_by("external_id")
