@@ -8,8 +8,9 @@ import as the command does. Meanwhile another process appends an audit row every
 0.1 s (a login's audit row) and records how long each append took: the import holds the audit chain's
 head only while a batch commits, so no append should wait for more than a batch's commit.
 
-It prints rows/s (target ≥ 1,000), the time spent checking and writing, and the appends' p50 /
-max latency; then checks exactly: every line became one order with its own code and one `received`
+It prints rows/s (target ≥ 1,000), the time spent checking and writing, the CPU time of the import
+and of its PostgreSQL backend (rows per CPU-second: steadier than wall time on a shared machine), and
+the appends' p50 / max latency; then checks exactly: every line became one order with its own code and one `received`
 event, one `hotline.received_batch` audit row per batch listing its orders, one
 `hotline.orders_imported`, every concurrent append stored, the audit chain intact; a second import
 of the same file creates nothing. Drops the database unless --keep is given.
@@ -29,6 +30,7 @@ import datetime as dt
 import io
 import math
 import multiprocessing
+import os
 import pstats
 import statistics
 import sys
@@ -113,6 +115,13 @@ def _gapless_days(codes: Iterable[str]) -> bool:
     return all(sorted(numbers) == list(range(1, len(numbers) + 1)) for numbers in by_day.values())
 
 
+def backend_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a PostgreSQL backend so far, from /proc (Linux, local server)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def append_audit_rows(stop: EventType, latencies: Queue[float]) -> None:
     """An audit row every 0.1 s until `stop`, each append timed (a process of its own: a thread
     would measure waits for this process's GIL, not for the chain's lock)."""
@@ -169,6 +178,10 @@ def main() -> None:
         time.sleep(3)  # Django set up in the appender before the clock starts
         profiler = cProfile.Profile() if args.profile else None
         progress = io.StringIO()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+        server_cpu, client_cpu = backend_cpu(backend), time.process_time()
         started = time.perf_counter()
         if profiler:
             profiler.enable()
@@ -176,6 +189,8 @@ def main() -> None:
         if profiler:
             profiler.disable()
         elapsed = time.perf_counter() - started
+        client_cpu = time.process_time() - client_cpu
+        server_cpu = backend_cpu(backend) - server_cpu
         stop.set()
         appender.join()
         waits = []
@@ -197,6 +212,12 @@ def main() -> None:
         print(
             f"concurrent audit appends: {len(waits)}, p50 {statistics.median(waits) * 1000:.1f} ms, "
             f"max {waits[-1] * 1000:.1f} ms"
+        )
+        busy = client_cpu + server_cpu
+        print(
+            f"CPU: import process {client_cpu:.1f} s + its PostgreSQL backend {server_cpu:.1f} s "
+            f"= {total / busy:,.0f} rows per CPU-second (the rate on an otherwise idle machine; "
+            f"load average now {os.getloadavg()[0]:.1f})"
         )
         print("target: ≥ 1,000 rows/s:", "OK" if total / elapsed >= 1000 else "MISSED")
 
