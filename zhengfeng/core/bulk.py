@@ -56,10 +56,18 @@ def insert_rows(model: type[models.Model], columns: dict[str, list[Any]]) -> set
         with connection.cursor() as cursor:
             cursor.execute(sql, [orjson.dumps(rows, default=_json_default).decode()])
             return {row[0] for row in cursor.fetchall()}
+    # SQLite keeps JSON as text: JSON columns go through their field there (on PostgreSQL they travel
+    # inside the rows' JSON as they are).
+    values = [
+        [field.get_db_prep_save(value, connection) for value in columns[name]]
+        if isinstance(field, models.JSONField)
+        else columns[name]
+        for name, field in zip(names, fields, strict=True)
+    ]
     with connection.cursor() as cursor:
         placeholders = ", ".join(["%s"] * len(names))
         sql = f"INSERT INTO {table} ({quoted}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"  # noqa: S608
-        cursor.executemany(sql, list(zip(*columns.values(), strict=True)))
+        cursor.executemany(sql, list(zip(*values, strict=True)))
     return None
 
 

@@ -14,6 +14,7 @@ BENCH = Path(settings.BASE_DIR) / "bench"
 POSTGRES_ONLY = [
     "bench_clock_sweep",
     "bench_evaluation_replies",
+    "bench_hotline_import",
     "bench_hotline_metrics",
     "bench_hotline_sweep",
     "bench_open311_post",

@@ -51,8 +51,10 @@ from zhengfeng.hotline.services.intake import (
     hash_query_password,
     new_query_password,
     next_code,
+    next_codes,
     prepare_work_order,
     receive_work_order,
+    receive_work_orders,
     receive_work_orders_bulk,
 )
 from zhengfeng.hotline.services.lifecycle import (
@@ -116,9 +118,11 @@ __all__ = [
     "hash_query_password",
     "new_query_password",
     "next_code",
+    "next_codes",
     "perform",
     "prepare_work_order",
     "receive_work_order",
+    "receive_work_orders",
     "receive_work_orders_bulk",
     "record_external_update",
     "reply_days_for",

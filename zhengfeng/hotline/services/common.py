@@ -12,6 +12,7 @@ public names that `zhengfeng.hotline.services` re-exports.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -95,10 +96,16 @@ def _text(value: Any, *, label: str, max_length: int, required: bool = True) -> 
 
 
 def _choice(value: Any, choices: type[Choices], *, label: str) -> str:
-    if value not in choices.values:
+    # `Choices.values` builds a new list on every access; an import checks 100,000 rows.
+    if value not in _values(choices):
         allowed = "、".join(f"{v}（{lbl}）" for v, lbl in choices.choices)
         raise ValidationError(f"未知的{label} {value!r}，应为：{allowed}")
     return str(value)
+
+
+@functools.cache
+def _values(choices: type[Choices]) -> frozenset[Any]:
+    return frozenset(choices.values)
 
 
 def _division(value: Division | str) -> Division:

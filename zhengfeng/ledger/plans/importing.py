@@ -1,7 +1,9 @@
 """Prepare a plan import: parse the file and find every named unit, without writing anything.
 
 `prepare_import` returns everything `services.import_plan` needs, plus the names no unit answers
-to, so the command can list them and stop before a single row is written.
+to, so the command can list them and stop before a single row is written. A text with gaps (a task
+or group number skipped, a text cut off mid-paragraph: `planfile.sequence_problems`) is refused
+unless `allow_gaps`; then the gaps travel with the result for the command to print.
 """
 
 from __future__ import annotations
@@ -13,8 +15,22 @@ from django.core.exceptions import ValidationError
 from zhengfeng.ledger.models import ResponsibilityRole
 from zhengfeng.ledger.plans.aliases import Miss, UnitResolver
 from zhengfeng.ledger.plans.clauses import parse_clause
-from zhengfeng.ledger.plans.planfile import ParsedPlan, ParsedTask, PlanFileError, parse_plan_text
+from zhengfeng.ledger.plans.planfile import (
+    ParsedPlan,
+    ParsedTask,
+    PlanFileError,
+    parse_plan_text,
+    sequence_problems,
+)
 from zhengfeng.org.models import Division, Unit
+
+
+class GapsError(PlanFileError):
+    """The text has gaps (`errors`) though it follows the layout; `plan` is what was found."""
+
+    def __init__(self, errors: list[str], plan: ParsedPlan) -> None:
+        super().__init__(errors)
+        self.plan = plan
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,8 @@ class PreparedImport:
     plan: ParsedPlan
     tasks: list[PreparedTask]
     unmatched: list[Unmatched]
+    # The gaps found and allowed (`allow_gaps`); empty for a complete text.
+    gaps: list[str] = field(default_factory=list)
 
     @property
     def responsibility_count(self) -> int:
@@ -69,12 +87,17 @@ def _strongest(rows: list[PlannedResponsibility]) -> list[PlannedResponsibility]
     return list(best.values())
 
 
-def prepare_import(text: str, *, division: Division, year: int) -> PreparedImport:
+def prepare_import(text: str, *, division: Division, year: int, allow_gaps: bool = False) -> PreparedImport:
     """Parse `text` and resolve every clause against the org units of `division` and its counties.
 
-    Raises PlanFileError listing every line that does not follow the layout or whose clause cannot be read.
+    Raises PlanFileError listing every line that does not follow the layout or whose clause cannot be
+    read, and (unless `allow_gaps`) every gap in the numbering or a text ending mid-paragraph: a
+    truncated copy would otherwise be imported as a shorter plan without a word.
     """
     plan = parse_plan_text(text)
+    gaps = sequence_problems(plan)
+    if gaps and not allow_gaps:
+        raise GapsError(gaps, plan)
     resolver = UnitResolver(division)
     errors: list[str] = []
     unmatched: dict[tuple[str, str], Unmatched] = {}
@@ -118,4 +141,5 @@ def prepare_import(text: str, *, division: Division, year: int) -> PreparedImpor
         plan=plan,
         tasks=prepared,
         unmatched=sorted(unmatched.values(), key=lambda row: (row.division.code, row.tasks[0], row.phrase)),
+        gaps=gaps,
     )

@@ -56,6 +56,7 @@ def test_seed_imports_six_sections_and_twenty_tasks(demo_org, seed_file):
     assert out.splitlines() == [
         "2015 年度实施方案《清远市2015年“正风”行动实施方案》（清远市）：新建，版本 1",
         "任务分组 6 个；任务 20 项（新增 20，更新 0，删除 0）；责任单位 303 个；未匹配名称 0 个",
+        "找到：一级标题 3 个（一、二、三），任务分组 6 个（（一）、（二）、（三）、（四）、（五）、（六）），任务 20 项（1–20）",
     ]
     plan = Plan.objects.get(year=2015)
     assert plan.sections.count() == 6
@@ -154,7 +155,7 @@ def test_allow_unmatched_imports_the_rest(small_org, small_plan_file):
     code, out, _err = run("import", str(small_plan_file), "--year", "2030", "--allow-unmatched")
     assert code == 0
     assert (
-        out.splitlines()[-1]
+        out.splitlines()[-2]
         == "任务分组 2 个；任务 3 项（新增 3，更新 0，删除 0）；责任单位 13 个；未匹配名称 1 个"
     )
     assert roles(2, "support", year=2030) == []

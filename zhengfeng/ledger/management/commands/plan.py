@@ -1,7 +1,8 @@
 """`zhengfeng plan import FILE --year YEAR` and `zhengfeng plan show YEAR [--format json]`.
 
-Import exits 1 and writes nothing when the file does not follow the plan layout or names units the
-alias table cannot find (unless --allow-unmatched); see docs/ledger.md.
+Import exits 1 and writes nothing when the file does not follow the plan layout, has gaps (a task or
+group number missing, text cut off mid-paragraph; unless --allow-gaps) or names units the alias table
+cannot find (unless --allow-unmatched); see docs/ledger.md. It always prints what it found.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from zhengfeng.ledger.models import ResponsibilityRole
-from zhengfeng.ledger.plans.importing import prepare_import
-from zhengfeng.ledger.plans.planfile import PlanFileError
+from zhengfeng.ledger.plans.importing import GapsError, prepare_import
+from zhengfeng.ledger.plans.planfile import PlanFileError, found_summary
 from zhengfeng.ledger.plans.queries import find_plan, plan_document
 from zhengfeng.ledger.plans.services import UnmatchedNamesError, clean_year, import_plan
 from zhengfeng.org.models import Division, DivisionLevel
@@ -54,6 +55,11 @@ class Command(BaseCommand):
         importer.add_argument("--division", help="发文区划代码，默认为唯一的市级区划")
         importer.add_argument("--title", default="", help="方案标题（文件首行不是标题时使用）")
         importer.add_argument(
+            "--allow-gaps",
+            action="store_true",
+            help="任务序号或分组序号不连续、文本不完整时仍导入（确认原文如此）",
+        )
+        importer.add_argument(
             "--allow-unmatched", action="store_true", help="有未匹配的单位名称时仍导入（跳过这些名称）"
         )
         show = sub.add_parser("show", help="显示某年度的方案")
@@ -68,7 +74,15 @@ class Command(BaseCommand):
             self._show(**options)
 
     def _import(
-        self, *, file: str, year: str, division: str | None, title: str, allow_unmatched: bool, **_: Any
+        self,
+        *,
+        file: str,
+        year: str,
+        division: str | None,
+        title: str,
+        allow_gaps: bool,
+        allow_unmatched: bool,
+        **_: Any,
     ) -> None:
         path = Path(file)
         try:
@@ -77,7 +91,14 @@ class Command(BaseCommand):
             raise CommandError(f"无法读取文件 {file}：{exc}") from exc
         issuing = _division(division)
         try:
-            prepared = prepare_import(text, division=issuing, year=_year(year))
+            prepared = prepare_import(text, division=issuing, year=_year(year), allow_gaps=allow_gaps)
+        except GapsError as exc:
+            self.stderr.write(found_summary(exc.plan))
+            self.stderr.write(f"{path.name} 不完整或序号不连续，未导入：")
+            for error in exc.errors:
+                self.stderr.write(f"  {error}")
+            self.stderr.write("如确认原文如此，请使用 --allow-gaps 导入。")
+            sys.exit(1)
         except PlanFileError as exc:
             self.stderr.write(f"{path.name} 不符合实施方案格式，未导入：")
             for error in exc.errors:
@@ -97,6 +118,11 @@ class Command(BaseCommand):
             raise CommandError("；".join(exc.messages)) from exc
         for line in summary.lines():
             self.stdout.write(line)
+        self.stdout.write(found_summary(prepared.plan))
+        if prepared.gaps:
+            self.stdout.write(f"不连续或不完整之处 {len(prepared.gaps)} 处（--allow-gaps，已照原文导入）：")
+            for gap in prepared.gaps:
+                self.stdout.write(f"  {gap}")
 
     def _show(self, *, year: str, division: str | None, format: str, **_: Any) -> None:
         issuing = _division(division)
