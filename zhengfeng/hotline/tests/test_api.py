@@ -133,7 +133,7 @@ def test_list_filters_and_pagination(api_client, order, operator, unit_a, catego
         ({"unit": "NOPE"}, "未知的单位编码：NOPE"),
         ({"overdue": "yes"}, "overdue 应为 sign、reply 或 any，而不是 'yes'"),
         ({"received_from": "11/01"}, "received_from 应为日期（YYYY-MM-DD），而不是 '11/01'"),
-        ({"page_size": "500"}, "page 应为正整数，page_size 应在 1–100 之间"),
+        ({"page_size": "500"}, "page 应在 1–1000000 之间，page_size 应在 1–100 之间：1、500"),
     ],
 )
 def test_list_bad_filters_are_400(api_client, operator, params, message):
