@@ -24,8 +24,8 @@ from django.utils import timezone
 from ninja import Field, Router, Schema
 from ninja import Status as Answer
 from ninja.errors import HttpError
-from pydantic_core import ErrorDetails
 
+from zhengfeng.core.api_errors import field_error
 from zhengfeng.core.moments import plausible_day
 from zhengfeng.hotline import queries, services
 from zhengfeng.hotline.models import Channel, Status, WorkOrder, WorkOrderQuerySet
@@ -39,15 +39,6 @@ MAX_PAGE_SIZE = 100
 # Far beyond any list (10 million orders a year at 100 a page); a larger page overflows the database's
 # 64-bit OFFSET (SQLite raised OverflowError: a 500).
 MAX_PAGE = 1_000_000
-TYPE_NAMES = {
-    "int": "整数",
-    "bool": "布尔值（true/false）",
-    "string": "字符串",
-    "list": "数组",
-    "datetime": "带时区的日期时间（ISO 8601）",
-    "float": "数字",
-    "decimal": "数字",
-}
 
 
 # ------------------------------------------------------------------------------------ schemas
@@ -251,17 +242,6 @@ def _order(request: HttpRequest, code: str) -> WorkOrder:
     return order
 
 
-def _field_error(error: ErrorDetails) -> str:
-    field = ".".join(str(part) for part in error["loc"]) or "请求体"
-    kind = error["type"]
-    if kind == "missing":
-        return f"缺少字段 {field}"
-    if kind == "extra_forbidden":
-        return f"未知字段 {field}"
-    expected = next((name for key, name in TYPE_NAMES.items() if kind.startswith(key)), "")
-    return f"字段 {field} 的值 {error.get('input')!r} 无效" + (f"，应为{expected}" if expected else "")
-
-
 def _payload(request: HttpRequest, schema: type[S]) -> S:
     try:
         data = json.loads(request.body or b"{}")
@@ -272,7 +252,7 @@ def _payload(request: HttpRequest, schema: type[S]) -> S:
     try:
         return schema.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise HttpError(400, "；".join(_field_error(error) for error in exc.errors())) from exc
+        raise HttpError(400, "；".join(field_error(error) for error in exc.errors())) from exc
 
 
 def _body_doc(schema: type[Strict]) -> dict[str, Any]:
