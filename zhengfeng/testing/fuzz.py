@@ -19,7 +19,7 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
 from schemathesis.generation.case import Case
-from schemathesis.schemas import BaseSchema
+from schemathesis.schemas import APIOperation, BaseSchema
 from schemathesis.specs.openapi.checks import status_code_conformance
 
 # Cases per operation in the normal suite; FUZZ_EXAMPLES=1000 for a long run by hand.
@@ -43,40 +43,46 @@ class FuzzReport:
 def run(
     schema: BaseSchema, *, headers: dict[str, str] | None = None, max_examples: int | None = None
 ) -> FuzzReport:
-    """Every operation of `schema` with up to `max_examples` valid and as many invalid cases."""
+    """Every operation of `schema`, each with up to `max_examples` cases, valid and invalid mixed.
+
+    The same cases on every run (derandomized) so that CI is repeatable; FUZZ_RANDOM=1 for new ones.
+    """
     report = FuzzReport()
     started = time.monotonic()
-    limit = max_examples or examples()
     for result in schema.get_all_operations():
         if not isinstance(result, Ok):
             report.failures.append(f"不能读取的操作：{result.err()}")
             continue
-        operation = result.ok()
         report.operations += 1
-        strategy = st.one_of(
-            operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
-        )
-
-        @given(case=strategy)
-        @settings(
-            max_examples=limit,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-        )
-        def call(case: Case) -> None:
-            report.cases += 1
-            response = case.call(headers=headers)
-            counts = report.statuses.setdefault(operation.label, {})
-            counts[response.status_code] = counts.get(response.status_code, 0) + 1
-            if os.environ.get("FUZZ_SHOW"):
-                print(operation.label, response.status_code, response.text[:200])  # noqa: T201
-            case.validate_response(response, checks=[not_a_server_error, status_code_conformance])
-
-        try:
-            call()
-        except (FailureGroup, AssertionError) as exc:
-            report.failures.append(f"{operation.label}: {exc}")
+        _fuzz(result.ok(), report, headers=headers, limit=max_examples or examples())
     report.seconds = time.monotonic() - started
     return report
+
+
+def _fuzz(operation: APIOperation, report: FuzzReport, *, headers: dict[str, str] | None, limit: int) -> None:
+    show = bool(os.environ.get("FUZZ_SHOW"))
+    counts = report.statuses.setdefault(operation.label, {})
+    strategy = st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
+    )
+
+    @given(case=strategy)
+    @settings(
+        max_examples=limit,
+        deadline=None,
+        database=None,
+        derandomize=not os.environ.get("FUZZ_RANDOM"),
+        suppress_health_check=list(HealthCheck),
+    )
+    def call(case: Case) -> None:
+        report.cases += 1
+        response = case.call(headers=headers)
+        counts[response.status_code] = counts.get(response.status_code, 0) + 1
+        if show:
+            print(operation.label, response.status_code, response.text[:200])
+        case.validate_response(response, checks=[not_a_server_error, status_code_conformance])
+
+    try:
+        call()
+    except (FailureGroup, AssertionError) as exc:
+        report.failures.append(f"{operation.label}: {exc}")
