@@ -10,7 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import ValidationError
+from ninja.errors import AuthenticationError, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 
 from config import api_access
@@ -30,8 +30,9 @@ _ERROR_BODY = {
 # surrogates, deep JSON, an unparsable or oversized body, on any path) and from the parameter handler
 # below; 401 and 403 from the auth that api_access builds for every operation that is not public.
 _ANY_OPERATION = {400: "请求无效（参数或请求体无法处理；detail 说明原因）"}
+UNAUTHENTICATED = "未登录，或接口密钥无效、已吊销（请登录，或在 Authorization 头中提供 Bearer 接口密钥）"
 _AUTHENTICATED = {
-    401: "未登录，或接口密钥无效、已吊销",
+    401: UNAUTHENTICATED,
     403: "无权调用（密钥缺少所需权限范围、角色不符，或会话请求缺少 CSRF 令牌）",
 }
 
@@ -87,3 +88,9 @@ def invalid_parameters(request: HttpRequest, exc: ValidationError) -> HttpRespon
     return api.create_response(
         request, {"detail": "；".join(field_error(error) for error in exc.errors)}, status=400
     )
+
+
+@api.exception_handler(AuthenticationError)
+def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    """No session and no valid key: Ninja's answer is the English "Unauthorized"."""
+    return api.create_response(request, {"detail": UNAUTHENTICATED}, status=401)

@@ -34,5 +34,6 @@ def field_error(error: Mapping[str, Any]) -> str:
     if kind == "extra_forbidden":
         return f"未知字段 {field}"
     expected = next((name for key, name in TYPE_NAMES.items() if kind.startswith(key)), "")
-    shown = f" {error['input']!r}" if "input" in error else ""
-    return f"字段 {field} 的值{shown} 无效" + (f"，应为{expected}" if expected else "")
+    # Ninja leaves the value out of a parameter's error; a body's error has it.
+    what = f"字段 {field} 的值 {error['input']!r}" if "input" in error else f"字段 {field}"
+    return f"{what} 无效" + (f"，应为{expected}" if expected else "")

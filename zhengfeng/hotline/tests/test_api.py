@@ -385,7 +385,10 @@ def test_a_bearer_header_beside_a_session_is_judged_by_the_key(
     unscoped = post(other, "12345-2026-0011")
     good = post(hotline_key, "12345-2026-0012")
 
-    assert (bad.status_code, bad.json()) == (401, {"detail": "Unauthorized"})
+    assert (bad.status_code, bad.json()) == (
+        401,
+        {"detail": "未登录，或接口密钥无效、已吊销（请登录，或在 Authorization 头中提供 Bearer 接口密钥）"},
+    )
     assert (unscoped.status_code, unscoped.json()) == (403, {"detail": "接口密钥没有 hotline 权限"})
     assert good.status_code == 201
     order = WorkOrder.objects.get()

@@ -358,3 +358,10 @@ def test_a_stored_control_character_never_breaks_requests_xml(client, order):
     # expat refuses the document if a single character XML 1.0 forbids is left in it.
     assert xmltodict.parse(response.content)["service_requests"]["request"]["description"] == "路灯不亮"
     assert client.get("/open311/v2/requests.json").json()[0]["description"] == "路灯\x07\x0b不亮\ufffe"
+
+
+def test_a_parameter_of_the_wrong_type_is_a_400_in_chinese(api_client, hotline_key):
+    # Ninja's own answer was a 422 with an English list; every other refusal of the API is a 400.
+    response = api_client.get("/api/v1/hotline/orders?page=abc&page_size=2.5", **_bearer(hotline_key))
+    assert response.status_code == 400
+    assert response.json() == {"detail": "字段 page 无效，应为整数；字段 page_size 无效，应为整数"}

@@ -45,5 +45,6 @@ def api_schema(live_server, qingcheng, unit_a) -> Any:
 def test_api_answers_no_5xx_and_only_documented_statuses(api_schema):
     token = create_api_key(name="模糊测试", scopes=sorted(KNOWN_API_SCOPES))[1]
     report = fuzz.run(api_schema, headers={"Authorization": f"Bearer {token}"})
+    print(report)  # the figures, with -s (docs/security.md)
     assert report.failures == [], "\n\n".join(report.failures)
     assert report.operations == 23
