@@ -125,7 +125,8 @@ def _auth(request: HttpRequest) -> ApiKey | User | None:
                     "schema": {
                         "type": "object",
                         "required": list(ACTION_FIELDS),
-                        "properties": {name: {"type": "string"} for name in ACTION_FIELDS},
+                        # minLength: an empty field is refused (a 400), so the document says so.
+                        "properties": {name: {"type": "string", "minLength": 1} for name in ACTION_FIELDS},
                     }
                 }
             },

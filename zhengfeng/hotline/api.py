@@ -127,6 +127,12 @@ class RequesterFull(Schema):
     requester_id_number: str = ""
 
 
+def _required_text(description: str | None = None) -> Any:
+    """A required text that must not be empty: `minLength: 1` in the document only. The service refuses
+    an empty one with its own Chinese message (诉求内容不能为空 …), which a pydantic check would replace."""
+    return Field(..., description=description, json_schema_extra={"minLength": 1})
+
+
 class Strict(Schema):
     model_config = pydantic.ConfigDict(extra="forbid")
 
@@ -136,10 +142,10 @@ S = TypeVar("S", bound=Strict)
 
 class OrderIn(Strict):
     channel: str | None = Field(None, description="来源渠道（默认：会话为 phone，接口密钥为 import）")
-    request_type: str
-    title: str
-    content: str
-    division: str = Field(..., description="行政区划代码（GB/T 2260）")
+    request_type: str = _required_text()
+    title: str = _required_text()
+    content: str = _required_text()
+    division: str = _required_text("行政区划代码（GB/T 2260）")
     urgency: str = "normal"
     is_complex: bool = False
     concerns_conduct: bool = False
@@ -158,7 +164,7 @@ class OrderIn(Strict):
 
 
 class TextIn(Strict):
-    text: str
+    text: str = _required_text()
 
 
 class DispatchIn(Strict):
@@ -167,7 +173,7 @@ class DispatchIn(Strict):
 
 
 class ReviewReturnIn(Strict):
-    decision: str = Field(..., description="reassign（改派）或 overrule（驳回强派）")
+    decision: str = _required_text("reassign（改派）或 overrule（驳回强派）")
     note: str = ""
     main_unit: str | None = None
     co_units: list[str] = []
@@ -175,7 +181,7 @@ class ReviewReturnIn(Strict):
 
 class ExtensionIn(Strict):
     days: int
-    reason: str
+    reason: str = _required_text()
 
 
 class DecisionIn(Strict):
@@ -193,16 +199,16 @@ class CallbackIn(Strict):
 
 
 class MergeIn(Strict):
-    into: str = Field(..., description="主工单受理编号")
+    into: str = _required_text("主工单受理编号")
 
 
 class VoidIn(Strict):
-    reason: str
+    reason: str = _required_text()
 
 
 class ReferIn(Strict):
-    to_unit: str = Field(..., description="纪检监察机关的单位编码")
-    reason: str
+    to_unit: str = _required_text("纪检监察机关的单位编码")
+    reason: str = _required_text()
 
 
 # ------------------------------------------------------------------------------------ helpers
