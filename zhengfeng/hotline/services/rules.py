@@ -42,10 +42,11 @@ def check_intake(
     `receive_work_order` runs it (so the staff form, the public form, the JSON API and the import all
     get it); Open311 runs it before storing a submission. Lengths: TITLE_/CONTENT_/ADDRESS_MAX_LENGTH;
     title and content required; latitude within ±90 and longitude within ±180, both given or neither.
+    A text holding a C0 control character other than tab, LF and CR is refused (XML cannot carry it).
     Raises one ValidationError holding every bad field (`error_dict`, keyed by these argument names),
-    each error with a `code` ("required", "control_character", "too_long", "invalid", "out_of_range", "unpaired") and its
-    `params`, so that an interface can word it its own way (Open311 does); the messages are the
-    service's own. No side effects.
+    each error with a `code` ("required", "control_character", "too_long", "invalid", "out_of_range",
+    "unpaired") and its `params`, so that an interface can word it its own way (Open311 does); the
+    messages are the service's own. No side effects.
     """
     errors: dict[str, list[ValidationError]] = {}
 
