@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, RawPostDataException
 from django.http.multipartparser import MultiPartParserError
 from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
@@ -110,6 +110,10 @@ def check_request(request: HttpRequest) -> None:
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return
         if request.content_type in FORM_TYPES:
+            if _fits_in_memory(request):
+                # Read first, so that a view reading the body (a JSON endpoint sent a form) still can;
+                # a larger upload is streamed to disk by the parser, and the body is gone after it.
+                request.body  # noqa: B018 (the read is the point)
             _check_pairs(request.POST.lists(), kind="表单字段")
             for name, files in request.FILES.lists():
                 for upload in files:
@@ -136,6 +140,15 @@ def check_request(request: HttpRequest) -> None:
         # Not JSON (or not UTF-8): the view says so in its own words, and nothing here can be stored.
         return
     _check_json(document)
+
+
+def _fits_in_memory(request: HttpRequest) -> bool:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return limit is None or length <= limit
 
 
 def json_refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
@@ -168,3 +181,11 @@ class InputGuardMiddleware:
         except RefusedInputError as exc:
             return _refusal_for(request.path)(request, 400, str(exc))
         return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A view reading the body of a large multipart upload it does not take: the parser has
+        consumed the stream (see check_request), and the view's read would be a 500."""
+        if isinstance(exception, RawPostDataException):
+            message = f"此接口不接受 {request.content_type} 请求体"
+            return _refusal_for(request.path)(request, 400, message)
+        return None

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import pytest
 import time_machine
 import xmltodict  # type: ignore[import-untyped]  # no stubs; it only parses the XML answers here
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from zhengfeng.core.models import AuditLog
 from zhengfeng.hotline import services
@@ -365,3 +366,16 @@ def test_a_parameter_of_the_wrong_type_is_a_400_in_chinese(api_client, hotline_k
     response = api_client.get("/api/v1/hotline/orders?page=abc&page_size=2.5", **_bearer(hotline_key))
     assert response.status_code == 400
     assert response.json() == {"detail": "字段 page 无效，应为整数；字段 page_size 无效，应为整数"}
+
+
+def test_a_form_sent_to_a_json_endpoint_is_a_400(api_client, order, operator_session, settings):
+    url = f"/api/v1/hotline/orders/{order.code}/note"
+    response = api_client.post(url, {"text": "办理记录"}, **operator_session)
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("请求体不是有效的 JSON：")
+    # Larger than fits in memory: the upload is streamed to disk, and the body cannot be read after.
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    upload = SimpleUploadedFile("依据.txt", b"x" * 1000, content_type="text/plain")
+    response = api_client.post(url, {"text": "办理记录", "evidence": upload}, **operator_session)
+    assert response.status_code == 400
+    assert response.json() == {"detail": "此接口不接受 multipart/form-data 请求体"}
