@@ -8,15 +8,33 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 
 from config import api_access
+from zhengfeng.core.api_errors import field_error
 from zhengfeng.evaluation.api import router as evaluation_router
 from zhengfeng.hotline.api import router as hotline_router
 from zhengfeng.org.api import router as org_router
 
 ROUTERS = {"/org/": org_router, "/hotline/": hotline_router, "/evaluation/": evaluation_router}
+
+_ERROR_BODY = {
+    "type": "object",
+    "properties": {"detail": {"type": "string", "description": "中文说明"}},
+    "required": ["detail"],
+}
+# Answers any operation can give, whatever its router declares: 400 from core.input_guard (NUL, lone
+# surrogates, deep JSON, an unparsable or oversized body, on any path) and from the parameter handler
+# below; 401 and 403 from the auth that api_access builds for every operation that is not public.
+_ANY_OPERATION = {400: "请求无效（参数或请求体无法处理；detail 说明原因）"}
+UNAUTHENTICATED = "未登录，或接口密钥无效、已吊销（请登录，或在 Authorization 头中提供 Bearer 接口密钥）"
+_AUTHENTICATED = {
+    401: UNAUTHENTICATED,
+    403: "无权调用（密钥缺少所需权限范围、角色不符，或会话请求缺少 CSRF 令牌）",
+}
 
 
 class Api(NinjaAPI):
@@ -35,6 +53,16 @@ class Api(NinjaAPI):
                 else:
                     operation["security"] = api_access.openapi_security(access)
                 operation["x-zhengfeng-access"] = api_access.openapi_extension(access)
+                answers = {**_ANY_OPERATION, **({} if access.public else _AUTHENTICATED)}
+                responses = operation.setdefault("responses", {})
+                for status, description in answers.items():
+                    responses.setdefault(
+                        status,
+                        {
+                            "description": description,
+                            "content": {"application/json": {"schema": _ERROR_BODY}},
+                        },
+                    )
         return schema
 
 
@@ -51,3 +79,18 @@ api = Api(
 
 for _prefix, _router in ROUTERS.items():
     api.add_router(_prefix, _router)
+
+
+@api.exception_handler(ValidationError)
+def invalid_parameters(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """A parameter of the wrong type (`page=abc`) is a 400 in Chinese like every other refusal of the API,
+    not Ninja's English 422."""
+    return api.create_response(
+        request, {"detail": "；".join(field_error(error) for error in exc.errors)}, status=400
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    """No session and no valid key: Ninja's answer is the English "Unauthorized"."""
+    return api.create_response(request, {"detail": UNAUTHENTICATED}, status=401)

@@ -129,6 +129,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the session and CSRF middleware: it refuses NUL, lone surrogates, deep JSON and bodies
+    # Django cannot parse with a 400 before anything reads them (zhengfeng/core/input_guard.py).
+    "zhengfeng.core.input_guard.InputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -138,6 +141,13 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# The format of input_guard's 400 by path prefix (the clients of each read their own); else an HTML page.
+INPUT_REFUSAL_FORMATS = {
+    "/api/": "zhengfeng.core.input_guard.json_refusal",
+    "/open311/": "zhengfeng.hotline.open311.refusal",
+    "/hooks/": "zhengfeng.messaging.views.refusal",
+}
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -124,7 +125,8 @@ def _auth(request: HttpRequest) -> ApiKey | User | None:
                     "schema": {
                         "type": "object",
                         "required": list(ACTION_FIELDS),
-                        "properties": {name: {"type": "string"} for name in ACTION_FIELDS},
+                        # minLength: an empty field is refused (a 400), so the document says so.
+                        "properties": {name: {"type": "string", "minLength": 1} for name in ACTION_FIELDS},
                     }
                 }
             },
@@ -160,7 +162,8 @@ def create_action(request: HttpRequest) -> Status:
     summary="评议得分（按人员或按单位）",
 )
 def list_scores(request: HttpRequest, year: str = "", by: str = "staff") -> list[dict[str, Any]]:
-    if not year.strip().isdigit():
+    # Four ASCII digits: int() refuses "²" and a 20-digit year overflows the database's integer.
+    if not re.fullmatch(r"[0-9]{4}", year.strip()):
         raise _bad(f"参数 year 应为年份，例如 2015，而不是 {year!r}")
     if by not in ("staff", "unit"):
         raise _bad(f"参数 by 只能是 staff 或 unit，而不是 {by!r}")

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from zhengfeng.core import audit
 from zhengfeng.core.crypto import blind_index
+from zhengfeng.core.input_guard import nul_in_file
 from zhengfeng.evaluation import services
 from zhengfeng.evaluation.models import ActionSource, DisclosedStaff, EnforcementAction
 from zhengfeng.org.models import Unit, User
@@ -77,6 +78,10 @@ def _read_rows(path: Path, errors: list[str]) -> list[tuple[int, list[Any]]]:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             text = raw.decode("gb18030", errors="replace")
+        nul = nul_in_file(text, name=path.name)
+        if nul is not None:
+            errors.append(nul)
+            return []
         reader = csv.reader(io.StringIO(text, newline=""))
         return [(reader.line_num, row) for row in reader]
     if suffix in (".xlsx", ".xlsm"):

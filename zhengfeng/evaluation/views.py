@@ -55,7 +55,11 @@ def action_list(request: HtmxHttpRequest) -> HttpResponse:
 def _year_and_period(request: HttpRequest) -> tuple[list[int], int | None, Period | None]:
     years = sorted({y.year for y in queries.years_for(request.user)}, reverse=True)
     wanted = request.GET.get("year", "")
-    year = int(wanted) if wanted.isdigit() and int(wanted) in years else (years[0] if years else None)
+    year = (
+        int(wanted)
+        if wanted.isascii() and wanted.isdigit() and int(wanted) in years
+        else (years[0] if years else None)
+    )
     quarter = request.GET.get("quarter", "")
     period = Period.quarter(year, int(quarter)) if year and quarter in ("1", "2", "3", "4") else None
     return years, year, period

@@ -24,8 +24,8 @@ from django.utils import timezone
 from ninja import Field, Router, Schema
 from ninja import Status as Answer
 from ninja.errors import HttpError
-from pydantic_core import ErrorDetails
 
+from zhengfeng.core.api_errors import field_error
 from zhengfeng.core.moments import plausible_day
 from zhengfeng.hotline import queries, services
 from zhengfeng.hotline.models import Channel, Status, WorkOrder, WorkOrderQuerySet
@@ -36,15 +36,9 @@ from zhengfeng.org.queries import unit_by_code
 router = Router(tags=["hotline"])
 
 MAX_PAGE_SIZE = 100
-TYPE_NAMES = {
-    "int": "整数",
-    "bool": "布尔值（true/false）",
-    "string": "字符串",
-    "list": "数组",
-    "datetime": "带时区的日期时间（ISO 8601）",
-    "float": "数字",
-    "decimal": "数字",
-}
+# Far beyond any list (10 million orders a year at 100 a page); a larger page overflows the database's
+# 64-bit OFFSET (SQLite raised OverflowError: a 500).
+MAX_PAGE = 1_000_000
 
 
 # ------------------------------------------------------------------------------------ schemas
@@ -133,6 +127,12 @@ class RequesterFull(Schema):
     requester_id_number: str = ""
 
 
+def _required_text(description: str | None = None) -> Any:
+    """A required text that must not be empty: `minLength: 1` in the document only. The service refuses
+    an empty one with its own Chinese message (诉求内容不能为空 …), which a pydantic check would replace."""
+    return Field(..., description=description, json_schema_extra={"minLength": 1})
+
+
 class Strict(Schema):
     model_config = pydantic.ConfigDict(extra="forbid")
 
@@ -142,10 +142,10 @@ S = TypeVar("S", bound=Strict)
 
 class OrderIn(Strict):
     channel: str | None = Field(None, description="来源渠道（默认：会话为 phone，接口密钥为 import）")
-    request_type: str
-    title: str
-    content: str
-    division: str = Field(..., description="行政区划代码（GB/T 2260）")
+    request_type: str = _required_text()
+    title: str = _required_text()
+    content: str = _required_text()
+    division: str = _required_text("行政区划代码（GB/T 2260）")
     urgency: str = "normal"
     is_complex: bool = False
     concerns_conduct: bool = False
@@ -164,7 +164,7 @@ class OrderIn(Strict):
 
 
 class TextIn(Strict):
-    text: str
+    text: str = _required_text()
 
 
 class DispatchIn(Strict):
@@ -173,7 +173,7 @@ class DispatchIn(Strict):
 
 
 class ReviewReturnIn(Strict):
-    decision: str = Field(..., description="reassign（改派）或 overrule（驳回强派）")
+    decision: str = _required_text("reassign（改派）或 overrule（驳回强派）")
     note: str = ""
     main_unit: str | None = None
     co_units: list[str] = []
@@ -181,7 +181,7 @@ class ReviewReturnIn(Strict):
 
 class ExtensionIn(Strict):
     days: int
-    reason: str
+    reason: str = _required_text()
 
 
 class DecisionIn(Strict):
@@ -199,16 +199,16 @@ class CallbackIn(Strict):
 
 
 class MergeIn(Strict):
-    into: str = Field(..., description="主工单受理编号")
+    into: str = _required_text("主工单受理编号")
 
 
 class VoidIn(Strict):
-    reason: str
+    reason: str = _required_text()
 
 
 class ReferIn(Strict):
-    to_unit: str = Field(..., description="纪检监察机关的单位编码")
-    reason: str
+    to_unit: str = _required_text("纪检监察机关的单位编码")
+    reason: str = _required_text()
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -248,17 +248,6 @@ def _order(request: HttpRequest, code: str) -> WorkOrder:
     return order
 
 
-def _field_error(error: ErrorDetails) -> str:
-    field = ".".join(str(part) for part in error["loc"]) or "请求体"
-    kind = error["type"]
-    if kind == "missing":
-        return f"缺少字段 {field}"
-    if kind == "extra_forbidden":
-        return f"未知字段 {field}"
-    expected = next((name for key, name in TYPE_NAMES.items() if kind.startswith(key)), "")
-    return f"字段 {field} 的值 {error.get('input')!r} 无效" + (f"，应为{expected}" if expected else "")
-
-
 def _payload(request: HttpRequest, schema: type[S]) -> S:
     try:
         data = json.loads(request.body or b"{}")
@@ -269,7 +258,7 @@ def _payload(request: HttpRequest, schema: type[S]) -> S:
     try:
         return schema.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise HttpError(400, "；".join(_field_error(error) for error in exc.errors())) from exc
+        raise HttpError(400, "；".join(field_error(error) for error in exc.errors())) from exc
 
 
 def _body_doc(schema: type[Strict]) -> dict[str, Any]:
@@ -413,8 +402,10 @@ def list_orders(
     if received_to:
         end_day = _date(received_to, "received_to") + dt.timedelta(days=1)
         orders = orders.filter(received_at__lt=timezone.make_aware(dt.datetime.combine(end_day, dt.time.min)))
-    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise HttpError(400, f"page 应为正整数，page_size 应在 1–{MAX_PAGE_SIZE} 之间")
+    if not 1 <= page <= MAX_PAGE or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise HttpError(
+            400, f"page 应在 1–{MAX_PAGE} 之间，page_size 应在 1–{MAX_PAGE_SIZE} 之间：{page}、{page_size}"
+        )
     orders = orders.order_by("-received_at", "-id")
     items = list(orders[(page - 1) * page_size : page * page_size])
     return {

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from zhengfeng.core import audit
+from zhengfeng.core.input_guard import nul_in_file
 from zhengfeng.hotline.models import Category
 from zhengfeng.org.models import User
 
@@ -40,6 +41,10 @@ def read_category_csv(source: str | Path | io.TextIOBase) -> list[tuple[int, tup
             raise ValidationError(f"无法读取分类文件 {source}：{exc}") from exc
     else:
         text = source.read()
+    name = Path(source).name if isinstance(source, str | Path) else "（上传的分类文件）"
+    nul = nul_in_file(text, name=name)
+    if nul is not None:
+        raise ValidationError(nul)
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None or tuple(h.strip() for h in header[:3]) not in HEADERS:

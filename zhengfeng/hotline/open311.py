@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from zhengfeng.core.crypto import blind_index, mask_id_number, mask_phone
+from zhengfeng.core.input_guard import control_character
 from zhengfeng.core.memo import TimedMemo
 from zhengfeng.core.moments import plausible_day, plausible_moment
 from zhengfeng.hotline import services
@@ -53,6 +54,8 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 API_KEY_SCOPE = "open311"
 MAX_WINDOW = dt.timedelta(days=90)
 MAX_REQUESTS = 1000
+# A larger page overflows the database's 64-bit OFFSET (a 500 on SQLite); no one pages this far.
+MAX_PAGE = 1_000_000
 # A POST repeating the same key, device, service, place and text within this window is the same request.
 DUPLICATE_WINDOW = dt.timedelta(minutes=10)
 EXTERNAL_ID_PREFIX = "open311"
@@ -108,6 +111,8 @@ _ID_NUMBER_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 _LANDLINE_RE = re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
 _HTML_RE = re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>|&#?\w+;")
 _ATTRIBUTE_RE = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
+# Characters XML 1.0 does not allow (C0 controls except tab, LF, CR; surrogates; U+FFFE, U+FFFF).
+_XML_INVALID_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 # Status of an update on the extension endpoint (upper case, as mySociety's clients send them).
 UPDATE_STATUSES = frozenset(
@@ -148,7 +153,9 @@ def _xml_value(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return escape(str(value))
+    # XML 1.0 cannot carry these even escaped: a row stored before intake refused them must not break
+    # the document for every client.
+    return escape(_XML_INVALID_RE.sub("", str(value)))
 
 
 def _xml(tag: str, value: Any, parts: list[str]) -> None:
@@ -183,6 +190,13 @@ def render(fmt: str, root: str, body: Any, *, status: int = 200) -> HttpResponse
 def render_error(fmt: str, error: Open311Error) -> HttpResponse:
     body = [{"code": error.status, "description": text} for text in error.descriptions]
     return render(fmt, "errors", body, status=error.status)
+
+
+def refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    """core.input_guard's refusal of an Open311 request (settings.INPUT_REFUSAL_FORMATS), in the spec's
+    error format: the path's suffix names it, XML when it names none (as the spec's default)."""
+    fmt = "json" if request.path.endswith(".json") else "xml"
+    return render_error(fmt, Open311Error(status, message))
 
 
 def open311_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -491,12 +505,14 @@ def _page(request: HttpRequest) -> tuple[int, int]:
         if not text:
             values.append(default)
             continue
-        if not text.isdigit() or int(text) < 1:
+        if not (text.isascii() and text.isdigit()) or int(text) < 1:
             raise Open311Error(400, f"{name} 应为正整数：{text}")
         values.append(int(text))
     page, size = values
     if size > MAX_REQUESTS:
         raise Open311Error(400, f"page_size 不能超过 {MAX_REQUESTS}：{size}")
+    if page > MAX_PAGE:
+        raise Open311Error(400, f"page 不能超过 {MAX_PAGE}：{page}")
     return page, size
 
 
@@ -613,6 +629,8 @@ def _intake_errors(problems: dict[str, list[ValidationError]], field: str) -> li
             texts.append(f"{name} 超出范围（-{params['limit']} 至 {params['limit']}）：{params['value']}")
         elif error.code == "unpaired":
             texts.append("lat 和 long 须同时提供")
+        elif error.code == "control_character":
+            texts.append(f"{name} 含有控制字符 {params['character']}，请删除后重试")
         elif error.code == "too_long":
             texts.append(f"{name} 过长：共 {params['length']} 字，最多 {params['limit']} 字")
         elif error.code == "required" and field == "content":
@@ -717,6 +735,9 @@ def _requests_post(request: HttpRequest, fmt: str) -> HttpResponse:
             errors.append(f"{name} 过长：最多 {NAME_PART_MAX_LENGTH} 字")
     errors += attribute_errors
     # The title is derived from the description when absent: missing, it is the description's error.
+    if not attributes.get("title") and "title" in problems:
+        # Derived from the description, whose own error names the bad character already.
+        problems["title"] = [error for error in problems["title"] if error.code != "control_character"]
     errors += _intake_errors(problems, "title")
     # (division_code is None only with an error listed; the test tells the type checker so.)
     if errors or checked is None or division_code is None:
@@ -826,6 +847,9 @@ def _updates_post(request: HttpRequest, fmt: str) -> HttpResponse:
         raise Open311Error(400, f"description 过长：共 {len(description)} 字，最多 {CONTENT_MAX_LENGTH} 字")
     if _HTML_RE.search(description):
         raise Open311Error(400, "description 不能包含 HTML")
+    control = control_character(description)
+    if control is not None:
+        raise Open311Error(400, f"description 含有控制字符 {control}，请删除后重试")
     update_id = _param(request, "update_id")
     if len(update_id) > 64:
         raise Open311Error(400, "update_id 过长：最多 64 个字符")

@@ -35,6 +35,7 @@ from django.db.models import Choices
 from django.utils import timezone
 
 from zhengfeng.core import audit
+from zhengfeng.core.input_guard import nul_in_file
 from zhengfeng.core.moments import plausible_moment
 from zhengfeng.hotline import services
 from zhengfeng.hotline.models import (
@@ -171,6 +172,9 @@ def read_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
             raise ValidationError(
                 f"无法识别文件 {path.name} 的编码（请保存为 UTF-8 或 GBK 编码的 CSV）"
             ) from exc
+        nul = nul_in_file(text, name=path.name)
+        if nul is not None:
+            raise ValidationError(nul)
         reader = csv.reader(io.StringIO(text, newline=""))
         return _table("", ((reader.line_num, cells) for cells in reader))
     if suffix in (".xlsx", ".xlsm"):

@@ -78,6 +78,12 @@ def _error(status: int, message: str) -> JsonResponse:
     )
 
 
+def refusal(request: HttpRequest, status: int, message: str) -> JsonResponse:
+    """core.input_guard's refusal of a webhook call (settings.INPUT_REFUSAL_FORMATS), in the gateway's
+    error shape."""
+    return _error(status, message)
+
+
 @csrf_exempt
 @require_POST
 def inbound_sms(request: HttpRequest) -> JsonResponse:
@@ -112,6 +118,8 @@ def delivery_receipt(request: HttpRequest) -> JsonResponse:
             message_id = int(data["id"])
         except ValueError as exc:
             raise BadPayloadError(f"id 应为本系统的短信编号（整数）：{data['id']}") from exc
+        if not 0 < message_id < 2**63:  # beyond the database's integer: an OverflowError, not a lookup
+            raise BadPayloadError(f"没有编号为 {message_id} 的短信")
         message = services.record_delivery_receipt(
             message_id=message_id,
             status=str(data["status"]),

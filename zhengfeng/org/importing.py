@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 
 from zhengfeng.core import audit
+from zhengfeng.core.input_guard import nul_in_file
 from zhengfeng.org import services
 from zhengfeng.org.models import Division, Person, Position, Unit, UnitKind, User
 
@@ -216,6 +217,10 @@ def read_tables(path: Path, errors: list[str]) -> list[Table]:
             return []
         except UnicodeDecodeError:
             errors.append(f"无法识别文件 {path.name} 的编码（请保存为 UTF-8 或 GBK 编码的 CSV）")
+            return []
+        nul = nul_in_file(text, name=path.name)
+        if nul is not None:
+            errors.append(nul)
             return []
         reader = csv.reader(io.StringIO(text, newline=""))
         table = _table_from_rows("", ((reader.line_num, cells) for cells in reader), errors)

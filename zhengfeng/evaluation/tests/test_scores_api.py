@@ -301,3 +301,11 @@ def test_flag_hooks_accumulate_reasons_and_review_once(year, unit_a, zhang, city
     with pytest.raises(ValidationError) as error:
         services.review_flag(evaluation, confirm=True, reason="再议", by=city_office)
     assert error.value.messages == [f"评议 #{evaluation.pk} 不在待复核状态（已排除）"]
+
+
+@pytest.mark.parametrize("year", ["99999999999999999999", "²⁰¹⁵", "20150"])
+def test_scores_year_beyond_four_ascii_digits_is_a_400(api_client, key, year):
+    # A 20-digit year overflowed the database's integer and "²" passed str.isdigit(): both were a 500.
+    response = api_client.get(f"/api/v1/evaluation/scores?year={year}", headers=bearer(key))
+    assert response.status_code == 400
+    assert response.json() == {"detail": f"参数 year 应为年份，例如 2015，而不是 {year!r}"}

@@ -139,7 +139,7 @@ def _unit(value: Unit | int | str | None, *, label: str) -> Unit:
     else:
         unit = Unit.objects.filter(code=str(value)).first() if isinstance(value, str) else None
         if unit is None and value is not None:
-            unit = Unit.objects.filter(pk=value).first() if str(value).isdigit() else None
+            unit = Unit.objects.filter(pk=value).first() if _is_pk(value) else None
         if unit is None:
             raise ValidationError(f"未知的{label} {value!r}")
     if not unit.is_active:
@@ -253,3 +253,9 @@ def _sms_requester(order: WorkOrder, text: str, *, by: User | None) -> bool:
 
 def _clock_error(exc: Exception) -> ValidationError:
     return ValidationError(f"时限计算失败：{exc}")
+
+
+def _is_pk(value: object) -> bool:
+    """A primary key as sent: ASCII digits within the database's 64-bit integer (else an OverflowError)."""
+    text = str(value)
+    return text.isascii() and text.isdigit() and int(text) < 2**63

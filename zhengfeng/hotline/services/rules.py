@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from zhengfeng.core.input_guard import control_character
 from zhengfeng.hotline.models import (
     ADDRESS_MAX_LENGTH,
     CONTENT_MAX_LENGTH,
@@ -41,10 +42,11 @@ def check_intake(
     `receive_work_order` runs it (so the staff form, the public form, the JSON API and the import all
     get it); Open311 runs it before storing a submission. Lengths: TITLE_/CONTENT_/ADDRESS_MAX_LENGTH;
     title and content required; latitude within ±90 and longitude within ±180, both given or neither.
+    A text holding a C0 control character other than tab, LF and CR is refused (XML cannot carry it).
     Raises one ValidationError holding every bad field (`error_dict`, keyed by these argument names),
-    each error with a `code` ("required", "too_long", "invalid", "out_of_range", "unpaired") and its
-    `params`, so that an interface can word it its own way (Open311 does); the messages are the
-    service's own. No side effects.
+    each error with a `code` ("required", "control_character", "too_long", "invalid", "out_of_range",
+    "unpaired") and its `params`, so that an interface can word it its own way (Open311 does); the
+    messages are the service's own. No side effects.
     """
     errors: dict[str, list[ValidationError]] = {}
 
@@ -53,8 +55,17 @@ def check_intake(
 
     def text(field: str, value: Any, *, label: str, limit: int, required: bool) -> str:
         value = str(value or "").strip()
+        control = control_character(value)
         if required and not value:
             fail(field, "%(label)s不能为空", "required", label=label)
+        elif control is not None:
+            fail(
+                field,
+                "%(label)s含有控制字符 %(character)s，请删除后重试",
+                "control_character",
+                label=label,
+                character=control,
+            )
         elif len(value) > limit:
             fail(
                 field,
@@ -81,7 +92,8 @@ def check_intake(
                 shown=repr(value),
             )
             return None
-        if not number.is_finite() or abs(number) > limit:
+        # copy_abs, not abs(): abs() rounds to the context and raises Overflow on 1E+1000000.
+        if not number.is_finite() or number.copy_abs() > limit:
             fail(
                 field,
                 "%(label)s %(value)s 超出范围（-%(limit)d 至 %(limit)d）",

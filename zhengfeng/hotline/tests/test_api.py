@@ -133,7 +133,7 @@ def test_list_filters_and_pagination(api_client, order, operator, unit_a, catego
         ({"unit": "NOPE"}, "未知的单位编码：NOPE"),
         ({"overdue": "yes"}, "overdue 应为 sign、reply 或 any，而不是 'yes'"),
         ({"received_from": "11/01"}, "received_from 应为日期（YYYY-MM-DD），而不是 '11/01'"),
-        ({"page_size": "500"}, "page 应为正整数，page_size 应在 1–100 之间"),
+        ({"page_size": "500"}, "page 应在 1–1000000 之间，page_size 应在 1–100 之间：1、500"),
     ],
 )
 def test_list_bad_filters_are_400(api_client, operator, params, message):
@@ -385,7 +385,10 @@ def test_a_bearer_header_beside_a_session_is_judged_by_the_key(
     unscoped = post(other, "12345-2026-0011")
     good = post(hotline_key, "12345-2026-0012")
 
-    assert (bad.status_code, bad.json()) == (401, {"detail": "Unauthorized"})
+    assert (bad.status_code, bad.json()) == (
+        401,
+        {"detail": "未登录，或接口密钥无效、已吊销（请登录，或在 Authorization 头中提供 Bearer 接口密钥）"},
+    )
     assert (unscoped.status_code, unscoped.json()) == (403, {"detail": "接口密钥没有 hotline 权限"})
     assert good.status_code == 201
     order = WorkOrder.objects.get()

@@ -225,3 +225,14 @@ def test_progress_bar_redraws_every_hundred_rows():
         "\r[########################......] 200/250"
         "\r[##############################] 250/250\n"
     )
+
+
+def test_a_csv_with_a_nul_names_its_line_and_writes_nothing(setup, tmp_path):
+    # Python's csv reader passes NUL through; PostgreSQL then refused the row with a raw traceback.
+    path = write(tmp_path, [LINES[0], LINES[1].replace("井盖缺失", "井盖\x00缺失")])
+
+    ok, _out, err, _message = run(path, "--by", "operator")
+
+    assert ok is None
+    assert err == "文件 orders.csv 第 3 行含有空字符（NUL），请检查文件是否损坏或另存为 UTF-8 编码的 CSV\n"
+    assert WorkOrder.objects.count() == 0

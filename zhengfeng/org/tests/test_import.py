@@ -300,3 +300,10 @@ def test_unsupported_or_missing_files(tmp_path):
 
     with pytest.raises(CommandError, match="文件不存在："):
         call_command("org", "import", str(tmp_path / "missing.csv"))
+
+
+def test_a_csv_with_a_nul_names_its_line_and_writes_nothing(tmp_path, divisions):
+    rows = [UNITS[0], [UNITS[1][0], UNITS[1][1] + "\x00", *UNITS[1][2:]]]
+    errors, _message = run_failing_import(write_csv(tmp_path / "units.csv", UNIT_HEADER, rows))
+    assert errors == ["文件 units.csv 第 3 行含有空字符（NUL），请检查文件是否损坏或另存为 UTF-8 编码的 CSV"]
+    assert Unit.objects.count() == 0

@@ -17,7 +17,7 @@ from django.test import Client
 from ninja import Router
 
 from config import api_access
-from config.api import ROUTERS
+from config.api import ROUTERS, UNAUTHENTICATED
 from config.api_access import ACCESS, ANY_KEY, Access
 from zhengfeng.org.auth import CSRF_FAILED, ApiKeyAuth, SessionAuth
 from zhengfeng.org.services import create_api_key
@@ -186,7 +186,7 @@ def test_a_key_without_the_required_scope_is_refused(api_client, db, method, pat
 def test_no_credentials_is_401(api_client, db, method, path):
     response = _call(api_client, method, path)
 
-    assert (response.status_code, response.json()) == (401, {"detail": "Unauthorized"})
+    assert (response.status_code, response.json()) == (401, {"detail": UNAUTHENTICATED})
 
 
 KEY_WRITES = sorted(key for key, access in ACCESS.items() if key[0] != "GET" and access.key_scope is not None)
@@ -307,3 +307,13 @@ def test_every_mounted_router_is_covered_by_the_table():
     }
 
     assert mounted == set(ACCESS)
+
+
+def test_every_operation_documents_the_answers_it_can_give():
+    """400 anywhere (core.input_guard refuses a NUL on any path); 401 and 403 wherever a key or a session
+    is needed. The fuzz test (test_fuzz.py) fails on any status the document does not list."""
+    document = json.loads((DOCS / "openapi.json").read_text(encoding="utf-8"))
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            expected = {"400"} | ({"401", "403"} if "security" in operation else set())
+            assert expected <= set(operation["responses"]), (method, path)
