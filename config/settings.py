@@ -268,6 +268,12 @@ if not FIELD_ENCRYPTION_KEY:
 if len(FIELD_ENCRYPTION_KEY) < 16:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY: 密钥至少 16 个字符")
 
+# Audit-chain anchors (ADR 0001): the signed chain head, daily, in core.AuditAnchor and appended to this
+# file, which may sit on other storage than the database. The HMAC key is derived from AUDIT_ANCHOR_KEY, or
+# from SECRET_KEY when it is unset (then rotating SECRET_KEY makes older anchors unverifiable).
+AUDIT_ANCHOR_KEY = env_str("AUDIT_ANCHOR_KEY", "")
+AUDIT_ANCHOR_FILE = Path(env_str("AUDIT_ANCHOR_FILE", str(BASE_DIR / "var" / "audit-anchors.jsonl")))
+
 # --- Cache ---------------------------------------------------------------------------------------
 # Rate limits (public filing, tracking, votes) must count across every server process and the worker,
 # and the design needs no Redis: the database is the shared cache. The table is created by migration

@@ -24,6 +24,12 @@ def _fresh_memos():
     memo.clear_all()
 
 
+@pytest.fixture(autouse=True)
+def _anchor_file(settings, tmp_path):
+    """Each test appends its audit anchors to its own file, never to var/ or another test's."""
+    settings.AUDIT_ANCHOR_FILE = tmp_path / "audit-anchors.jsonl"
+
+
 class ApiClient(Client):
     """A test client that enforces CSRF as the server does (Django's default client skips it, which
     hid the key-only POSTs refused by issue #10). A session's unsafe request must send the token the

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from zhengfeng.core import anchors
 from zhengfeng.core.models import AuditLog
 from zhengfeng.org.auth import request_user
 from zhengfeng.org.queries import scope_filter
@@ -41,4 +42,5 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if action:
         rows = rows.filter(action__startswith=action)
     page = Paginator(rows.order_by("-seq"), 50).get_page(request.GET.get("page"))
-    return render(request, "staff/audit_log.html", {"page": page, "action": action})
+    context = {"page": page, "action": action, "anchors": anchors.recent_anchors()}
+    return render(request, "staff/audit_log.html", context)
