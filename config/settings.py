@@ -6,6 +6,7 @@ start-up with an `ImproperlyConfigured` error that names the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import zoneinfo
@@ -112,6 +113,9 @@ INSTALLED_APPS = [
     # Ninja serves its Swagger UI from its own static files only when installed as an app (no CDN).
     "ninja",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "template_partials",
     "zhengfeng.core",
     "zhengfeng.org",
@@ -137,6 +141,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Two-factor: django-otp marks the user verified from the session; ours then keeps an unverified user
+    # of a listed role on the two-factor pages (org.twofactor). Both need the authenticated user.
+    "django_otp.middleware.OTPMiddleware",
+    "zhengfeng.staff.middleware.TwoFactorRequired",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -223,6 +231,12 @@ LOGIN_REDIRECT_URL = "workbench"
 LOGOUT_REDIRECT_URL = "login"
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+# Roles that must pass a TOTP second factor after the password (empty: none). Superusers count as admin.
+OTP_REQUIRED_ROLES = env_list("OTP_REQUIRED_ROLES", "office,inspector,admin")
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "正风") or "正风"
+# Failed sign-ins from one client address per fixed window, whatever the usernames (password spraying).
+LOGIN_IP_MAX_FAILURES = env_int("LOGIN_IP_MAX_FAILURES", 20, minimum=1)
+LOGIN_IP_WINDOW_MINUTES = env_int("LOGIN_IP_WINDOW_MINUTES", 15, minimum=1)
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -238,6 +252,22 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+
+
+def env_networks(name: str, default: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """A comma-separated list of addresses or CIDR blocks (`10.0.0.1,172.16.0.0/12`)."""
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {item!r} 不是有效的 IP 地址或网段") from exc
+    return networks
+
+
+# The reverse proxies in front of the server: only a request whose direct peer is one of them has its
+# client address taken from X-Forwarded-For (core.http.client_ip). Empty: REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", "")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
 SILENCED_SYSTEM_CHECKS = [
     # HSTS and the HTTPS redirect are the proxy's job on the intranet; both stay configurable.
@@ -262,6 +292,12 @@ if len(FIELD_ENCRYPTION_KEY) < 16:
 FIELD_ENCRYPTION_KEY_PREVIOUS = env_str("FIELD_ENCRYPTION_KEY_PREVIOUS")
 if FIELD_ENCRYPTION_KEY_PREVIOUS and len(FIELD_ENCRYPTION_KEY_PREVIOUS) < 16:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY_PREVIOUS: 密钥至少 16 个字符")
+
+# Audit-chain anchors (ADR 0001): the signed chain head, daily, in core.AuditAnchor and appended to this
+# file, which may sit on other storage than the database. The HMAC key is derived from AUDIT_ANCHOR_KEY, or
+# from SECRET_KEY when it is unset (then rotating SECRET_KEY makes older anchors unverifiable).
+AUDIT_ANCHOR_KEY = env_str("AUDIT_ANCHOR_KEY", "")
+AUDIT_ANCHOR_FILE = Path(env_str("AUDIT_ANCHOR_FILE", str(BASE_DIR / "var" / "audit-anchors.jsonl")))
 
 # --- Cache ---------------------------------------------------------------------------------------
 # Rate limits (public filing, tracking, votes) must count across every server process and the worker,

@@ -12,8 +12,10 @@ import pytest
 from django.test import Client
 
 from zhengfeng.core import memo
-from zhengfeng.org.models import DivisionLevel, Role
+from zhengfeng.org import twofactor
+from zhengfeng.org.models import DivisionLevel, Role, User
 from zhengfeng.testing.factories import DivisionFactory, UnitFactory, UserFactory
+from zhengfeng.testing.twofactor import mark_verified
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +24,27 @@ def _fresh_memos():
     memo.clear_all()
     yield
     memo.clear_all()
+
+
+@pytest.fixture(autouse=True)
+def _anchor_file(settings, tmp_path):
+    """Each test appends its audit anchors to its own file, never to var/ or another test's."""
+    settings.AUDIT_ANCHOR_FILE = tmp_path / "audit-anchors.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_two_factor(monkeypatch):
+    """`client.force_login(user)` signs in past the second factor too, as a user who typed the code would
+    be: the tests of every page then need no change for OTP_REQUIRED_ROLES. The two-factor flow itself is
+    tested through `/login/` and `/2fa/` (zhengfeng/staff/tests/test_two_factor.py), which this skips."""
+    sign_in = Client.force_login
+
+    def force_login(self, user, backend=None):
+        sign_in(self, user, backend)
+        if isinstance(user, User) and twofactor.is_required(user):
+            mark_verified(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)
 
 
 class ApiClient(Client):

@@ -2,7 +2,7 @@
 
 Services call `record(...)` inside their own `transaction.atomic()` block; the row commits or rolls
 back with the change it describes. The chain head row is locked for the rest of the transaction,
-which serialises appends (see docs/adr/0002-audit-chain.md for the scale trade-off).
+which serialises appends (see docs/adr/0001-audit-chain.md for the scale trade-off and the anchors of core.anchors).
 """
 
 from __future__ import annotations

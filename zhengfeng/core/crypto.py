@@ -122,6 +122,11 @@ def keyed_mac(purpose: bytes, data: bytes) -> str:
     return mac_with_pepper(mac_pepper(purpose), data)
 
 
+def secret_mac(secret: str, purpose: bytes, data: bytes) -> str:
+    """HMAC-SM3 of `data` under a key derived from `secret` for `purpose` alone (e.g. audit anchors)."""
+    return hmac.new(_derived_key(secret, purpose, 32), data, "sm3").hexdigest()
+
+
 def normalise_for_index(value: str) -> str:
     """Blind-index input: trimmed, no inner spaces or dashes, ASCII upper case (ID numbers' X)."""
     return re.sub(r"[\s\-]", "", value).upper()

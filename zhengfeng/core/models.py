@@ -245,3 +245,48 @@ class RetainedPepper(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.fingerprint[:12]}"
+
+
+class RateCounter(models.Model):
+    """Hits of one rate-limit key in one fixed window, counted by `core.ratelimit` in one statement.
+
+    A table, not the cache: the increment must be atomic across every server process and the worker
+    (the database cache's incr() is a read then a write, which let 8 of 30 parallel filings through a
+    limit of 5).
+    """
+
+    key = models.CharField(max_length=200)
+    window_start = models.BigIntegerField(help_text="Unix time the window starts at")
+    hits = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "频率计数"
+        verbose_name_plural = "频率计数"
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window_start"], name="core_ratecounter_key_window")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.window_start}: {self.hits}"
+
+
+class AuditAnchor(models.Model):
+    """A signed copy of the audit chain head at one moment (ADR 0001): append-only, never updated.
+
+    A copy is also appended to the file `AUDIT_ANCHOR_FILE`, which can be kept outside the database; an
+    attacker who deletes the chain's tail or rewrites it wholesale must also forge these signatures.
+    """
+
+    seq = models.BigIntegerField("链头序号")
+    head_hash = models.CharField("链头哈希", max_length=64)
+    created_at = models.DateTimeField("锚定时间")
+    signature = models.CharField("签名", max_length=64)
+
+    class Meta:
+        verbose_name = "审计锚点"
+        verbose_name_plural = "审计锚点"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"锚点 #{self.seq} {self.head_hash[:12]}"

@@ -17,12 +17,20 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from zhengfeng.core import audit
 from zhengfeng.core.crypto import blind_index, mask_id_number, mask_phone
-from zhengfeng.org import services
+from zhengfeng.org import services, twofactor
 from zhengfeng.org.auth import request_user
 from zhengfeng.org.models import ApiKey, Division, Person, Position, Role, Unit, User
+
+# django-otp's own admin pages would add and delete devices without an audit row: devices change only
+# through org.twofactor (enrolment by the user, the reset action below).
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -299,7 +307,7 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "role", "unit", "password1", "password2")}),
     )
-    actions = ["unlock"]
+    actions = ["unlock", "reset_two_factor"]
 
     def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
         with transaction.atomic():
@@ -322,6 +330,12 @@ class UserAdmin(DjangoUserAdmin):
         for user in queryset:
             services.unlock_user(user, by=request_user(request))
         messages.success(request, f"已解除 {queryset.count()} 个账号的登录锁定")
+
+    @admin.action(description="重置两步验证（手机丢失时；下次登录重新绑定）")
+    def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            twofactor.reset(user, by=request_user(request))
+        messages.success(request, f"已重置 {queryset.count()} 个账号的两步验证，下次登录时需重新绑定")
 
 
 class ApiKeyCreationForm(forms.ModelForm):

@@ -10,14 +10,31 @@ with a correct GB 32100 check character so that they pass validation.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
-from zhengfeng.org import services
+from django_otp.oath import TOTP
+
+from zhengfeng.org import services, twofactor
 from zhengfeng.org.models import Division, DivisionLevel, Person, Position, Role, Unit, UnitKind, User
 from zhengfeng.org.validators import uscc_check_character
 
 # Demo only: every demo account has this password. Never use the demo data in production.
 DEMO_PASSWORD = "zhengfeng-demo"  # noqa: S105 (published demo password)
+# Demo only, published like the password: the TOTP secret of every demo account that needs two-factor
+# (office, inspector, admin). Add it to an authenticator app, or run `zhengfeng demo --otp` for the code.
+DEMO_TOTP_SECRET = "ZHENGFENGDEMOTOTPSECRETFORDEMO22"  # noqa: S105 (published demo secret)
+
+
+def demo_totp_key_hex() -> str:
+    return base64.b32decode(DEMO_TOTP_SECRET).hex()
+
+
+def demo_totp_code() -> str:
+    """The code an authenticator app shows now for DEMO_TOTP_SECRET (30-second steps, 6 digits)."""
+    totp = TOTP(base64.b32decode(DEMO_TOTP_SECRET), step=30, digits=6)
+    return f"{totp.token():06d}"
+
 
 PROVINCE = ("440000", "广东省")
 CITY = ("441800", "清远市")
@@ -243,6 +260,9 @@ def load_demo(*, stdout: Any = None) -> dict[str, Any]:
             is_superuser=is_superuser,
         )
         created["users"] += 1
+    for user in User.objects.filter(username__in=list(logins.values())).order_by("username"):
+        if twofactor.is_required(user) and not twofactor.is_enrolled(user):
+            twofactor.install_device(user, key_hex=demo_totp_key_hex())
 
     _say(
         stdout,

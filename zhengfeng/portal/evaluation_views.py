@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from zhengfeng.core import publications
 from zhengfeng.core.crypto import mask_phone
+from zhengfeng.core.http import client_ip
 from zhengfeng.core.models import PublicationStatus
 from zhengfeng.evaluation import queries, voting
 from zhengfeng.evaluation.models import Answer
@@ -72,7 +73,7 @@ def evaluation_vote(request: HttpRequest) -> HttpResponse:
         "done": request.GET.get("done") == "1",
     }
     if request.method == "POST" and evaluation_year is not None:
-        ip = request.META.get("REMOTE_ADDR")
+        ip = client_ip(request)
         try:
             if post.get("step") == "vote":
                 unit = next((u for u in units if u.code == post.get("unit", "")), None)

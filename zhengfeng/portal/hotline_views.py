@@ -1,7 +1,8 @@
 """Public hotline pages: file a request (网络问政) and track it by its code and query password.
 
 No login and no captcha: filing is limited per IP address and per browser session, tracking per IP
-address and per tracking code (counts in Django's cache; see docs/hotline.md). Neither page ever
+address and per tracking code (atomic counters of `core.ratelimit`; the address from `core.http.client_ip`;
+see docs/hotline.md). Neither page ever
 shows the requester's name, phone or ID number.
 """
 
@@ -12,7 +13,6 @@ from typing import Any, cast
 
 from django import forms
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -20,6 +20,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from zhengfeng.core import ratelimit
+from zhengfeng.core.http import client_ip
 from zhengfeng.hotline import queries, services
 from zhengfeng.hotline.models import (
     ADDRESS_MAX_LENGTH,
@@ -44,27 +46,15 @@ FAILURES_PER_CODE = 10
 NONCE_KEY = "hotline_filing_nonce"
 FILED_KEY = "hotline_filed_at"
 TRACK_ERROR = "受理编号或查询密码不正确。"
+FILING_LIMITED = "提交过于频繁：每小时最多提交 5 件诉求。请稍后再试，或拨打 12345 热线。"
+TRACK_LIMITED = "查询过于频繁，请一小时后再试，或拨打 12345 热线查询。"
 
 
 # ------------------------------------------------------------------------------------ rate limits
 
 
-def client_ip(request: HttpRequest) -> str:
-    # Behind the proxy, Django sees the proxy; deployments pass the client through REMOTE_ADDR.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
-def _count(key: str) -> int:
-    return int(cache.get(key, 0))
-
-
-def _bump(key: str) -> None:
-    # A fixed window that starts with the first hit: add() only sets a missing key.
-    cache.add(key, 0, WINDOW_SECONDS)
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, WINDOW_SECONDS)
+def _ip_key(request: HttpRequest) -> str:
+    return f"portal:file:ip:{client_ip(request)}"
 
 
 def _session_filings(request: HttpRequest) -> list[float]:
@@ -74,7 +64,7 @@ def _session_filings(request: HttpRequest) -> list[float]:
 
 def _filing_limited(request: HttpRequest) -> bool:
     return (
-        _count(f"portal:file:ip:{client_ip(request)}") >= FILINGS_PER_IP
+        ratelimit.is_full(_ip_key(request), limit=FILINGS_PER_IP, window_seconds=WINDOW_SECONDS)
         or len(_session_filings(request)) >= FILINGS_PER_SESSION
     )
 
@@ -156,7 +146,7 @@ def file_request(request: HttpRequest) -> HttpResponse:
         form = FilingForm(initial={"nonce": _new_nonce(request)})
         return render(request, "portal/hotline/file.html", {"form": form})
     if _filing_limited(request):
-        return _too_many(request, "提交过于频繁：每小时最多提交 5 件诉求。请稍后再试，或拨打 12345 热线。")
+        return _too_many(request, FILING_LIMITED)
     form = FilingForm(request.POST)
     # One submission per form: a reload or a double click must not register the request twice.
     if form.is_valid() and form.cleaned_data["nonce"] != request.session.get(NONCE_KEY):
@@ -166,6 +156,9 @@ def file_request(request: HttpRequest) -> HttpResponse:
         data["nonce"] = _new_nonce(request)
         form.data = data
         return render(request, "portal/hotline/file.html", {"form": form}, status=400)
+    # The check above spares the form's work; this slot decides, atomically, under parallel filings.
+    if not ratelimit.take(_ip_key(request), limit=FILINGS_PER_IP, window_seconds=WINDOW_SECONDS):
+        return _too_many(request, FILING_LIMITED)
     values = form.cleaned_data
     try:
         intake = services.receive_work_order(
@@ -184,11 +177,11 @@ def file_request(request: HttpRequest) -> HttpResponse:
             allow_unit_contact=values["allow_unit_contact"],
         )
     except ValidationError as exc:
+        ratelimit.give_back(_ip_key(request), window_seconds=WINDOW_SECONDS)
         form.add_error(None, exc)
         return render(request, "portal/hotline/file.html", {"form": form}, status=400)
     request.session.pop(NONCE_KEY, None)
     request.session[FILED_KEY] = [*_session_filings(request), timezone.now().timestamp()]
-    _bump(f"portal:file:ip:{client_ip(request)}")
     response = render(
         request, "portal/hotline/filed.html", {"order": intake.order, "password": intake.password}
     )
@@ -236,12 +229,15 @@ def track_request(request: HttpRequest) -> HttpResponse:
         return render(request, "portal/hotline/track.html", {"form": form, "error": TRACK_ERROR}, status=400)
     code = form.cleaned_data["code"].strip().upper()
     ip_key, code_key = f"portal:track:ip:{client_ip(request)}", f"portal:track:code:{code}"
-    if _count(ip_key) >= TRACKS_PER_IP or _count(code_key) >= FAILURES_PER_CODE:
-        return _too_many(request, "查询过于频繁，请一小时后再试，或拨打 12345 热线查询。")
-    _bump(ip_key)
+    if not ratelimit.take(ip_key, limit=TRACKS_PER_IP, window_seconds=WINDOW_SECONDS):
+        return _too_many(request, TRACK_LIMITED)
+    # A slot per guess, given back when the password was right: parallel guesses cannot exceed the limit.
+    if not ratelimit.take(code_key, limit=FAILURES_PER_CODE, window_seconds=WINDOW_SECONDS):
+        return _too_many(request, TRACK_LIMITED)
     order = queries.track(code, form.cleaned_data["password"])
-    if order is None:
-        _bump(code_key)
+    if order is not None:
+        ratelimit.give_back(code_key, window_seconds=WINDOW_SECONDS)
+    else:
         return render(
             request, "portal/hotline/track.html", {"form": TrackForm(), "error": TRACK_ERROR}, status=400
         )

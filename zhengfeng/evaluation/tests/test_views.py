@@ -57,8 +57,8 @@ def test_action_list_query_count(client, year, unit_a, zhang, city_office, djang
         record(unit_a, zhang, phone=f"1390000000{n}")
     client.force_login(city_office)
 
-    # session, user, (unit + division for scope), count, page, staff prefetch
-    with django_assert_num_queries(7):
+    # session, user, its two-factor device (django-otp), (unit + division for scope), count, page, staff prefetch
+    with django_assert_num_queries(8):
         response = client.get(reverse("evaluation:action_list"))
 
     assert len(response.context["page"]) == count

@@ -1,9 +1,10 @@
 import io
 
 import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from zhengfeng.core.models import AuditLog
-from zhengfeng.org.demo import DEMO_PASSWORD, load_demo
+from zhengfeng.org.demo import DEMO_PASSWORD, demo_totp_code, load_demo
 from zhengfeng.org.models import Division, Person, Position, Role, Unit, UnitKind, User
 from zhengfeng.org.validators import validate_uscc
 
@@ -94,3 +95,18 @@ def test_demo_user_can_sign_in(client):
     load_demo()
     response = client.post("/login/", {"username": "liaison", "password": DEMO_PASSWORD})
     assert response.status_code == 302
+
+
+def test_demo_accounts_of_two_factor_roles_verify_with_the_published_secret(client):
+    load_demo()
+    enrolled = set(TOTPDevice.objects.filter(confirmed=True).values_list("user__username", flat=True))
+    assert enrolled == {"admin", "office", "inspector", "qingcheng_office"}
+
+    response = client.post("/login/", {"username": "office", "password": DEMO_PASSWORD})
+    assert client.get(response.url).url == "/2fa/?next=%2Fworkbench%2F"
+    response = client.post("/2fa/", {"code": demo_totp_code(), "next": "/workbench/"})
+    assert (response.status_code, response.url) == (302, "/workbench/")
+    assert client.get("/workbench/").status_code == 200
+    # Running the loader again keeps the devices.
+    load_demo()
+    assert TOTPDevice.objects.count() == 4

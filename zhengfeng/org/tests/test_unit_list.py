@@ -35,6 +35,7 @@ def test_unit_list_query_count_does_not_grow(
         UnitFactory(division=city, name=f"批量单位{index}")
     client.force_login(city_office)
 
-    # session, user, user's unit, its division (scope), count, one page of units with division and parent
-    with django_assert_num_queries(6):
+    # session, user, its two-factor device (django-otp), user's unit, its division (scope), count, one page
+    # of units with division and parent
+    with django_assert_num_queries(7):
         client.get(reverse("org:unit_list"))

@@ -1,7 +1,10 @@
+import re
+
 import pytest
 from django.urls import reverse
 
-from zhengfeng.core import audit
+from zhengfeng.core import anchors, audit
+from zhengfeng.core.models import AuditAnchor
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +91,20 @@ def test_audit_log_is_for_inspectors_and_admins(client, liaison_a, inspector, un
     response = client.get(reverse("audit_log"))
     assert response.status_code == 200
     assert [row.action for row in response.context["page"]] == ["unit.updated"]
+
+
+def test_the_audit_log_page_lists_anchors_with_their_status(client, inspector, unit_a):
+    audit.record("unit.updated", target=unit_a, division_code="441800")
+    good = anchors.anchor()
+    forged = anchors.anchor()
+    AuditAnchor.objects.filter(pk=forged.pk).update(seq=1)
+    client.force_login(inspector)
+
+    response = client.get(reverse("audit_log"))
+
+    statuses = re.findall(r'<td class="anchor-status">([^<]+)</td>', response.content.decode())
+    assert len(statuses) == 2
+    assert statuses[0].startswith(f"异常：锚点 #{forged.pk}（")
+    assert statuses[0].endswith("签名无效（锚点被伪造或篡改）")
+    assert statuses[1] == "一致"
+    assert [status.anchor.pk for status in response.context["anchors"]] == [forged.pk, good.pk]

@@ -15,11 +15,12 @@ import time
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser, OutputWrapper
 
 from zhengfeng.core.management.commands.serve import gunicorn_argv
-from zhengfeng.org.demo import DEMO_PASSWORD
+from zhengfeng.org.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, demo_totp_code
 from zhengfeng.org.models import Role
 
 DEMO_URL = "http://127.0.0.1:8000"
@@ -48,8 +49,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--load-only", action="store_true", help="只载入（或补充）演示数据，然后退出")
         parser.add_argument("--bind", default="127.0.0.1:8000")
+        parser.add_argument(
+            "--otp", action="store_true", help="打印演示账号当前的两步验证码（无身份验证器时使用），然后退出"
+        )
 
-    def handle(self, *args: Any, load_only: bool, bind: str, **options: Any) -> None:
+    def handle(self, *args: Any, load_only: bool, bind: str, otp: bool = False, **options: Any) -> None:
+        if otp:
+            self.stdout.write(f"演示账号当前两步验证码：{demo_totp_code()}（30 秒内有效）")
+            return
         self.stdout.write("== 迁移数据库")
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("== 载入演示数据")
@@ -86,4 +93,10 @@ class Command(BaseCommand):
         labels = {**dict(Role.choices), "county_office": "区县正风办"}
         for role, username in logins.items():
             self.stdout.write(f"  {labels.get(role, role):<8} {username}")
+        if settings.OTP_REQUIRED_ROLES:
+            roles = "、".join(labels.get(role, role) for role in settings.OTP_REQUIRED_ROLES)
+            self.stdout.write(
+                f"两步验证（{roles}）：身份验证器密钥 {DEMO_TOTP_SECRET}（仅供演示），"
+                "或运行 zhengfeng demo --otp 查看当前验证码。"
+            )
         self.stdout.write("按 Ctrl-C 停止。")
