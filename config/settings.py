@@ -278,6 +278,12 @@ WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 WHITENOISE_AUTOREFRESH = not STATIC_MANIFEST
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "/media/"
+# Largest accepted upload per kind of file, in MB (zhengfeng.core.uploads checks every upload).
+# Django streams a large upload to a temporary file first; put the same overall cap on the proxy.
+UPLOAD_MAX_BYTES = {
+    kind: env_int(f"UPLOAD_MAX_MB_{kind.upper()}", default, minimum=1) * 1024 * 1024
+    for kind, default in {"document": 20, "image": 10, "archive": 50, "text": 2, "data": 20}.items()
+}
 
 # --- Messaging --------------------------------------------------------------------------------
 SMS_BACKEND = env_choice("SMS_BACKEND", "console", ("console", "file", "http", "locmem"))
