@@ -28,7 +28,11 @@ REFUSED = [
         "依据材料“说明.html”的类型不允许（允许：pdf、ofd、doc、docx、xls、xlsx、jpg、jpeg、png、txt）",
     ),
     ("扫描件.pdf", PDF + b"0" * 2048, "依据材料“扫描件.pdf”大小为 2.0 KB，超过 pdf 文件的上限 1.0 KB"),
-    ("tool.exe", EXE, "依据材料“tool.exe”的类型不允许（允许：pdf、ofd、doc、docx、xls、xlsx、jpg、jpeg、png、txt）"),
+    (
+        "tool.exe",
+        EXE,
+        "依据材料“tool.exe”的类型不允许（允许：pdf、ofd、doc、docx、xls、xlsx、jpg、jpeg、png、txt）",
+    ),
 ]
 
 
@@ -89,13 +93,23 @@ def test_good_evidence_is_stored_with_its_checksum_and_served_safely(client, set
     client.force_login(operator)
     download = client.get(reverse("hotline:return_evidence", args=[returned.pk]))
 
-    assert (returned.evidence_name, returned.evidence_sha256) == ("权责清单_第3条_.pdf", hashlib.sha256(PDF).hexdigest())
+    assert (returned.evidence_name, returned.evidence_sha256) == (
+        "权责清单_第3条_.pdf",
+        hashlib.sha256(PDF).hexdigest(),
+    )
     # Stored under a random name, never the uploader's.
     assert returned.evidence.name.rsplit("/", 1)[-1] != "权责清单_第3条_.pdf"
     assert returned.evidence.name.endswith(".pdf")
-    assert AuditLog.objects.get(action="hotline.request_return").data["evidence_sha256"] == returned.evidence_sha256
+    assert (
+        AuditLog.objects.get(action="hotline.request_return").data["evidence_sha256"]
+        == returned.evidence_sha256
+    )
     assert (download.status_code, b"".join(download.streaming_content)) == (200, PDF)
-    assert (download["Content-Type"], download["Content-Disposition"], download["X-Content-Type-Options"]) == (
+    assert (
+        download["Content-Type"],
+        download["Content-Disposition"],
+        download["X-Content-Type-Options"],
+    ) == (
         "application/pdf",
         "inline; filename*=utf-8''%E6%9D%83%E8%B4%A3%E6%B8%85%E5%8D%95_%E7%AC%AC3%E6%9D%A1_.pdf",
         "nosniff",
