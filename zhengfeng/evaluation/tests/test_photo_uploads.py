@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from zhengfeng.evaluation import services
 from zhengfeng.evaluation.models import DisclosedStaff
@@ -86,3 +87,22 @@ def test_a_new_photo_on_change_is_checked(unit_a, media):
 
     assert refused.value.messages == ["照片“张三.jpg”的内容不是 JPEG 文件，与扩展名 .jpg 不符"]
     assert (DisclosedStaff.objects.get().photo.name, stored_files(media)) == ("", [])
+
+
+def test_the_portal_serves_a_disclosed_photo_only(client, year, unit_a, zhang, li, media):
+    services.update_staff(zhang, photo=SimpleUploadedFile("zhang.png", PNG))
+    services.update_staff(li, photo=SimpleUploadedFile("li.png", PNG))
+    zhang_url = reverse("portal:evaluation_staff_photo", args=["441800-A", zhang.pk])
+
+    page = client.get(reverse("portal:evaluation_unit", args=["441800-A"]))
+    photo = client.get(zhang_url)
+    hidden = client.get(reverse("portal:evaluation_staff_photo", args=["441800-A", li.pk]))
+
+    assert f'<img src="{zhang_url}" alt="张三" width="60">' in page.content.decode()
+    assert b"".join(photo.streaming_content) == PNG
+    assert (photo["Content-Type"], photo["Content-Disposition"], photo["X-Content-Type-Options"]) == (
+        "image/png",
+        "inline; filename*=utf-8''%E5%BC%A0%E4%B8%89.png",
+        "nosniff",
+    )
+    assert hidden.status_code == 404
