@@ -127,6 +127,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First (outermost), so the policy goes on every response, also those a middleware below answers
+    # itself (redirects, static files, refusals); it sets request.csp_nonce before any of them runs.
+    "zhengfeng.core.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -137,8 +140,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # Last, so the policy goes on every response, error pages of the middlewares above included.
-    "zhengfeng.core.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

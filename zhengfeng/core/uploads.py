@@ -81,8 +81,9 @@ def _any_zip(stream: IO[bytes]) -> bool:
         return False
     stream.seek(0)
     try:
+        # The central directory must read; members are not decompressed (a zip bomb costs nothing here).
         with zipfile.ZipFile(stream) as archive:
-            return archive.testzip() is None
+            return bool(archive.infolist())
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError):
         return False
 

@@ -211,7 +211,9 @@ def test_files_are_served_with_our_content_type_and_nosniff(tmp_path, name, cont
     response = uploads.file_response(stored(tmp_path, "f.bin", b"content"), name=name)
 
     assert response.getvalue() == b"content"
-    response.close()
+    # The file only: response.close() would signal request_finished, which touches the database.
+    assert response.file_to_stream is not None
+    response.file_to_stream.close()
     assert (
         response["Content-Type"],
         response["Content-Disposition"],

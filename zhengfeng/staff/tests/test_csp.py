@@ -149,3 +149,12 @@ def test_each_response_gets_a_fresh_nonce(client):
     first, second = client.get("/portal/")[HEADER], client.get("/portal/")[HEADER]
 
     assert first != second
+
+
+def test_static_files_answered_by_whitenoise_carry_the_policy_too(client):
+    # WhiteNoise answers before the views; the policy's middleware sits above it.
+    response = client.get("/static/css/zhengfeng.css")
+
+    assert response.status_code == 200
+    assert POLICY.fullmatch(response[HEADER]) is not None
+    assert b"".join(response.streaming_content).startswith(b"/*")
