@@ -131,6 +131,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First (outermost), so the policy goes on every response, also those a middleware below answers
+    # itself (redirects, static files, refusals); it sets request.csp_nonce before any of them runs.
+    "zhengfeng.core.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before the session and CSRF middleware: it refuses NUL, lone surrogates, deep JSON and bodies
@@ -173,6 +176,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "zhengfeng.staff.context_processors.navigation",
+                "zhengfeng.core.csp.csp",
             ],
         },
     },
@@ -329,6 +333,12 @@ WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 WHITENOISE_AUTOREFRESH = not STATIC_MANIFEST
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "/media/"
+# Largest accepted upload per kind of file, in MB (zhengfeng.core.uploads checks every upload).
+# Django streams a large upload to a temporary file first; put the same overall cap on the proxy.
+UPLOAD_MAX_BYTES = {
+    kind: env_int(f"UPLOAD_MAX_MB_{kind.upper()}", default, minimum=1) * 1024 * 1024
+    for kind, default in {"document": 20, "image": 10, "archive": 50, "text": 2, "data": 20}.items()
+}
 
 # --- Messaging --------------------------------------------------------------------------------
 SMS_BACKEND = env_choice("SMS_BACKEND", "console", ("console", "file", "http", "locmem"))

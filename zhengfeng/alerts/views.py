@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from zhengfeng.alerts import services
 from zhengfeng.alerts.models import AlertLevel
 from zhengfeng.alerts.queries import filtered_inbox, inbox_for
+from zhengfeng.core import uploads
 from zhengfeng.core.http import HtmxHttpRequest
 from zhengfeng.org.auth import request_user
 
@@ -58,4 +59,4 @@ def document(request: HttpRequest, pk: int) -> FileResponse:
         raise Http404("该预警没有文书")
     alert = services.ensure_document(alert)
     filename = f"{alert.doc_number or alert.title}.docx"
-    return FileResponse(alert.document.open("rb"), as_attachment=True, filename=filename)
+    return uploads.file_response(alert.document, name=filename)

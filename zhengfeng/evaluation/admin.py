@@ -10,10 +10,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Model
 from django.forms.formsets import BaseFormSet
 from django.http import HttpRequest
 
+from zhengfeng.core import uploads
 from zhengfeng.core.crypto import mask_name, mask_phone
 from zhengfeng.evaluation import services
 from zhengfeng.evaluation.models import (
@@ -120,8 +122,18 @@ class EvaluationYearAdmin(ServiceSavedAdmin):
         self._adopt(obj, saved)
 
 
+class DisclosedStaffForm(forms.ModelForm):
+    def clean_photo(self) -> Any:
+        # The service checks again; checking here puts the reason on the field instead of a 500.
+        photo = self.cleaned_data.get("photo")
+        if isinstance(photo, UploadedFile):
+            uploads.check_upload(photo, uploads.PHOTO)
+        return photo
+
+
 @admin.register(DisclosedStaff)
 class DisclosedStaffAdmin(ServiceSavedAdmin):
+    form = DisclosedStaffForm
     list_display = ("name", "title", "unit", "department", "is_disclosed", "is_active")
     list_filter = ("is_disclosed", "is_active")
     search_fields = ("name", "unit__name", "unit__code")

@@ -25,6 +25,7 @@ from django.core.validators import FileExtensionValidator, MaxValueValidator, Mi
 from django.db import models
 from django.utils import timezone
 
+from zhengfeng.core import uploads
 from zhengfeng.core.fields import EncryptedTextField
 
 DEFAULT_SMS_TEMPLATE = (
@@ -134,6 +135,12 @@ class EvaluationYear(models.Model):
         )
 
 
+def staff_photo_path(instance: DisclosedStaff, filename: str) -> str:
+    # A random stored name (core.uploads): the uploader's file name is never used as a path.
+    extension = filename.rsplit(".", 1)[-1] if "." in filename else ""
+    return uploads.random_path("evaluation/staff", extension)
+
+
 class DisclosedStaff(models.Model):
     """A staff member of an enforcement or supervision post (执法、监督岗位人员).
 
@@ -158,9 +165,9 @@ class DisclosedStaff(models.Model):
     duties = models.TextField("岗位职责", blank=True)
     photo = models.FileField(
         "照片",
-        upload_to="evaluation/staff/",
+        upload_to=staff_photo_path,
         blank=True,
-        validators=[FileExtensionValidator(["jpg", "jpeg", "png"])],
+        validators=[FileExtensionValidator(list(uploads.PHOTO.extensions))],
     )
     is_disclosed = models.BooleanField("向社会公开", default=False)
     is_active = models.BooleanField("在岗", default=True)

@@ -14,6 +14,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
+from zhengfeng.core import uploads
 from zhengfeng.hotline.models import (
     ADDRESS_MAX_LENGTH,
     CONTENT_MAX_LENGTH,
@@ -223,7 +224,10 @@ class ReturnRequestForm(ActionForm):
     reason = forms.CharField(
         label="退单理由", max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
     )
-    evidence = forms.FileField(label="依据材料（三定方案、权责清单等）")
+    evidence = forms.FileField(
+        label="依据材料（三定方案、权责清单等）",
+        widget=forms.ClearableFileInput(attrs={"accept": uploads.EVIDENCE.accept}),
+    )
 
 
 class ReviewReturnForm(DispatchForm):

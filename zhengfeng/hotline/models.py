@@ -16,7 +16,9 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
+from zhengfeng.core import uploads
 from zhengfeng.core.fields import EncryptedTextField
 
 TITLE_MAX_LENGTH = 200
@@ -653,6 +655,13 @@ class ReturnStatus(models.TextChoices):
     OVERRULED = "overruled", "驳回（不当退单）"
 
 
+def return_evidence_path(instance: ReturnRequest, filename: str) -> str:
+    # A random stored name: the uploader's name is kept in `evidence_name`, never used as a path.
+    # Filed by the month of the upload (a back-dated request still lands in the current month).
+    extension = filename.rsplit(".", 1)[-1] if "." in filename else ""
+    return uploads.random_path(f"hotline/returns/{timezone.localtime():%Y/%m}", extension)
+
+
 class ReturnRequest(models.Model):
     """退单: a unit says the order is not its business; the hotline reassigns or overrules."""
 
@@ -660,7 +669,10 @@ class ReturnRequest(models.Model):
     assignment = models.ForeignKey(WorkOrderAssignment, on_delete=models.PROTECT, related_name="returns")
     unit = models.ForeignKey("org.Unit", verbose_name="退单单位", on_delete=models.PROTECT, related_name="+")
     reason = models.TextField("退单理由")
-    evidence = models.FileField("依据材料", upload_to="hotline/returns/%Y/%m/", max_length=200)
+    evidence = models.FileField("依据材料", upload_to=return_evidence_path, max_length=200)
+    # The evidence's original (cleaned) name and checksum (core.uploads); blank on rows stored before.
+    evidence_name = models.CharField("依据材料文件名", max_length=200, blank=True)
+    evidence_sha256 = models.CharField("依据材料 SHA-256", max_length=64, blank=True)
     requested_at = models.DateTimeField("申请时间")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from zhengfeng.core import uploads
 from zhengfeng.core.http import HtmxHttpRequest
 from zhengfeng.hotline import forms, queries, services
 from zhengfeng.hotline.models import (
@@ -467,5 +468,5 @@ def return_evidence(request: HtmxHttpRequest, pk: int) -> FileResponse:
     """The evidence file of a return request, for those who see the order."""
     request_row = get_object_or_404(ReturnRequest, pk=pk)
     queries.order_for(request_user(request), request_row.order_id)
-    name = request_row.evidence.name.rsplit("/", 1)[-1]
-    return FileResponse(request_row.evidence.open("rb"), as_attachment=True, filename=name)
+    name = request_row.evidence_name or request_row.evidence.name.rsplit("/", 1)[-1]
+    return uploads.file_response(request_row.evidence, name=name)

@@ -4,7 +4,6 @@ units' work ledgers (台帐): goals, measures, steps with deadline clocks, progr
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from enum import nonmember
 
@@ -13,6 +12,7 @@ from django.db import models
 from django.db.models.functions import Now
 
 from zhengfeng.assessment.models import Dimension
+from zhengfeng.core import uploads
 from zhengfeng.org.models import Division, Unit
 
 
@@ -215,10 +215,6 @@ class UnitAlias(models.Model):
 
 # --- Work ledgers (台帐) -------------------------------------------------------------------------
 
-# Attachments to progress entries: what offices exchange (documents, sheets, photos, archives).
-ATTACHMENT_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "jpg", "jpeg", "png", "zip")
-ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
-
 
 class LedgerStatus(models.TextChoices):
     """Stored states of a ledger. "Overdue" is not a state: it is read from the steps' clocks."""
@@ -353,8 +349,8 @@ class ProgressEntry(models.Model):
 
 def _random_upload_name(folder: str, filename: str) -> str:
     # Stored under a random name: the original name is kept in the row, never trusted as a path.
-    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
-    return f"{folder}/{uuid.uuid4().hex}.{extension}"
+    extension = filename.rsplit(".", 1)[-1] if "." in filename else ""
+    return uploads.random_path(folder, extension)
 
 
 def attachment_path(instance: ProgressAttachment, filename: str) -> str:
@@ -363,10 +359,12 @@ def attachment_path(instance: ProgressAttachment, filename: str) -> str:
 
 
 class StoredAttachment(models.Model):
-    """What every uploaded attachment keeps besides its file (validated by ledger_services.validate_attachment)."""
+    """What every uploaded attachment keeps besides its file (checked by core.uploads.check_upload)."""
 
     name = models.CharField("文件名", max_length=200)
     size = models.PositiveBigIntegerField("大小（字节）")
+    # Blank for attachments stored before checksums were recorded.
+    sha256 = models.CharField("SHA-256", max_length=64, blank=True)
     created_at = models.DateTimeField("上传时间", db_default=Now())
 
     class Meta:

@@ -12,12 +12,12 @@ import secrets
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from zhengfeng.core import publications
+from zhengfeng.core import publications, uploads
 from zhengfeng.core.crypto import mask_phone
 from zhengfeng.core.http import client_ip
 from zhengfeng.core.models import PublicationStatus
@@ -48,6 +48,18 @@ def evaluation_unit(request: HttpRequest, code: str) -> HttpResponse:
         raise Http404("没有这个评议单位")
     staff = list(queries.disclosed_staff(unit))
     return render(request, "portal/evaluation/unit.html", {"unit": unit, "staff": staff})
+
+
+def evaluation_staff_photo(request: HttpRequest, code: str, pk: int) -> FileResponse:
+    """A disclosed staff member's photo (media is never served directly; core.uploads serves it)."""
+    unit = unit_by_code(code)
+    if unit is None or not unit.evaluation_years.exists():
+        raise Http404("没有这个评议单位")
+    member = queries.disclosed_staff(unit).filter(pk=pk).exclude(photo="").first()
+    if member is None:
+        raise Http404("没有这张照片")
+    extension = member.photo.name.rsplit(".", 1)[-1]
+    return uploads.file_response(member.photo, name=f"{member.name}.{extension}")
 
 
 def _device_id(request: HttpRequest) -> str:

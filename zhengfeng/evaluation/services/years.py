@@ -11,9 +11,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import models, transaction
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
-from zhengfeng.core import audit
+from zhengfeng.core import audit, uploads
 from zhengfeng.evaluation.models import DisclosedStaff, EvaluationYear
 from zhengfeng.evaluation.parsing import normalise
 from zhengfeng.evaluation.services.common import _clean_points, clean_template
@@ -246,8 +247,11 @@ def create_staff(
 ) -> DisclosedStaff:
     """Add an enforcement or supervision staff member of `unit` (disclosed on the portal if asked).
 
-    Side effects: audit row `evaluation.staff_created`.
+    Side effects: audit row `evaluation.staff_created`; the photo (checked by core.uploads.PHOTO)
+    stored under a random name.
     """
+    if photo:
+        uploads.check_upload(photo, uploads.PHOTO)
     with transaction.atomic():
         staff = DisclosedStaff.objects.create(
             unit=unit,
@@ -299,6 +303,8 @@ def update_staff(staff: DisclosedStaff, *, by: User | None = None, **changes: An
             changes[name] = _clean_text(changes[name], label, length, required=required)
     if "photo" in changes and not changes["photo"]:
         changes["photo"] = ""  # the admin's "clear" box gives False: no photo
+    elif isinstance(changes.get("photo"), File) and not isinstance(changes["photo"], FieldFile):
+        uploads.check_upload(changes["photo"], uploads.PHOTO)
     changed = [name for name, value in changes.items() if getattr(staff, name) != value]
     if not changed:
         return []

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from zhengfeng.core import uploads
 from zhengfeng.hotline.models import (
     TEXT_MAX_LENGTH,
     AssignmentReason,
@@ -181,16 +182,30 @@ def act_request_return(
     reason = _text(reason, label="退单理由", max_length=TEXT_MAX_LENGTH)
     if evidence is None or not evidence.name:
         raise ValidationError("退单须上传依据材料（如三定方案、权责清单条目）")
+    checked = uploads.check_upload(evidence, uploads.EVIDENCE)
     assignment = pending[0]
     request = ReturnRequest(
         order=order,
         assignment=assignment,
         unit=assignment.unit,
         reason=reason,
+        evidence_name=checked.name,
+        evidence_sha256=checked.sha256,
         requested_at=at,
         requested_by=by,
     )
-    request.evidence.save(evidence.name.rsplit("/", 1)[-1], evidence, save=False)
+    request.evidence.save(checked.name, checked.file, save=False)
+    try:
+        return _return_requested(order, assignment, request, by=by, at=at)
+    except Exception:
+        # The rows roll back with the transition; the file just written must not stay behind.
+        request.evidence.delete(save=False)
+        raise
+
+
+def _return_requested(
+    order: WorkOrder, assignment: WorkOrderAssignment, request: ReturnRequest, *, by: User, at: dt.datetime
+) -> dict[str, Any]:
     request.save()
     # The unit has answered within (or after) its sign-for limit; the clock measures that answer.
     clock = _stop_if_running(assignment.sign_clock, at=at, by=by, reason="申请退单")
@@ -210,10 +225,16 @@ def act_request_return(
         at=at,
         by=by,
         unit=assignment.unit,
-        text=reason,
+        text=request.reason,
         data={"return": request.pk, "assignment": assignment.pk},
     )
-    return {"return": request.pk, "role": assignment.role}
+    # The audit row names the evidence by its checksum, so a later swap of the stored file shows.
+    return {
+        "return": request.pk,
+        "role": assignment.role,
+        "evidence": request.evidence_name,
+        "evidence_sha256": request.evidence_sha256,
+    }
 
 
 def act_review_return(

@@ -6,7 +6,8 @@ from typing import Any, cast
 
 from django import forms
 
-from zhengfeng.ledger.models import ATTACHMENT_EXTENSIONS, Ledger, LedgerStatus, LedgerStep
+from zhengfeng.core import uploads
+from zhengfeng.ledger.models import Ledger, LedgerStatus, LedgerStep
 from zhengfeng.org.models import Person, Unit
 
 
@@ -47,9 +48,7 @@ class MultipleFileField(forms.FileField):
     """Several files in one input (Django's documented pattern); each is checked by the service."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault(
-            "widget", MultipleFileInput(attrs={"accept": ",".join(f".{e}" for e in ATTACHMENT_EXTENSIONS)})
-        )
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": uploads.ATTACHMENT.accept}))
         super().__init__(*args, **kwargs)
 
     def clean(self, data: Any, initial: Any = None) -> list[Any]:
@@ -83,5 +82,8 @@ class LedgerStatusForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label="台帐 Excel 文件（.xlsx）")
+    file = forms.FileField(
+        label="台帐 Excel 文件（.xlsx）",
+        widget=forms.ClearableFileInput(attrs={"accept": uploads.SPREADSHEET_IMPORT.accept}),
+    )
     dry_run = forms.BooleanField(label="只检查，不写入", required=False)

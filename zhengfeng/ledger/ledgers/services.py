@@ -21,13 +21,11 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from zhengfeng.core import audit
+from zhengfeng.core import audit, uploads
 from zhengfeng.deadlines import services as deadlines
 from zhengfeng.deadlines.models import BudgetUnit, Clock
 from zhengfeng.deadlines.queries import calendar_index
 from zhengfeng.ledger.models import (
-    ATTACHMENT_EXTENSIONS,
-    ATTACHMENT_MAX_BYTES,
     Ledger,
     LedgerStatus,
     LedgerStep,
@@ -43,22 +41,6 @@ CLOCK_KIND = "ledger_step"
 CLOCK_SOURCE = "ledger.ledgerstep"
 # A reminder this many natural days before a step's deadline (the alerts ladder's 提醒).
 STEP_WARN_DAYS = 3
-
-# The first bytes of each allowed type, so a renamed executable is refused. doc/xls are OLE
-# compound files; docx/xlsx are zip archives.
-_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ZIP = (b"PK\x03\x04", b"PK\x05\x06")
-SIGNATURES: dict[str, tuple[bytes, ...]] = {
-    "pdf": (b"%PDF",),
-    "doc": (_OLE,),
-    "xls": (_OLE,),
-    "docx": _ZIP,
-    "xlsx": _ZIP,
-    "zip": _ZIP,
-    "jpg": (b"\xff\xd8\xff",),
-    "jpeg": (b"\xff\xd8\xff",),
-    "png": (b"\x89PNG\r\n\x1a\n",),
-}
 
 _LEDGER_TEXTS = {
     "goals": ("工作目标", None),
@@ -90,39 +72,6 @@ def _text(value: Any, label: str, max_length: int | None = None, *, required: bo
 def local_today(now: dt.datetime | None = None) -> dt.date:
     """Today in the working calendar's time zone (the zone due dates are meant in)."""
     return (now or timezone.now()).astimezone(calendar_index().tz).date()
-
-
-def _size_label(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f} MB"
-
-
-def validate_attachment(upload: UploadedFile) -> str:
-    """Check one uploaded file (size, extension, content signature); return its clean name.
-
-    Raises ValidationError naming the file.
-    """
-    name = (upload.name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
-    if not name:
-        raise ValidationError("附件缺少文件名")
-    if len(name) > 200:
-        name = name[-200:]
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if extension not in ATTACHMENT_EXTENSIONS:
-        allowed = "、".join(ATTACHMENT_EXTENSIONS)
-        raise ValidationError(f"附件“{name}”的类型不允许（允许：{allowed}）")
-    size = upload.size or 0
-    if size > ATTACHMENT_MAX_BYTES:
-        raise ValidationError(
-            f"附件“{name}”大小为 {_size_label(size)}，超过上限 {_size_label(ATTACHMENT_MAX_BYTES)}"
-        )
-    if size == 0:
-        raise ValidationError(f"附件“{name}”是空文件")
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    if not any(head.startswith(signature) for signature in SIGNATURES[extension]):
-        raise ValidationError(f"附件“{name}”的内容与扩展名 .{extension} 不符")
-    return name
 
 
 def _record(
@@ -483,7 +432,8 @@ def add_progress(
 ) -> ProgressEntry:
     """Record progress (进展), dated and by whom, with attachments stored under MEDIA_ROOT/ledger/.
 
-    Every file is checked before anything is written (≤ 20 MB; pdf, doc(x), xls(x), jpg, png, zip).
+    Every file is checked before anything is written (`core.uploads.ATTACHMENT`: type by extension
+    and content, size per kind).
     Side effects: the entry and its attachments (files saved); a not-started ledger moves to in
     progress; audit row `ledger.progress_added`.
     """
@@ -495,7 +445,8 @@ def add_progress(
         raise ValidationError(f"进展日期 {noted_on:%Y-%m-%d} 晚于今天")
     if step is not None and step.ledger_id != ledger.pk:
         raise ValidationError(f"工作步骤“{step.text}”不属于本台帐")
-    names = [validate_attachment(upload) for upload in files]
+    checked = [uploads.check_upload(upload, uploads.ATTACHMENT) for upload in files]
+    names = [upload.name for upload in checked]
     author = _text(author_name, "填报人", 60) or (getattr(by, "label", "") if by is not None else "")
     saved: list[ProgressAttachment] = []
     try:
@@ -509,10 +460,11 @@ def add_progress(
                 author_name=author[:60],
                 created_by=by if getattr(by, "pk", None) else None,
             )
-            for upload, name in zip(files, names, strict=True):
-                # `validate_attachment` refused a file without a size.
-                attachment = ProgressAttachment(entry=entry, name=name, size=upload.size or 0)
-                attachment.file.save(name, upload, save=False)
+            for upload in checked:
+                attachment = ProgressAttachment(
+                    entry=entry, name=upload.name, size=upload.size, sha256=upload.sha256
+                )
+                attachment.file.save(upload.name, upload.file, save=False)
                 saved.append(attachment)
                 attachment.save()
             _start(ledger, by=by)

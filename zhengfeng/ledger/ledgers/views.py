@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from zhengfeng.core import uploads
 from zhengfeng.core.http import HtmxHttpRequest
 from zhengfeng.ledger.feedback import form_refused, refused
 from zhengfeng.ledger.ledgers import services
@@ -344,7 +345,7 @@ def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
     attachment = attachment_for(request.user, pk)
     if attachment is None:
         raise Http404("附件不存在或不在您的范围内")
-    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name)
+    return uploads.file_response(attachment.file, name=attachment.name)
 
 
 # --- Excel -------------------------------------------------------------------------------------
@@ -401,6 +402,7 @@ def ledger_import(request: HttpRequest) -> HttpResponse:
     elif request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
+            uploads.check_upload(upload, uploads.SPREADSHEET_IMPORT)
             result = import_ledgers(
                 upload.read(),
                 unit=unit,
@@ -409,6 +411,8 @@ def ledger_import(request: HttpRequest) -> HttpResponse:
                 by=user,
                 file_name=upload.name,
             )
+        except ValidationError as exc:
+            errors = exc.messages
         except LedgerImportError as exc:
             errors = exc.errors
         else:

@@ -31,7 +31,9 @@ def matrix_workbook(matrix: Matrix, *, title: str) -> bytes:
     sheet.append([safe_cell(title)])
     sheet["A1"].font = Font(bold=True, size=14)
     header = ["序号", "单位编码", "单位"] + [
-        f"{column.period.label}（{column.due:%m-%d}截止）" for column in matrix.columns
+        # A period no report has reached yet has no deadline clock, so no due date (was a 500).
+        f"{column.period.label}（{column.due:%m-%d}截止）" if column.due else column.period.label
+        for column in matrix.columns
     ]
     sheet.append(safe_row(header))
     for cell in sheet[2]:

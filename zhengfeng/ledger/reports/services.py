@@ -30,13 +30,12 @@ from django.utils import timezone
 from zhengfeng.alerts.documents import OfficialDocument, build_docx, chinese_date
 from zhengfeng.alerts.services import issuer_code, next_document_numbers
 from zhengfeng.assessment.services import record_score_event
-from zhengfeng.core import audit
+from zhengfeng.core import audit, uploads
 from zhengfeng.core.periods import Period, quarters_of
 from zhengfeng.deadlines import services as deadlines
 from zhengfeng.deadlines.models import BudgetUnit
 from zhengfeng.deadlines.queries import calendar_index
 from zhengfeng.ledger.ledgers.queries import can_keep_unit
-from zhengfeng.ledger.ledgers.services import validate_attachment
 from zhengfeng.ledger.models import (
     REPORT_FIGURES,
     Plan,
@@ -275,7 +274,8 @@ def save_report(
         if task_id not in tasks:
             raise ValidationError(f"{report.unit.name}不承担任务（编号 {task_id}），不能填报其落实情况")
         texts[task_id] = (text or "").strip()
-    names = [validate_attachment(upload) for upload in files]
+    checked = [uploads.check_upload(upload, uploads.ATTACHMENT) for upload in files]
+    names = [upload.name for upload in checked]
     now = now or timezone.now()
     saved: list[ReportAttachment] = []
     try:
@@ -289,10 +289,11 @@ def save_report(
                     )
                 else:
                     ReportItem.objects.filter(report=report, task_id=task_id).delete()
-            for upload, name in zip(files, names, strict=True):
-                # `validate_attachment` refused a file without a size.
-                attachment = ReportAttachment(report=report, name=name, size=upload.size or 0)
-                attachment.file.save(name, upload, save=False)
+            for upload in checked:
+                attachment = ReportAttachment(
+                    report=report, name=upload.name, size=upload.size, sha256=upload.sha256
+                )
+                attachment.file.save(upload.name, upload.file, save=False)
                 saved.append(attachment)
                 attachment.save()
             audit.record(

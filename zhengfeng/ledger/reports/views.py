@@ -21,6 +21,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
+from zhengfeng.core import uploads
 from zhengfeng.core.periods import Period
 from zhengfeng.ledger.feedback import refused
 from zhengfeng.ledger.ledgers.queries import can_keep_unit, can_read_ledgers, is_unit_user
@@ -153,7 +154,7 @@ def report_notice(request: HttpRequest, rule_pk: int, period: str) -> HttpRespon
     notice = ReportNotice.objects.filter(rule=rule, period=str(wanted)).first()
     if notice is None or not notice.document:
         raise Http404("该期尚未印发通报")
-    return FileResponse(notice.document.open("rb"), as_attachment=True, filename=f"{notice.title}.docx")
+    return uploads.file_response(notice.document, name=f"{notice.title}.docx")
 
 
 @login_required
@@ -273,4 +274,4 @@ def report_attachment(request: HttpRequest, pk: int) -> FileResponse:
     attachment = queries.attachment_for(request.user, pk)
     if attachment is None:
         raise Http404("附件不存在或不在您的范围内")
-    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name)
+    return uploads.file_response(attachment.file, name=attachment.name)

@@ -13,7 +13,6 @@ from zhengfeng.deadlines import services as deadlines
 from zhengfeng.deadlines.models import BudgetUnit, Clock, ClockEvent
 from zhengfeng.ledger.ledgers import services
 from zhengfeng.ledger.models import (
-    ATTACHMENT_MAX_BYTES,
     Ledger,
     LedgerStatus,
     LedgerStep,
@@ -250,31 +249,26 @@ def test_progress_with_attachments_is_stored_under_media(ledger, liaison_a, medi
     ]
 
 
-class BigUpload(SimpleUploadedFile):
-    """A PDF that reports a size over the limit without holding 20 MB in memory."""
-
-    @property
-    def size(self) -> int:
-        return ATTACHMENT_MAX_BYTES + 1
-
-    @size.setter
-    def size(self, value: int) -> None:
-        pass
-
-
 @pytest.mark.parametrize(
     ("upload", "message"),
     [
         (
             SimpleUploadedFile("tool.exe", b"MZ"),
-            "附件“tool.exe”的类型不允许（允许：pdf、doc、docx、xls、xlsx、jpg、jpeg、png、zip）",
+            "附件“tool.exe”的类型不允许（允许：pdf、ofd、doc、docx、xls、xlsx、jpg、jpeg、png、zip、txt）",
         ),
-        (BigUpload("大文件.pdf", PDF), "附件“大文件.pdf”大小为 20.0 MB，超过上限 20.0 MB"),
-        (SimpleUploadedFile("假的.pdf", b"MZ\x90\x00"), "附件“假的.pdf”的内容与扩展名 .pdf 不符"),
+        (
+            SimpleUploadedFile("大文件.pdf", PDF + b"x" * (2 * 1024 * 1024)),
+            "附件“大文件.pdf”大小为 2.0 MB，超过 pdf 文件的上限 1.0 MB",
+        ),
+        (
+            SimpleUploadedFile("假的.pdf", b"MZ\x90\x00"),
+            "附件“假的.pdf”的内容不是 PDF 文件，与扩展名 .pdf 不符",
+        ),
         (SimpleUploadedFile("空.docx", b""), "附件“空.docx”是空文件"),
     ],
 )
-def test_bad_attachments_are_refused_and_nothing_is_saved(ledger, media, upload, message):
+def test_bad_attachments_are_refused_and_nothing_is_saved(ledger, media, settings, upload, message):
+    settings.UPLOAD_MAX_BYTES = {**settings.UPLOAD_MAX_BYTES, "document": 1024 * 1024}
     good = SimpleUploadedFile("好的.pdf", PDF)
     with pytest.raises(ValidationError) as exc:
         services.add_progress(ledger, text="进展", files=[good, upload])

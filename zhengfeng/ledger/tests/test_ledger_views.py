@@ -229,7 +229,16 @@ def test_attachments_download_in_scope_only(client, liaison_a, liaison_b, ledger
     url = reverse("ledger:attachment_download", args=[attachment.pk])
     response = login(client, liaison_a).get(url)
     assert (response.status_code, b"".join(response.streaming_content)) == (200, PDF)
-    assert "attachment" in response["Content-Disposition"]
+    # A PDF opens in the browser, under our Content-Type and nosniff (core.uploads.file_response).
+    assert (
+        response["Content-Type"],
+        response["Content-Disposition"],
+        response["X-Content-Type-Options"],
+    ) == (
+        "application/pdf",
+        "inline; filename*=utf-8''%E7%BA%AA%E8%A6%81.pdf",
+        "nosniff",
+    )
     assert login(client, liaison_b).get(url).status_code == 404
 
 

@@ -313,7 +313,7 @@ def test_a_disguised_attachment_is_refused_and_nothing_is_saved(
     with pytest.raises(ValidationError) as error:
         services.save_report(report_of(report_org["a"]), summary="x", files=[fake], by=liaison_a)
 
-    assert error.value.messages == ["附件“报告.pdf”的内容与扩展名 .pdf 不符"]
+    assert error.value.messages == ["附件“报告.pdf”的内容不是 PDF 文件，与扩展名 .pdf 不符"]
     assert (ReportAttachment.objects.count(), report_of(report_org["a"]).summary) == (0, "")
 
 
