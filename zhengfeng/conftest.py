@@ -27,9 +27,11 @@ def _fresh_memos():
 
 
 @pytest.fixture(autouse=True)
-def _anchor_file(settings, tmp_path):
-    """Each test appends its audit anchors to its own file, never to var/ or another test's."""
+def _anchor_file(settings, tmp_path, monkeypatch):
+    """Each test appends its audit anchors to its own file, never to var/ or another test's; the commands
+    and servers a test starts as child processes inherit the same file through the environment."""
     settings.AUDIT_ANCHOR_FILE = tmp_path / "audit-anchors.jsonl"
+    monkeypatch.setenv("AUDIT_ANCHOR_FILE", str(settings.AUDIT_ANCHOR_FILE))
 
 
 @pytest.fixture(autouse=True)
