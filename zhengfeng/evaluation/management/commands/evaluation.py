@@ -58,6 +58,11 @@ class Command(BaseCommand):
         if result.errors:
             for error in result.errors:
                 self.stderr.write(error)
+            if result.written_before_failure:
+                raise CommandError(
+                    f"导入中断：已写入 {result.written_before_failure} 条；排除问题后重新导入同一文件，"
+                    "已导入的记录按外部编号跳过。"
+                )
             raise CommandError(f"导入失败：共 {len(result.errors)} 处错误，未写入任何数据。")
         self.stdout.write(result.summary())
         self.stdout.write("试运行：校验通过，未写入任何数据。" if dry_run else "导入完成。")
