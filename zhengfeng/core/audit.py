@@ -113,33 +113,19 @@ def record_many(entries: list[Entry]) -> list[AuditLog]:
             # Microseconds survive both SQLite and PostgreSQL, so the hash input is stable.
             created_at = timezone.now()
             seq += 1
-            canonical = _canonical(
-                seq=seq,
-                created_at=created_at,
-                actor_id=actor_id,
-                actor_label=actor_label,
-                action=entry.action,
-                target_type=target_type,
-                target_id=target_id,
-                division_code=entry.division_code,
-                data=normalised,
-            )
-            entry_hash = _entry_hash(prev_hash, canonical)
-            rows.append(
-                AuditLog(
-                    seq=seq,
-                    created_at=created_at,
-                    actor_id=actor_id,
-                    actor_label=actor_label,
-                    action=entry.action,
-                    target_type=target_type,
-                    target_id=target_id,
-                    division_code=entry.division_code,
-                    data=normalised,
-                    prev_hash=prev_hash,
-                    entry_hash=entry_hash,
-                )
-            )
+            fields: dict[str, Any] = {
+                "seq": seq,
+                "created_at": created_at,
+                "actor_id": actor_id,
+                "actor_label": actor_label,
+                "action": entry.action,
+                "target_type": target_type,
+                "target_id": target_id,
+                "division_code": entry.division_code,
+                "data": normalised,
+            }
+            entry_hash = _entry_hash(prev_hash, _canonical(**fields))
+            rows.append(AuditLog(**fields, prev_hash=prev_hash, entry_hash=entry_hash))
             prev_hash = entry_hash
         AuditLog.objects.bulk_create(rows)
         AuditChainHead.objects.filter(id=1).update(last_seq=seq, last_hash=prev_hash)

@@ -8,7 +8,7 @@ import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -98,33 +98,37 @@ def check_query_password(order: WorkOrder, password: str) -> bool:
     return any(hmac.compare_digest(stored, f"{QUERY_HASH_PREFIX}{salt}${mac}") for mac in macs)
 
 
-def receive_work_order(
-    *,
-    by: User | None,
-    channel: str,
-    request_type: str,
-    title: str,
-    content: str,
-    division: Division | str,
-    at: dt.datetime | None = None,
-    urgency: str = Urgency.NORMAL,
-    is_complex: bool = False,
-    concerns_conduct: bool = False,
-    category: Category | str | None = None,
-    address: str = "",
-    latitude: Any = None,
-    longitude: Any = None,
-    requester_name: str = "",
-    requester_phone: str = "",
-    requester_id_number: str = "",
-    is_anonymous: bool = False,
-    is_confidential: bool = False,
-    allow_unit_contact: bool = False,
-    external_id: str | None = None,
-    query_password: str | None = None,
-    code: str | None = None,
-    query_password_hash: str | None = None,
-) -> Intake:
+class IntakeFields(TypedDict):
+    """The keyword arguments of an intake (`receive_work_order`, `prepare_work_order`): the required
+    ones, then those `_checked_order` gives a default (its signature is the one place of the defaults)."""
+
+    by: User | None
+    channel: str
+    request_type: str
+    title: str
+    content: str
+    division: Division | str
+    at: NotRequired[dt.datetime | None]
+    urgency: NotRequired[str]
+    is_complex: NotRequired[bool]
+    concerns_conduct: NotRequired[bool]
+    category: NotRequired[Category | str | None]
+    address: NotRequired[str]
+    latitude: NotRequired[Any]
+    longitude: NotRequired[Any]
+    requester_name: NotRequired[str]
+    requester_phone: NotRequired[str]
+    requester_id_number: NotRequired[str]
+    is_anonymous: NotRequired[bool]
+    is_confidential: NotRequired[bool]
+    allow_unit_contact: NotRequired[bool]
+    external_id: NotRequired[str | None]
+    query_password: NotRequired[str | None]
+    code: NotRequired[str | None]
+    query_password_hash: NotRequired[str | None]
+
+
+def receive_work_order(**fields: Unpack[IntakeFields]) -> Intake:
     """Register a request (受理) from any channel.
 
     An anonymous request (`is_anonymous`) stores no name and no phone: both are dropped, never refused,
@@ -135,32 +139,7 @@ def receive_work_order(
     A request numbered and answered earlier (an Open311 submission) brings its `code` and
     `query_password_hash`; then no password is returned (the requester already has it).
     """
-    new = prepare_work_order(
-        by=by,
-        channel=channel,
-        request_type=request_type,
-        title=title,
-        content=content,
-        division=division,
-        at=at,
-        urgency=urgency,
-        is_complex=is_complex,
-        concerns_conduct=concerns_conduct,
-        category=category,
-        address=address,
-        latitude=latitude,
-        longitude=longitude,
-        requester_name=requester_name,
-        requester_phone=requester_phone,
-        requester_id_number=requester_id_number,
-        is_anonymous=is_anonymous,
-        is_confidential=is_confidential,
-        allow_unit_contact=allow_unit_contact,
-        external_id=external_id,
-        query_password=query_password,
-        code=code,
-        query_password_hash=query_password_hash,
-    )
+    new = prepare_work_order(**fields)
     order = new.order
     with transaction.atomic():
         _check_unused(
@@ -173,11 +152,11 @@ def receive_work_order(
             order,
             EventKind.RECEIVED,
             at=order.received_at,
-            by=by,
+            by=new.by,
             text=_received_text(order.channel, order.request_type),
             public=True,
         )
-        _audit("received", order, by=by, data=new.audit_data)
+        _audit("received", order, by=new.by, data=new.audit_data)
     return Intake(order=order, password=new.password)
 
 
@@ -191,61 +170,10 @@ class NewOrder:
     audit_data: dict[str, Any]
 
 
-def prepare_work_order(
-    *,
-    by: User | None,
-    channel: str,
-    request_type: str,
-    title: str,
-    content: str,
-    division: Division | str,
-    at: dt.datetime | None = None,
-    urgency: str = Urgency.NORMAL,
-    is_complex: bool = False,
-    concerns_conduct: bool = False,
-    category: Category | str | None = None,
-    address: str = "",
-    latitude: Any = None,
-    longitude: Any = None,
-    requester_name: str = "",
-    requester_phone: str = "",
-    requester_id_number: str = "",
-    is_anonymous: bool = False,
-    is_confidential: bool = False,
-    allow_unit_contact: bool = False,
-    external_id: str | None = None,
-    query_password: str | None = None,
-    code: str | None = None,
-    query_password_hash: str | None = None,
-) -> NewOrder:
+def prepare_work_order(**fields: Unpack[IntakeFields]) -> NewOrder:
     """Every rule of `receive_work_order` that needs no write: the checked, unsaved order (its code
     empty unless given). Raises ValidationError or PermissionDenied as `receive_work_order` does."""
-    checked = _checked_order(
-        by=by,
-        channel=channel,
-        request_type=request_type,
-        title=title,
-        content=content,
-        division=division,
-        at=at,
-        urgency=urgency,
-        is_complex=is_complex,
-        concerns_conduct=concerns_conduct,
-        category=category,
-        address=address,
-        latitude=latitude,
-        longitude=longitude,
-        requester_name=requester_name,
-        requester_phone=requester_phone,
-        requester_id_number=requester_id_number,
-        is_anonymous=is_anonymous,
-        is_confidential=is_confidential,
-        allow_unit_contact=allow_unit_contact,
-        external_id=external_id,
-        query_password=query_password,
-        code=code,
-        query_password_hash=query_password_hash,
-    )
+    checked = _checked_order(**fields)
     order = WorkOrder(**checked.values)
     # The objects read by the checks, so that callers reading them cost no query.
     order.division, order.category = checked.division, checked.category
@@ -258,7 +186,7 @@ def prepare_work_order(
         "confidential": order.is_confidential,
         "external_id": order.external_id,
     }
-    return NewOrder(order=order, password=checked.password, by=by, audit_data=audit_data)
+    return NewOrder(order=order, password=checked.password, by=fields["by"], audit_data=audit_data)
 
 
 def receive_work_orders_bulk(prepared: list[NewOrder]) -> list[Intake | ValidationError]:
